@@ -1,0 +1,82 @@
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace IlgpuGan.Kernels;
+
+/// <summary>LeakyReLU and sigmoid, forward and backward, element-wise over n values.</summary>
+public sealed class Activations
+{
+    readonly GpuDevice device;
+    readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, float> leakyReluForward;
+    readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> leakyReluBackward;
+    readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int> sigmoidForward;
+    readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> sigmoidBackward;
+
+    public Activations(GpuDevice device)
+    {
+        this.device = device;
+        var accelerator = device.Accelerator;
+        leakyReluForward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, float>(LeakyReluForwardKernel);
+        leakyReluBackward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(LeakyReluBackwardKernel);
+        sigmoidForward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int>(SigmoidForwardKernel);
+        sigmoidBackward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(SigmoidBackwardKernel);
+    }
+
+    /// <summary>y = x for x &gt; 0, slope·x otherwise. y may be x.</summary>
+    public void LeakyReluForward(ArrayView<float> x, ArrayView<float> y, int n, float slope)
+    {
+        using var _ = device.Profile("leaky_relu_forward", n, 8.0 * n);
+        leakyReluForward(device.GridStride(n), x, y, n, slope);
+    }
+
+    /// <summary>dx = dy where the forward input x was &gt; 0, slope·dy otherwise. dx may be dy.</summary>
+    public void LeakyReluBackward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int n, float slope)
+    {
+        using var _ = device.Profile("leaky_relu_backward", n, 12.0 * n);
+        leakyReluBackward(device.GridStride(n), x, dy, dx, n, slope);
+    }
+
+    /// <summary>y = 1 / (1 + e^−x). y may be x.</summary>
+    public void SigmoidForward(ArrayView<float> x, ArrayView<float> y, int n)
+    {
+        using var _ = device.Profile("sigmoid_forward", 4.0 * n, 8.0 * n);
+        sigmoidForward(device.GridStride(n), x, y, n);
+    }
+
+    /// <summary>dx = dy·y·(1 − y), from the forward output y. dx may be dy.</summary>
+    public void SigmoidBackward(ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int n)
+    {
+        using var _ = device.Profile("sigmoid_backward", 3.0 * n, 12.0 * n);
+        sigmoidBackward(device.GridStride(n), y, dy, dx, n);
+    }
+
+    static void LeakyReluForwardKernel(ArrayView<float> x, ArrayView<float> y, int n, float slope)
+    {
+        for (int i = Grid.GlobalIndex.X; i < n; i += GridStrideLoop.Step)
+        {
+            float v = x[i];
+            y[i] = v > 0f ? v : slope * v;
+        }
+    }
+
+    static void LeakyReluBackwardKernel(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int n, float slope)
+    {
+        for (int i = Grid.GlobalIndex.X; i < n; i += GridStrideLoop.Step)
+            dx[i] = x[i] > 0f ? dy[i] : slope * dy[i];
+    }
+
+    static void SigmoidForwardKernel(ArrayView<float> x, ArrayView<float> y, int n)
+    {
+        for (int i = Grid.GlobalIndex.X; i < n; i += GridStrideLoop.Step)
+            y[i] = 1f / (1f + MathF.Exp(-x[i]));
+    }
+
+    static void SigmoidBackwardKernel(ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int n)
+    {
+        for (int i = Grid.GlobalIndex.X; i < n; i += GridStrideLoop.Step)
+        {
+            float s = y[i];
+            dx[i] = dy[i] * s * (1f - s);
+        }
+    }
+}
