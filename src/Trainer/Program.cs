@@ -1,6 +1,88 @@
+using System.Globalization;
+using IlgpuGan.Kernels;
+using IlgpuGan.Model;
+using SixLabors.ImageSharp;
+
 namespace IlgpuGan.Trainer;
 
+/// <summary>The `ilgpugan` command line: its commands and the errors that end them.</summary>
 public static class Program
 {
-    public static int Main(string[] args) => 0;
+    public const int Failure = 1;
+
+    public static int Main(string[] args) => Run(args, Console.Out, Console.Error, terminal: !Console.IsOutputRedirected);
+
+    public static int Run(IReadOnlyList<string> args, TextWriter output, TextWriter error, bool terminal)
+    {
+        try
+        {
+            return CommandLine.Run(args, Commands(output, terminal), output, error);
+        }
+        catch (Exception e) when (e is DataFormatException or FileNotFoundException or DirectoryNotFoundException
+                                      or CheckpointException or DeviceUnavailableException or DivergedException
+                                      or DownloadException or IOException or UnauthorizedAccessException
+                                      or ArgumentException)
+        {
+            output.Flush();
+            error.WriteLine($"{CommandLine.ProgramName}: {e.Message}");
+            return Failure;
+        }
+    }
+
+    static IReadOnlyList<Command> Commands(TextWriter output, bool terminal) =>
+    [
+        new("info", "lists the accelerators found and why any cannot be used", _ => () => Info(output)),
+        new("train", "trains the seed's GAN; writes samples, metrics, loss curves and checkpoints to a run folder", args =>
+        {
+            var defaults = new TrainOptions();
+            var options = new TrainOptions
+            {
+                DataDir = args.Path("data", defaults.DataDir, "folder of the four MNIST-format IDX files (raw or .gz); fetched when it does not exist"),
+                OutDir = args.Path("out", defaults.OutDir, "run folder"),
+                Epochs = args.Int("epochs", defaults.Epochs, "epochs to train", min: 1),
+                BatchSize = args.Int("batch-size", defaults.BatchSize, "images per batch", min: 2, max: 65536),
+                ZDim = args.Int("z-dim", defaults.ZDim, "length of the noise vector z", min: 1, max: 65536),
+                LearningRate = args.Double("lr", defaults.LearningRate, "Adam learning rate", min: 0, max: float.MaxValue),
+                WeightDecay = args.Double("weight-decay", defaults.WeightDecay, "L2 weight decay added to the gradient", min: 0, max: 1),
+                Seed = (ulong)args.Int("seed", 0, "seed of every random draw of the run", min: 0),
+                Loss = args.Choice("loss", defaults.Loss, "generator loss"),
+                Accelerator = args.Choice("accelerator", defaults.Accelerator, "where the kernels run (auto: CUDA, then OpenCL, then CPU)"),
+                SampleEvery = args.Int("sample-every", defaults.SampleEvery, "epochs between sample grids (the first and last epoch always get one)", min: 1),
+                CheckpointEvery = args.Int("checkpoint-every", defaults.CheckpointEvery, "epochs between checkpoints (the run's end always gets one)", min: 1),
+                MaxSteps = args.Int("max-steps", 0, "stop after this many steps (0: no limit)", min: 0) is var max and > 0 ? max : null,
+                Resume = args.Path("resume", null, "checkpoint to continue from (its model config is used)"),
+            };
+            return () =>
+            {
+                new TrainingRun(options, output, terminal).Run();
+                return 0;
+            };
+        }),
+        new("sample", "draws samples from a checkpoint as a PNG grid and an IDX ubyte file", args =>
+        {
+            var checkpoint = args.Path("checkpoint", "runs/seed/" + TrainingRun.CheckpointFile, "checkpoint to sample from");
+            var count = args.Int("count", 64, "samples to draw", min: 1, max: 1_000_000);
+            var png = args.Path("png", "samples.png", "PNG grid to write");
+            var idx = args.Path("idx", "samples-idx3-ubyte", "IDX file to write (MNIST's format, N×28×28 bytes)");
+            var mode = args.Choice("bn", SampleMode.Train, "BatchNorm statistics: train (batches of the training batch size, as the seed samples) or eval (running statistics)");
+            var seed = args.Int("seed", 1, "seed of the samples' noise", min: 0);
+            var accelerator = args.Choice("accelerator", AcceleratorKind.Auto, "where the kernels run");
+            return () =>
+            {
+                Sampling.Run(checkpoint, count, png, idx, mode, (ulong)seed, accelerator, output);
+                return 0;
+            };
+        }),
+    ];
+
+    static int Info(TextWriter output)
+    {
+        foreach (var report in GpuDevice.Survey())
+        {
+            var memory = report.MemoryBytes > 0 ? string.Create(CultureInfo.InvariantCulture, $", {report.MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB") : "";
+            var verdict = report.RejectedBecause is null ? "usable" : $"not usable: {report.RejectedBecause}";
+            output.WriteLine($"{report.Kind,-6} {report.Name}{memory}: {verdict}");
+        }
+        return 0;
+    }
 }

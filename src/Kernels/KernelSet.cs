@@ -1,0 +1,15 @@
+namespace IlgpuGan.Kernels;
+
+/// <summary>Every op family, each loaded once for one device: what a model needs to run.</summary>
+public sealed class KernelSet(GpuDevice device)
+{
+    public GpuDevice Device { get; } = device;
+    public Gemm Gemm { get; } = new(device);
+    public Bias Bias { get; } = new(device);
+    public Activations Activations { get; } = new(device);
+    public BatchNorm BatchNorm { get; } = new(device);
+    public Bce Bce { get; } = new(device);
+    public Adam Adam { get; } = new(device);
+    public DeviceRandom Random { get; } = new(device);
+    public Gather Gather { get; } = new(device);
+}

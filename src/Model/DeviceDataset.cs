@@ -1,0 +1,60 @@
+using ILGPU;
+using ILGPU.Runtime;
+using IlgpuGan.Kernels;
+
+namespace IlgpuGan.Model;
+
+/// <summary>
+/// A whole training set resident on the device, reshuffled every epoch by a device permutation and cut
+/// into batches by a device gather, as the seed's DataLoader(shuffle=True, drop_last=True) does on the host.
+/// </summary>
+public sealed class DeviceDataset : IDisposable
+{
+    readonly KernelSet kernels;
+    readonly MemoryBuffer1D<float, Stride1D.Dense> images;
+    readonly MemoryBuffer1D<int, Stride1D.Dense> order;
+    long shuffledEpoch = -1;
+
+    /// <param name="images">count × pixels values, already scaled to [−1, 1].</param>
+    public DeviceDataset(KernelSet kernels, float[] images, int pixels)
+    {
+        if (pixels < 1 || images.Length == 0 || images.Length % pixels != 0)
+            throw new ArgumentException($"{images.Length} values are not whole images of {pixels} pixels");
+        this.kernels = kernels;
+        Pixels = pixels;
+        Count = images.Length / pixels;
+        this.images = kernels.Device.Accelerator.Allocate1D(images);
+        order = kernels.Device.Accelerator.Allocate1D<int>(Count);
+    }
+
+    public int Count { get; }
+    public int Pixels { get; }
+
+    /// <summary>Full batches per epoch: the last partial batch is dropped, as drop_last=True.</summary>
+    public int StepsPerEpoch(int batchSize) => Count / batchSize;
+
+    /// <summary>
+    /// Writes the real batch of global step <paramref name="step"/> into <paramref name="destination"/>
+    /// [batchSize, pixels]. The epoch's order is a pure function of (seed, epoch), so a resumed run draws the
+    /// same batches as an unbroken one.
+    /// </summary>
+    public void FillBatch(ArrayView<float> destination, long step, int batchSize, ulong seed)
+    {
+        int steps = StepsPerEpoch(batchSize);
+        if (steps < 1) throw new ArgumentException($"a batch of {batchSize} is larger than the {Count} images");
+        long epoch = step / steps;
+        if (epoch != shuffledEpoch)
+        {
+            kernels.Random.Permutation(order.View, Count, seed, RandomStreams.ShuffleStream(epoch));
+            shuffledEpoch = epoch;
+        }
+        int start = (int)(step % steps) * batchSize;
+        kernels.Gather.Rows(images.View, order.View, start, destination, batchSize, Pixels);
+    }
+
+    public void Dispose()
+    {
+        images.Dispose();
+        order.Dispose();
+    }
+}

@@ -1,0 +1,130 @@
+using ILGPU;
+using ILGPU.Runtime;
+using IlgpuGan.Kernels;
+
+namespace IlgpuGan.Model;
+
+/// <summary>
+/// Both networks and one training iteration exactly as the seed's train.py: D on a real batch and on
+/// G(z).detach() with the SUM of the two BCE losses, D's Adam step; then a fresh z and G's loss through the
+/// updated D, G's Adam step. Everything stays on the device: the host only enqueues launches, and the
+/// losses and D's outputs are summed on the device for the host to read once per progress update.
+/// </summary>
+public sealed class Gan : IDisposable
+{
+    /// <summary>Slots of the device statistics: sums over the steps since the last reset.</summary>
+    public enum Statistic { DiscriminatorLoss, GeneratorLoss, RealScore, FakeScore, GeneratorFakeScore, Count }
+
+    readonly KernelSet kernels;
+    readonly MemoryBuffer1D<float, Stride1D.Dense> discriminatorBatch, noiseD, noiseG, dScores, dFake, statistics;
+
+    public Gan(KernelSet kernels, GanConfig config)
+    {
+        this.kernels = kernels;
+        Config = config;
+        int b = config.BatchSize;
+        if (b < 2) throw new ArgumentOutOfRangeException(nameof(config), "BatchNorm needs a batch of at least 2");
+        Generator = new Generator(kernels, config.ZDim, config.GeneratorWidths, config.ImagePixels, b);
+        // D sees the real and the fake batch as one batch of 2B rows: it has no BatchNorm, so this is the
+        // seed's two calls D(x), D(G(z)) in half the launches.
+        Discriminator = new Discriminator(kernels, config.ImagePixels, config.DiscriminatorWidths, 2 * b);
+        var accelerator = kernels.Device.Accelerator;
+        discriminatorBatch = accelerator.Allocate1D<float>(2L * b * config.ImagePixels);
+        noiseD = accelerator.Allocate1D<float>((long)b * config.ZDim);
+        noiseG = accelerator.Allocate1D<float>((long)b * config.ZDim);
+        dScores = accelerator.Allocate1D<float>(2L * b);
+        dFake = accelerator.Allocate1D<float>((long)b * config.ImagePixels);
+        statistics = accelerator.Allocate1D<float>((int)Statistic.Count);
+        statistics.MemSetToZero();
+    }
+
+    public GanConfig Config { get; }
+    public Generator Generator { get; }
+    public Discriminator Discriminator { get; }
+
+    /// <summary>The real images of the next D step, [B, pixels] in [−1, 1].</summary>
+    public ArrayView<float> RealBatch => discriminatorBatch.View.SubView(0, (long)Config.BatchSize * Config.ImagePixels);
+    /// <summary>The z of the next D step's fake batch, [B, zDim].</summary>
+    public ArrayView<float> DiscriminatorNoise => noiseD.View;
+    /// <summary>The fresh z of the next G step, [B, zDim].</summary>
+    public ArrayView<float> GeneratorNoise => noiseG.View;
+
+    /// <summary>Fills the next step's noise from the counter-based generator: step s has its own streams.</summary>
+    public void DrawNoise(long step)
+    {
+        int n = Config.BatchSize * Config.ZDim;
+        kernels.Random.Gaussian(noiseD.View, n, Config.Seed, RandomStreams.NoiseStream(step, 0));
+        kernels.Random.Gaussian(noiseG.View, n, Config.Seed, RandomStreams.NoiseStream(step, 1));
+    }
+
+    /// <summary>Global step <paramref name="step"/> of a run: its real batch, its noise, one iteration.</summary>
+    public void TrainStep(DeviceDataset data, long step)
+    {
+        data.FillBatch(RealBatch, step, Config.BatchSize, Config.Seed);
+        DrawNoise(step);
+        Step();
+    }
+
+    /// <summary>One iteration on the current <see cref="RealBatch"/> and noise buffers.</summary>
+    public void Step()
+    {
+        DiscriminatorStep();
+        GeneratorStep();
+    }
+
+    void DiscriminatorStep()
+    {
+        int b = Config.BatchSize, pixels = Config.ImagePixels;
+        var fakeHalf = discriminatorBatch.View.SubView((long)b * pixels, (long)b * pixels);
+        Generator.Forward(noiseD.View, b, ForwardMode.Train, output: fakeHalf);
+        var scores = Discriminator.Forward(discriminatorBatch.View, 2 * b, ForwardMode.Train);
+        var bce = kernels.Bce;
+        bce.LossAndGradient(scores.SubView(0, b), dScores.View.SubView(0, b), b, 1f, 1f, statistics.View,
+            (int)Statistic.DiscriminatorLoss, (int)Statistic.RealScore);
+        bce.LossAndGradient(scores.SubView(b, b), dScores.View.SubView(b, b), b, 0f, 1f, statistics.View,
+            (int)Statistic.DiscriminatorLoss, (int)Statistic.FakeScore);
+        Discriminator.Backward(discriminatorBatch.View, dScores.View, 2 * b, parameterGradients: true);
+        AdamStep(Discriminator.Store);
+    }
+
+    void GeneratorStep()
+    {
+        int b = Config.BatchSize;
+        var fake = Generator.Forward(noiseG.View, b, ForwardMode.Train);
+        var scores = Discriminator.Forward(fake, b, ForwardMode.Train);
+        var (target, sign) = Config.Loss == GeneratorLoss.NonSaturating ? (1f, 1f) : (0f, -1f);
+        kernels.Bce.LossAndGradient(scores, dScores.View.SubView(0, b), b, target, sign, statistics.View,
+            (int)Statistic.GeneratorLoss, (int)Statistic.GeneratorFakeScore);
+        // Only dL/dG(z) is needed from D here: the seed zeroes D's gradients before its next step anyway.
+        Discriminator.Backward(fake, dScores.View.SubView(0, b), b, parameterGradients: false, dInput: dFake.View);
+        Generator.Backward(noiseG.View, dFake.View, b, parameterGradients: true);
+        AdamStep(Generator.Store);
+    }
+
+    void AdamStep(ParameterStore store)
+    {
+        store.AdamStep++;
+        kernels.Adam.Step(store.AllParameters, store.AllGradients, store.AllAdamM, store.AllAdamV,
+            store.Parameters.Length, store.AdamStep, Config.Adam);
+    }
+
+    /// <summary>Reads and clears the device sums: one host round trip per progress update.</summary>
+    public float[] TakeStatistics()
+    {
+        var sums = statistics.GetAsArray1D();
+        statistics.MemSetToZero();
+        return sums;
+    }
+
+    public void Dispose()
+    {
+        Generator.Dispose();
+        Discriminator.Dispose();
+        discriminatorBatch.Dispose();
+        noiseD.Dispose();
+        noiseG.Dispose();
+        dScores.Dispose();
+        dFake.Dispose();
+        statistics.Dispose();
+    }
+}

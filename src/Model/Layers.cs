@@ -1,0 +1,153 @@
+using ILGPU.Runtime;
+using IlgpuGan.Kernels;
+
+namespace IlgpuGan.Model;
+
+/// <summary>
+/// Train: BatchNorm normalises by the batch's statistics and updates its running ones. BatchStatistics: the
+/// same normalisation without the update, for sample grids drawn in train mode as the seed does, which must
+/// not change a run. Eval: the running statistics.
+/// </summary>
+public enum ForwardMode { Train, BatchStatistics, Eval }
+
+/// <summary>
+/// One step of a network over a batch of rows: x [rows, In] → y [rows, Out]. Backward turns dy into dx (when
+/// dx is not empty) and into the layer's parameter gradients (when asked), from the x and y of the forward.
+/// </summary>
+public interface ILayer
+{
+    int In { get; }
+    int Out { get; }
+    void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardMode mode);
+    void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
+        bool parameterGradients);
+}
+
+/// <summary>nn.Linear: y = x·Wᵀ + b with W [out, in], PyTorch's layout.</summary>
+public sealed class Linear : ILayer
+{
+    readonly KernelSet kernels;
+    readonly ParameterStore store;
+
+    public Linear(KernelSet kernels, ParameterStore store, string name, int inFeatures, int outFeatures)
+    {
+        this.kernels = kernels;
+        this.store = store;
+        In = inFeatures;
+        Out = outFeatures;
+        Weight = store.Parameters.Add($"{name}.weight", outFeatures, inFeatures);
+        BiasSlot = store.Parameters.Add($"{name}.bias", outFeatures);
+    }
+
+    public int In { get; }
+    public int Out { get; }
+    public TensorSlot Weight { get; }
+    public TensorSlot BiasSlot { get; }
+
+    public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardMode mode) =>
+        kernels.Gemm.Multiply(x, false, store.Parameter(Weight), true, y, rows, Out, In,
+            bias: store.Parameter(BiasSlot));
+
+    public void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
+        bool parameterGradients)
+    {
+        if (parameterGradients)
+        {
+            kernels.Gemm.Multiply(dy, true, x, false, store.Gradient(Weight), Out, In, rows);
+            kernels.Bias.Backward(dy, store.Gradient(BiasSlot), rows, Out);
+        }
+        if (dx.Length > 0)
+            kernels.Gemm.Multiply(dy, false, store.Parameter(Weight), false, dx, rows, In, Out);
+    }
+}
+
+/// <summary>F.leaky_relu(x, slope).</summary>
+public sealed class LeakyRelu(KernelSet kernels, int features, float slope) : ILayer
+{
+    public int In => features;
+    public int Out => features;
+
+    public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardMode mode) =>
+        kernels.Activations.LeakyReluForward(x, y, rows * features, slope);
+
+    public void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
+        bool parameterGradients)
+    {
+        if (dx.Length > 0) kernels.Activations.LeakyReluBackward(x, dy, dx, rows * features, slope);
+    }
+}
+
+/// <summary>torch.sigmoid.</summary>
+public sealed class Sigmoid(KernelSet kernels, int features) : ILayer
+{
+    public int In => features;
+    public int Out => features;
+
+    public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardMode mode) =>
+        kernels.Activations.SigmoidForward(x, y, rows * features);
+
+    public void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
+        bool parameterGradients)
+    {
+        if (dx.Length > 0) kernels.Activations.SigmoidBackward(y, dy, dx, rows * features);
+    }
+}
+
+/// <summary>
+/// nn.BatchNorm1d(features, eps, momentum) with affine γ, β. PyTorch's momentum is the weight of the NEW
+/// batch statistic: the seed's 0.8 means running = 0.2·running + 0.8·batch.
+/// </summary>
+public sealed class BatchNorm1d : ILayer, IDisposable
+{
+    readonly KernelSet kernels;
+    readonly ParameterStore store;
+    readonly float momentum, eps;
+    readonly MemoryBuffer1D<float, ILGPU.Stride1D.Dense> savedMean, savedInvStd;
+
+    public BatchNorm1d(KernelSet kernels, ParameterStore store, string name, int features, float momentum, float eps)
+    {
+        this.kernels = kernels;
+        this.store = store;
+        this.momentum = momentum;
+        this.eps = eps;
+        In = Out = features;
+        Gamma = store.Parameters.Add($"{name}.weight", features);
+        Beta = store.Parameters.Add($"{name}.bias", features);
+        RunningMean = store.State.Add($"{name}.running_mean", features);
+        RunningVar = store.State.Add($"{name}.running_var", features);
+        savedMean = kernels.Device.Accelerator.Allocate1D<float>(features);
+        savedInvStd = kernels.Device.Accelerator.Allocate1D<float>(features);
+    }
+
+    public int In { get; }
+    public int Out { get; }
+    public TensorSlot Gamma { get; }
+    public TensorSlot Beta { get; }
+    public TensorSlot RunningMean { get; }
+    public TensorSlot RunningVar { get; }
+
+    public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardMode mode)
+    {
+        if (mode != ForwardMode.Eval)
+            // Momentum 0 keeps the running statistics exactly as they are.
+            kernels.BatchNorm.TrainForward(x, y, store.Parameter(Gamma), store.Parameter(Beta), savedMean.View,
+                savedInvStd.View, store.StateTensor(RunningMean), store.StateTensor(RunningVar), rows, Out,
+                mode == ForwardMode.Train ? momentum : 0f, eps);
+        else
+            kernels.BatchNorm.EvalForward(x, y, store.Parameter(Gamma), store.Parameter(Beta),
+                store.StateTensor(RunningMean), store.StateTensor(RunningVar), rows, Out, eps);
+    }
+
+    /// <remarks>BatchNorm always computes its γ and β gradients: it only runs in the generator, which is
+    /// only differentiated for its own update.</remarks>
+    public void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
+        bool parameterGradients) =>
+        kernels.BatchNorm.Backward(x, dy, store.Parameter(Gamma), savedMean.View, savedInvStd.View, dx,
+            store.Gradient(Gamma), store.Gradient(Beta), rows, Out);
+
+    public void Dispose()
+    {
+        savedMean.Dispose();
+        savedInvStd.Dispose();
+    }
+}

@@ -1,0 +1,103 @@
+using ILGPU;
+using ILGPU.Runtime;
+using IlgpuGan.Kernels;
+
+namespace IlgpuGan.Model;
+
+/// <summary>
+/// A stack of layers run in order, as nn.Sequential, with the device memory it needs for batches of up to
+/// <see cref="MaxRows"/> rows: one parameter store, every layer's output kept for the backward pass, and
+/// two gradient buffers the backward pass alternates between.
+/// </summary>
+public class Network : IDisposable
+{
+    readonly MemoryBuffer1D<float, Stride1D.Dense>[] outputs;
+    readonly MemoryBuffer1D<float, Stride1D.Dense> gradientA, gradientB;
+    ArrayView<float> lastOutput;
+
+    protected Network(KernelSet kernels, string name, int maxRows, ParameterStore store, IReadOnlyList<ILayer> layers)
+    {
+        Kernels = kernels;
+        Name = name;
+        MaxRows = maxRows;
+        Store = store;
+        Layers = layers;
+        for (int i = 1; i < layers.Count; i++)
+            if (layers[i].In != layers[i - 1].Out)
+                throw new ArgumentException($"{name}: layer {i} takes {layers[i].In} features, layer {i - 1} gives {layers[i - 1].Out}");
+        var accelerator = kernels.Device.Accelerator;
+        store.Allocate(accelerator);
+        outputs = layers.Select(l => accelerator.Allocate1D<float>((long)maxRows * l.Out)).ToArray();
+        int widest = layers.Max(l => Math.Max(l.In, l.Out));
+        gradientA = accelerator.Allocate1D<float>((long)maxRows * widest);
+        gradientB = accelerator.Allocate1D<float>((long)maxRows * widest);
+    }
+
+    public KernelSet Kernels { get; }
+    public string Name { get; }
+    public int MaxRows { get; }
+    public ParameterStore Store { get; }
+    public IReadOnlyList<ILayer> Layers { get; }
+    public int In => Layers[0].In;
+    public int Out => Layers[^1].Out;
+
+    /// <summary>
+    /// Runs the layers on input [rows, In]. The last layer writes into <paramref name="output"/> when one is
+    /// given (so the generator can write straight into the discriminator's batch), else into the network's
+    /// own buffer. Returns the output view [rows, Out].
+    /// </summary>
+    public ArrayView<float> Forward(ArrayView<float> input, int rows, ForwardMode mode, ArrayView<float> output = default)
+    {
+        CheckRows(rows);
+        var x = input.SubView(0, (long)rows * In);
+        for (int i = 0; i < Layers.Count; i++)
+        {
+            bool last = i == Layers.Count - 1;
+            var y = last && output.Length > 0
+                ? output.SubView(0, (long)rows * Out)
+                : outputs[i].View.SubView(0, (long)rows * Layers[i].Out);
+            Layers[i].Forward(x, y, rows, mode);
+            x = y;
+        }
+        lastOutput = x;
+        return x;
+    }
+
+    /// <summary>
+    /// Back-propagates dOutput [rows, Out] through the last <see cref="Forward"/> (same input and rows). Writes
+    /// the parameter gradients when asked, and dInput [rows, In] when a view is given.
+    /// </summary>
+    public void Backward(ArrayView<float> input, ArrayView<float> dOutput, int rows, bool parameterGradients,
+        ArrayView<float> dInput = default)
+    {
+        CheckRows(rows);
+        var dy = dOutput;
+        for (int i = Layers.Count - 1; i >= 0; i--)
+        {
+            var layer = Layers[i];
+            var x = i == 0 ? input.SubView(0, (long)rows * In) : outputs[i - 1].View.SubView(0, (long)rows * layer.In);
+            var y = i == Layers.Count - 1 ? lastOutput : outputs[i].View.SubView(0, (long)rows * layer.Out);
+            var dx = i > 0
+                ? ((i % 2 == 0) ? gradientA : gradientB).View.SubView(0, (long)rows * layer.In)
+                : dInput.Length > 0 ? dInput.SubView(0, (long)rows * In) : default;
+            layer.Backward(x, y, dy, dx, rows, parameterGradients);
+            dy = dx;
+        }
+    }
+
+    void CheckRows(int rows)
+    {
+        if (rows < 1 || rows > MaxRows)
+            throw new ArgumentOutOfRangeException(nameof(rows), $"{Name}: {rows} rows, buffers hold 1 to {MaxRows}");
+    }
+
+    public void Dispose()
+    {
+        foreach (var layer in Layers.OfType<IDisposable>()) layer.Dispose();
+        foreach (var buffer in outputs) buffer.Dispose();
+        gradientA.Dispose();
+        gradientB.Dispose();
+        Store.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}

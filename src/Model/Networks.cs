@@ -1,0 +1,63 @@
+using IlgpuGan.Kernels;
+
+namespace IlgpuGan.Model;
+
+/// <summary>
+/// The seed's generator: z → [Linear → LeakyReLU(0.2) → BatchNorm1d] for 128, 256, 512, 1024 → Linear 784,
+/// with BatchNorm AFTER the activation and no tanh on the output, as in EmjayAhn/GAN-pytorch.
+/// </summary>
+public sealed class Generator : Network
+{
+    public static readonly int[] SeedWidths = [128, 256, 512, 1024];
+    public const float Slope = 0.2f, BatchNormEps = 1e-5f, BatchNormMomentum = 0.8f;
+
+    public Generator(KernelSet kernels, int zDim, IReadOnlyList<int> hiddenWidths, int imagePixels, int maxRows)
+        : this(kernels, new ParameterStore(), zDim, hiddenWidths, imagePixels, maxRows) { }
+
+    Generator(KernelSet kernels, ParameterStore store, int zDim, IReadOnlyList<int> hiddenWidths, int imagePixels, int maxRows)
+        : base(kernels, "G", maxRows, store, Build(kernels, store, zDim, hiddenWidths, imagePixels)) { }
+
+    static List<ILayer> Build(KernelSet kernels, ParameterStore store, int zDim, IReadOnlyList<int> hiddenWidths, int imagePixels)
+    {
+        var layers = new List<ILayer>();
+        int width = zDim;
+        for (int i = 0; i < hiddenWidths.Count; i++)
+        {
+            int next = hiddenWidths[i];
+            layers.Add(new Linear(kernels, store, $"fc{i + 1}", width, next));
+            layers.Add(new LeakyRelu(kernels, next, Slope));
+            layers.Add(new BatchNorm1d(kernels, store, $"bn{i + 1}", next, BatchNormMomentum, BatchNormEps));
+            width = next;
+        }
+        layers.Add(new Linear(kernels, store, $"fc{hiddenWidths.Count + 1}", width, imagePixels));
+        return layers;
+    }
+}
+
+/// <summary>The seed's discriminator: 784 → Linear 256 → LeakyReLU(0.2) → Linear 128 → LeakyReLU(0.2) → Linear 1 → sigmoid.</summary>
+public sealed class Discriminator : Network
+{
+    public static readonly int[] SeedWidths = [256, 128];
+    public const float Slope = 0.2f;
+
+    public Discriminator(KernelSet kernels, int imagePixels, IReadOnlyList<int> hiddenWidths, int maxRows)
+        : this(kernels, new ParameterStore(), imagePixels, hiddenWidths, maxRows) { }
+
+    Discriminator(KernelSet kernels, ParameterStore store, int imagePixels, IReadOnlyList<int> hiddenWidths, int maxRows)
+        : base(kernels, "D", maxRows, store, Build(kernels, store, imagePixels, hiddenWidths)) { }
+
+    static List<ILayer> Build(KernelSet kernels, ParameterStore store, int imagePixels, IReadOnlyList<int> hiddenWidths)
+    {
+        var layers = new List<ILayer>();
+        int width = imagePixels;
+        for (int i = 0; i < hiddenWidths.Count; i++)
+        {
+            layers.Add(new Linear(kernels, store, $"fc{i + 1}", width, hiddenWidths[i]));
+            layers.Add(new LeakyRelu(kernels, hiddenWidths[i], Slope));
+            width = hiddenWidths[i];
+        }
+        layers.Add(new Linear(kernels, store, $"fc{hiddenWidths.Count + 1}", width, 1));
+        layers.Add(new Sigmoid(kernels, 1));
+        return layers;
+    }
+}

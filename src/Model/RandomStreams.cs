@@ -1,0 +1,20 @@
+namespace IlgpuGan.Model;
+
+/// <summary>
+/// The counter-based generator's streams, one per purpose in the top byte, so that no two uses of a seed
+/// ever draw the same numbers. A run's randomness is then (seed, step) alone: resuming needs no RNG state.
+/// </summary>
+public static class RandomStreams
+{
+    const ulong Noise = 1UL << 56, Shuffle = 2UL << 56, FixedSamples = 3UL << 56, Initialization = 4UL << 56;
+
+    /// <summary>The z of step <paramref name="step"/>: which 0 for D's fake batch, 1 for G's fresh one.</summary>
+    public static ulong NoiseStream(long step, int which) => Noise | ((ulong)step << 1) | (uint)which;
+
+    public static ulong ShuffleStream(long epoch) => Shuffle | (ulong)epoch;
+
+    /// <summary>The fixed z decoded into every sample grid of a run.</summary>
+    public static ulong FixedSampleStream(int which = 0) => FixedSamples | (uint)which;
+
+    public static ulong InitializationStream(int tensor) => Initialization | (uint)tensor;
+}

@@ -1,0 +1,54 @@
+using IlgpuGan.Kernels;
+using IlgpuGan.Model;
+using SixLabors.ImageSharp;
+
+namespace IlgpuGan.Trainer;
+
+/// <summary>How BatchNorm normalises while sampling: by each batch's statistics (the seed) or the running ones.</summary>
+public enum SampleMode { Train, Eval }
+
+/// <summary>The `sample` command: a trained generator's digits as a PNG grid and as MNIST-format bytes.</summary>
+public static class Sampling
+{
+    public static void Run(string checkpointPath, int count, string pngPath, string idxPath, SampleMode mode, ulong seed,
+        AcceleratorKind accelerator, TextWriter output)
+    {
+        var contents = Checkpoint.Read(checkpointPath);
+        var config = contents.Header.Config;
+        using var device = GpuDevice.Create(accelerator);
+        output.WriteLine($"device: {device.Kind} {device.Name}");
+        var kernels = new KernelSet(device);
+        using var gan = new Gan(kernels, config);
+        Checkpoint.Restore(contents, gan, checkpointPath);
+
+        var pixels = Draw(kernels, gan, count, mode, seed);
+        var bytes = Array.ConvertAll(pixels, MnistDataset.FloatToPixel);
+        AtomicFile.Write(idxPath, stream => IdxFile.WriteImages(stream, new IdxImages(count, MnistDataset.Side, MnistDataset.Side, bytes)));
+        using (var grid = Images.Grid(pixels, columns: (int)Math.Ceiling(Math.Sqrt(count))))
+            AtomicFile.Write(pngPath, stream => grid.SaveAsPng(stream));
+        output.WriteLine($"wrote {count} samples to {pngPath} and {idxPath}");
+    }
+
+    /// <summary>
+    /// count samples in [−1, 1]. In train mode each batch of the training batch size is normalised by its own
+    /// statistics, as the seed's G in train mode does; the running statistics are left alone either way.
+    /// </summary>
+    public static float[] Draw(KernelSet kernels, Gan gan, int count, SampleMode mode, ulong seed)
+    {
+        var config = gan.Config;
+        int batch = config.BatchSize, z = config.ZDim, pixelsPerImage = config.ImagePixels;
+        var result = new float[(long)count * pixelsPerImage];
+        using var noise = kernels.Device.Accelerator.Allocate1D<float>((long)batch * z);
+        for (int start = 0, chunk = 0; start < count; start += batch, chunk++)
+        {
+            int rows = Math.Min(batch, count - start);
+            // A train-mode tail of one row would normalise every pixel to β: draw a full batch and keep the head.
+            int drawn = mode == SampleMode.Train ? batch : rows;
+            kernels.Random.Gaussian(noise.View, drawn * z, seed, RandomStreams.FixedSampleStream(1 + chunk));
+            var images = gan.Generator.Forward(noise.View, drawn,
+                mode == SampleMode.Train ? ForwardMode.BatchStatistics : ForwardMode.Eval);
+            images.SubView(0, (long)rows * pixelsPerImage).CopyToCPU(result.AsSpan(start * pixelsPerImage, rows * pixelsPerImage));
+        }
+        return result;
+    }
+}

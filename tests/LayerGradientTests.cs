@@ -1,0 +1,88 @@
+using ILGPU.Runtime;
+using IlgpuGan.Kernels;
+using IlgpuGan.Model;
+
+namespace IlgpuGan.Tests;
+
+/// <summary>
+/// Every layer's backward against central finite differences of its own forward, through the kernels: the
+/// gradient of L = Σ dy·y with respect to each input and parameter, in float32 with h large enough that
+/// rounding stays far below the tolerance.
+/// </summary>
+public sealed class LayerGradientTests(AcceleratorKind kind) : DeviceFixture(kind)
+{
+    const int Rows = 7, In = 5, Out = 6;
+    const float H = 1e-2f;
+
+    KernelSet kernels = null!;
+
+    [OneTimeSetUp]
+    public void LoadKernels() => kernels = new KernelSet(Device);
+
+    public static IEnumerable<string> LayerKinds() => ["linear", "leaky_relu", "sigmoid", "batch_norm"];
+
+    ILayer Make(string layerKind, ParameterStore store) => layerKind switch
+    {
+        "linear" => new Linear(kernels, store, "fc", In, Out),
+        "leaky_relu" => new LeakyRelu(kernels, In, 0.2f),
+        "sigmoid" => new Sigmoid(kernels, In),
+        "batch_norm" => new BatchNorm1d(kernels, store, "bn", In, 0.8f, 1e-5f),
+        _ => throw new ArgumentException(layerKind),
+    };
+
+    [TestCaseSource(nameof(LayerKinds))]
+    public void BackwardMatchesFiniteDifferences(string layerKind)
+    {
+        var rng = new Random(layerKind.Length);
+        using var store = new ParameterStore();
+        var layer = Make(layerKind, store);
+        store.Allocate(Device.Accelerator);
+        var parameters = TestData.Uniform(rng, store.Parameters.Length, -1f, 1f);
+        if (parameters.Length > 0) store.AllParameters.CopyFromCPU(parameters);
+        if (store.State.Length > 0) store.AllState.CopyFromCPU(TestData.Uniform(rng, store.State.Length, 0.5f, 1.5f));
+
+        // Inputs away from LeakyReLU's kink; BatchNorm gets a mean and scale of its own per column.
+        var x = TestData.Uniform(rng, Rows * layer.In, -2f, 2f).Select(v => v + MathF.CopySign(0.1f, v)).ToArray();
+        var dy = TestData.Uniform(rng, Rows * layer.Out);
+        using var xs = TestData.Upload(Device, x);
+        using var ys = TestData.Poisoned(Device, Rows * layer.Out);
+        using var dys = TestData.Upload(Device, dy);
+        using var dxs = TestData.Poisoned(Device, Rows * layer.In);
+
+        double Loss(float[] input, float[] parameterValues)
+        {
+            using var inputs = TestData.Upload(Device, input);
+            if (parameterValues.Length > 0) store.AllParameters.CopyFromCPU(parameterValues);
+            layer.Forward(inputs.View, ys.View, Rows, ForwardMode.Train);
+            var y = TestData.Download(ys, Rows * layer.Out);
+            return y.Select((v, i) => (double)v * dy[i]).Sum();
+        }
+
+        Loss(x, parameters);
+        layer.Backward(xs.View, ys.View, dys.View, dxs.View, Rows, parameterGradients: true);
+        var dx = TestData.Download(dxs, Rows * layer.In);
+        var parameterGradients = store.Parameters.Length > 0 ? store.AllGradients.GetAsArray() : [];
+
+        var expectedDx = new double[x.Length];
+        for (int i = 0; i < x.Length; i++)
+        {
+            var plus = (float[])x.Clone();
+            var minus = (float[])x.Clone();
+            plus[i] += H;
+            minus[i] -= H;
+            expectedDx[i] = (Loss(plus, parameters) - Loss(minus, parameters)) / (2 * H);
+        }
+        TestData.AssertClose(expectedDx, dx, 2e-2, 2e-3, $"{layerKind} dx");
+
+        var expectedDp = new double[parameters.Length];
+        for (int i = 0; i < parameters.Length; i++)
+        {
+            var plus = (float[])parameters.Clone();
+            var minus = (float[])parameters.Clone();
+            plus[i] += H;
+            minus[i] -= H;
+            expectedDp[i] = (Loss(x, plus) - Loss(x, minus)) / (2 * H);
+        }
+        TestData.AssertClose(expectedDp, parameterGradients, 2e-2, 2e-3, $"{layerKind} parameter gradients");
+    }
+}

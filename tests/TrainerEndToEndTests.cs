@@ -1,0 +1,184 @@
+using IlgpuGan.Model;
+using IlgpuGan.Trainer;
+
+namespace IlgpuGan.Tests;
+
+/// <summary>
+/// The `ilgpugan` program end to end on the CPU accelerator, on a tiny MNIST-format set each test writes
+/// itself: 48 random images, so an epoch of batch 8 is 6 steps.
+/// </summary>
+public sealed class TrainerEndToEndTests
+{
+    const int Images = 48, Batch = 8;
+
+    string folder = null!;
+    string data = null!;
+
+    [SetUp]
+    public void MakeData()
+    {
+        folder = Directory.CreateTempSubdirectory("ilgpugan-e2e-").FullName;
+        data = Path.Combine(folder, "data");
+        WriteTinyMnist(data, new Random(5));
+    }
+
+    [TearDown]
+    public void RemoveFolder() => Directory.Delete(folder, recursive: true);
+
+    static void WriteTinyMnist(string directory, Random rng)
+    {
+        Directory.CreateDirectory(directory);
+        foreach (var (images, labels, count) in new[] { ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", Images), ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", 16) })
+        {
+            var pixels = new byte[count * 784];
+            rng.NextBytes(pixels);
+            IdxFile.WriteImages(Path.Combine(directory, images), new IdxImages(count, 28, 28, pixels));
+            var header = new byte[] { 0, 0, 8, 1, 0, 0, (byte)(count >> 8), (byte)count };
+            File.WriteAllBytes(Path.Combine(directory, labels), header.Concat(Enumerable.Range(0, count).Select(i => (byte)(i % 10))).ToArray());
+        }
+    }
+
+    static (int Code, string Output, string Error) Ilgpugan(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = Program.Run(args, output, error, terminal: false);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    string[] Train(string run, int maxSteps, params string[] extra) =>
+        ["train", "--data", data, "--out", Path.Combine(folder, run), "--batch-size", Batch.ToString(), "--accelerator", "cpu",
+         "--epochs", "3", "--max-steps", maxSteps.ToString(), "--seed", "11", .. extra];
+
+    [Test]
+    public void TrainWritesTheRunFolder()
+    {
+        var (code, output, error) = Ilgpugan(Train("run", 8));
+
+        Assert.That(code, Is.EqualTo(0), error);
+        var run = Path.Combine(folder, "run");
+        Assert.That(output, Does.StartWith("device: Cpu"));
+        Assert.That(output, Does.Contain("expected time per epoch"));
+        foreach (var file in new[] { "samples/epoch_000.png", "samples/epoch_001.png", "progress.gif", "loss.png", "config.json", TrainingRun.CheckpointFile })
+            Assert.That(File.Exists(Path.Combine(run, file)), $"{file} is written");
+        var metrics = File.ReadAllLines(Path.Combine(run, "metrics.csv"));
+        Assert.That(metrics[0], Is.EqualTo(MetricsLog.Header));
+        Assert.That(metrics.Skip(1).Select(l => l.Split(',')[1]), Is.EqualTo(new[] { "6", "8" }), "a row per epoch and one at the stop");
+        var losses = new MetricsLog(Path.Combine(run, "metrics.csv")).ReadLosses();
+        Assert.That(losses.All(p => float.IsFinite(p.DLoss) && p.DLoss > 0 && float.IsFinite(p.GLoss)));
+        Assert.That(Checkpoint.Read(Path.Combine(run, TrainingRun.CheckpointFile)).Header.Step, Is.EqualTo(8));
+    }
+
+    /// <summary>2N steps in one go and N steps, a resume, N more steps end in the same state, bit for bit.</summary>
+    [Test]
+    public void ResumeContinuesExactly()
+    {
+        const int n = 5; // the resumed half crosses an epoch boundary, so the reshuffle is resumed too
+        Assert.That(Ilgpugan(Train("whole", 2 * n)).Code, Is.EqualTo(0));
+        Assert.That(Ilgpugan(Train("halves", n)).Code, Is.EqualTo(0));
+        var half = Path.Combine(folder, "halves", TrainingRun.CheckpointFile);
+        var (code, output, error) = Ilgpugan(Train("halves", n, "--resume", half));
+        Assert.That(code, Is.EqualTo(0), error);
+        Assert.That(output, Does.Contain($"at step {n}"));
+
+        var whole = Checkpoint.Read(Path.Combine(folder, "whole", TrainingRun.CheckpointFile));
+        var resumed = Checkpoint.Read(half);
+        Assert.That(resumed.Header.Step, Is.EqualTo(2 * n));
+        Assert.That(resumed.Header.GeneratorAdamStep, Is.EqualTo(whole.Header.GeneratorAdamStep));
+        Assert.That(resumed.Tensors.Keys, Is.EquivalentTo(whole.Tensors.Keys));
+        foreach (var (name, values) in whole.Tensors)
+            Assert.That(resumed.Tensors[name], Is.EqualTo(values), $"{name} is identical");
+    }
+
+    [Test]
+    public void SampleWritesPngAndIdx()
+    {
+        Assert.That(Ilgpugan(Train("run", 2)).Code, Is.EqualTo(0));
+        var png = Path.Combine(folder, "s.png");
+        var idx = Path.Combine(folder, "s-idx3-ubyte");
+        foreach (var bn in new[] { "train", "eval" })
+        {
+            var (code, _, error) = Ilgpugan("sample", "--checkpoint", Path.Combine(folder, "run", TrainingRun.CheckpointFile),
+                "--count", "10", "--png", png, "--idx", idx, "--bn", bn, "--accelerator", "cpu");
+            Assert.That(code, Is.EqualTo(0), error);
+            var samples = IdxFile.ReadImages(idx);
+            Assert.That((samples.Count, samples.Rows, samples.Columns), Is.EqualTo((10, 28, 28)));
+            Assert.That(samples.Pixels.Distinct().Count(), Is.GreaterThan(10), "samples are images, not a constant");
+            Assert.That(new FileInfo(png).Length, Is.GreaterThan(100));
+        }
+    }
+
+    [Test]
+    public void InfoListsTheCpuAccelerator()
+    {
+        var (code, output, _) = Ilgpugan("info");
+        Assert.That(code, Is.EqualTo(0));
+        Assert.That(output, Does.Contain("Cpu").And.Contain("usable"));
+        Assert.That(output, Does.Contain("Cuda"));
+    }
+
+    [TestCase("--accelerator", "tpu", "--accelerator")]
+    [TestCase("--epochs", "many", "--epochs")]
+    [TestCase("--lr", "NaN", "--lr")]
+    [TestCase("--batch-size", "1", "--batch-size")]
+    [TestCase("--loss", "hinge", "--loss")]
+    public void BadArgumentsAreUsageErrors(string option, string value, string named)
+    {
+        var (code, _, error) = Ilgpugan("train", "--data", data, "--out", Path.Combine(folder, "x"), option, value);
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Contain(named));
+    }
+
+    [Test]
+    public void MissingDataFileIsNamed()
+    {
+        File.Delete(Path.Combine(data, "train-labels-idx1-ubyte"));
+        var (code, _, error) = Ilgpugan(Train("run", 2));
+        Assert.That(code, Is.EqualTo(1));
+        Assert.That(error, Does.Contain("train-labels-idx1-ubyte").And.Not.Contain("   at "));
+    }
+
+    [Test]
+    public void TruncatedImagesAreNamed()
+    {
+        var path = Path.Combine(data, "train-images-idx3-ubyte");
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, bytes[..^100]);
+        var (code, _, error) = Ilgpugan(Train("run", 2));
+        Assert.That(code, Is.EqualTo(1));
+        Assert.That(error, Does.Contain("train-images-idx3-ubyte").And.Contain("truncated"));
+    }
+
+    [Test]
+    public void CorruptCheckpointIsRejected()
+    {
+        Assert.That(Ilgpugan(Train("run", 2)).Code, Is.EqualTo(0));
+        var checkpoint = Path.Combine(folder, "run", TrainingRun.CheckpointFile);
+        var bytes = File.ReadAllBytes(checkpoint);
+        bytes[bytes.Length / 2] ^= 0x40;
+        File.WriteAllBytes(checkpoint, bytes);
+        var (code, _, error) = Ilgpugan(Train("run", 2, "--resume", checkpoint));
+        Assert.That(code, Is.EqualTo(1));
+        Assert.That(error, Does.Contain(checkpoint).And.Contain("corrupt"));
+
+        File.WriteAllBytes(checkpoint, bytes[..1000]);
+        (code, _, error) = Ilgpugan("sample", "--checkpoint", checkpoint, "--accelerator", "cpu");
+        Assert.That(code, Is.EqualTo(1));
+        Assert.That(error, Does.Contain("truncated or corrupt"));
+    }
+
+    /// <summary>A learning rate that blows the weights up: the run stops with a message, the earlier checkpoint stays.</summary>
+    [Test]
+    public void DivergenceStopsAndKeepsTheLastCheckpoint()
+    {
+        Assert.That(Ilgpugan(Train("run", 2)).Code, Is.EqualTo(0));
+        var checkpoint = Path.Combine(folder, "run", TrainingRun.CheckpointFile);
+        var before = File.ReadAllBytes(checkpoint);
+
+        var (code, _, error) = Ilgpugan(Train("run", 4, "--lr", "1e30"));
+
+        Assert.That(code, Is.EqualTo(1));
+        Assert.That(error, Does.Contain("loss is").And.Contain("NaN").Or.Contain("Infinity"));
+        Assert.That(File.ReadAllBytes(checkpoint), Is.EqualTo(before));
+    }
+}
