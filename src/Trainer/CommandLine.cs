@@ -1,0 +1,223 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+
+namespace IlgpuGan.Trainer;
+
+/// <summary>A command line that cannot be obeyed; the message names the argument at fault.</summary>
+public sealed class UsageException(string message) : Exception(message)
+{
+    /// <summary>The exit code of a usage error, as in BSD's sysexits and Python's argparse.</summary>
+    public const int ExitCode = 2;
+}
+
+/// <summary>
+/// A subcommand of <c>ilgpugan</c>. Declare reads every option from the <see cref="CommandArgs"/> and returns
+/// the work to do with them, e.g.
+/// <code>
+/// new Command("train", "trains the GAN", args =>
+/// {
+///     var epochs = args.Int("epochs", 300, "training epochs", min: 1);
+///     var accelerator = args.Choice("accelerator", AcceleratorKind.Auto, "where the kernels run");
+///     return () => Training.Run(epochs, accelerator);
+/// });
+/// </code>
+/// Splitting declaring from doing lets <c>--help</c> list the options and unknown options be rejected
+/// before any work starts.
+/// </summary>
+public sealed record Command(string Name, string Summary, Func<CommandArgs, Func<int>> Declare);
+
+/// <summary><c>ilgpugan &lt;command&gt; [--option value]...</c>: finds the command, checks its options, runs it.</summary>
+public static class CommandLine
+{
+    public const string ProgramName = "ilgpugan";
+
+    /// <summary>
+    /// Runs the command argv names and returns its exit code; help goes to output with 0, usage errors to
+    /// error with <see cref="UsageException.ExitCode"/>, a <see cref="UsageException"/> the command throws included.
+    /// </summary>
+    public static int Run(IReadOnlyList<string> argv, IReadOnlyList<Command> commands, TextWriter output, TextWriter error)
+    {
+        if (argv.Count > 0 && argv[0] is "--help" or "-h" or "help")
+        {
+            output.Write(Usage(commands));
+            return 0;
+        }
+        var command = argv.Count > 0 ? commands.FirstOrDefault(c => c.Name == argv[0]) : null;
+        try
+        {
+            if (argv.Count == 0) throw new UsageException("no command given");
+            if (command is null)
+                throw new UsageException(
+                    $"unknown command '{argv[0]}'; the commands are {string.Join(", ", commands.Select(c => c.Name))}");
+            var args = new CommandArgs(command.Name, argv.Skip(1).ToList());
+            var work = command.Declare(args);
+            if (args.HelpRequested)
+            {
+                output.Write(args.Help(command.Summary));
+                return 0;
+            }
+            args.RejectUndeclared();
+            return work();
+        }
+        catch (UsageException e)
+        {
+            error.WriteLine($"{ProgramName}: {e.Message}");
+            error.WriteLine($"Run '{ProgramName}{(command is null ? "" : " " + command.Name)} --help' for usage.");
+            return UsageException.ExitCode;
+        }
+    }
+
+    /// <summary>The overall help: the commands and their summaries.</summary>
+    public static string Usage(IReadOnlyList<Command> commands)
+    {
+        var text = new StringWriter();
+        text.WriteLine($"Usage: {ProgramName} <command> [--option value]...");
+        text.WriteLine();
+        text.WriteLine("Commands:");
+        int width = commands.Max(c => c.Name.Length);
+        foreach (var command in commands) text.WriteLine($"  {command.Name.PadRight(width)}  {command.Summary}");
+        text.WriteLine();
+        text.WriteLine($"Run '{ProgramName} <command> --help' for the options of a command.");
+        return text.ToString();
+    }
+}
+
+/// <summary>
+/// The options given to one command, read by typed getters that also declare them (name, default, help).
+/// Options are <c>--name value</c> or <c>--name=value</c>; a flag is <c>--name</c> alone. Under
+/// <c>--help</c> every getter returns its default and only the declarations are kept, for the help text.
+/// </summary>
+public sealed class CommandArgs
+{
+    readonly string command;
+    readonly Dictionary<string, string?> given = [];
+    readonly List<(string Name, string Usage, string Help)> declared = [];
+
+    public bool HelpRequested { get; }
+
+    /// <summary>Splits a command's arguments (those after its name); throws <see cref="UsageException"/> on ill-formed ones.</summary>
+    public CommandArgs(string command, IReadOnlyList<string> arguments)
+    {
+        this.command = command;
+        HelpRequested = arguments.Any(a => a is "--help" or "-h");
+        if (HelpRequested) return;
+        for (int i = 0; i < arguments.Count; i++)
+        {
+            var argument = arguments[i];
+            if (!argument.StartsWith("--", StringComparison.Ordinal) || argument.Length == 2)
+                throw new UsageException($"unexpected argument '{argument}'; options are written --name value");
+            var (name, value) = argument.IndexOf('=') is var equals and > 0
+                ? (argument[2..equals], argument[(equals + 1)..])
+                : (argument[2..], i + 1 < arguments.Count && !arguments[i + 1].StartsWith("--", StringComparison.Ordinal)
+                    ? arguments[++i]
+                    : null);
+            if (!given.TryAdd(name, value)) throw new UsageException($"--{name} is given twice");
+        }
+    }
+
+    /// <summary>A whole number option, within [min, max].</summary>
+    public int Int(string name, int defaultValue, string help, int min = int.MinValue, int max = int.MaxValue)
+    {
+        var text = Declare(name, "<int>", help + Defaults(defaultValue.ToString(CultureInfo.InvariantCulture), min, max, int.MinValue, int.MaxValue));
+        if (text is null) return defaultValue;
+        if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
+            throw new UsageException($"--{name}: '{text}' is not a whole number");
+        return InRange(name, value, min, max);
+    }
+
+    /// <summary>A finite real number option, within [min, max].</summary>
+    public double Double(string name, double defaultValue, string help,
+        double min = double.NegativeInfinity, double max = double.PositiveInfinity)
+    {
+        var text = Declare(name, "<number>", help + Defaults(defaultValue.ToString("R", CultureInfo.InvariantCulture), min, max, double.NegativeInfinity, double.PositiveInfinity));
+        if (text is null) return defaultValue;
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value))
+            throw new UsageException($"--{name}: '{text}' is not a number");
+        return InRange(name, value, min, max);
+    }
+
+    /// <summary>One of an enum's values, written in lower case (any case is accepted).</summary>
+    public T Choice<T>(string name, T defaultValue, string help) where T : struct, Enum
+    {
+        var choices = Enum.GetValues<T>().ToDictionary(v => v.ToString().ToLowerInvariant());
+        var text = Declare(name, $"<{string.Join('|', choices.Keys)}>", $"{help} (default: {defaultValue.ToString().ToLowerInvariant()})");
+        if (text is null) return defaultValue;
+        return choices.TryGetValue(text.ToLowerInvariant(), out var value)
+            ? value
+            : throw new UsageException($"--{name}: '{text}' is not one of {string.Join(", ", choices.Keys)}");
+    }
+
+    /// <summary>A file or folder path, as given (relative to the working directory); null only when the default is.</summary>
+    [return: NotNullIfNotNull(nameof(defaultValue))]
+    public string? Path(string name, string? defaultValue, string help, bool mustExist = false)
+    {
+        var text = Declare(name, "<path>", help + (defaultValue is null ? "" : $" (default: {defaultValue})"));
+        if (text is null) return defaultValue;
+        if (text.Length == 0) throw new UsageException($"--{name}: the path is empty");
+        if (mustExist && !File.Exists(text) && !Directory.Exists(text))
+            throw new UsageException($"--{name}: '{text}' does not exist");
+        return text;
+    }
+
+    /// <summary>An option without a value: true when given.</summary>
+    public bool Flag(string name, string help)
+    {
+        Declare(name, "", help, isFlag: true);
+        return !HelpRequested && given.ContainsKey(name);
+    }
+
+    /// <summary>The command's help: usage, summary and every declared option.</summary>
+    public string Help(string summary)
+    {
+        var options = declared.Select(o => ($"--{o.Name} {o.Usage}".TrimEnd(), o.Help))
+            .Append(("--help", "show this help")).ToList();
+        int width = options.Max(o => o.Item1.Length);
+        var text = new StringWriter();
+        text.WriteLine($"Usage: {CommandLine.ProgramName} {command} [--option value]...");
+        text.WriteLine();
+        text.WriteLine(summary);
+        text.WriteLine();
+        text.WriteLine("Options:");
+        foreach (var (usage, help) in options) text.WriteLine($"  {usage.PadRight(width)}  {help}");
+        return text.ToString();
+    }
+
+    /// <summary>Throws <see cref="UsageException"/> for an option no getter declared.</summary>
+    public void RejectUndeclared()
+    {
+        var unknown = given.Keys.FirstOrDefault(name => declared.All(o => o.Name != name));
+        if (unknown is not null)
+            throw new UsageException(
+                $"--{unknown} is not an option of {command}; its options are " +
+                string.Join(", ", declared.Select(o => "--" + o.Name)));
+    }
+
+    /// <summary>Records the option and returns its text, or null when absent (or under --help).</summary>
+    string? Declare(string name, string usage, string help, bool isFlag = false)
+    {
+        if (name == "help" || declared.Any(o => o.Name == name))
+            throw new InvalidOperationException($"{command} declares --{name} twice");
+        declared.Add((name, usage, help));
+        if (HelpRequested || !given.TryGetValue(name, out var text)) return null;
+        if (isFlag && text is not null) throw new UsageException($"--{name} takes no value, got '{text}'");
+        if (!isFlag && text is null) throw new UsageException($"--{name}: missing value");
+        return text;
+    }
+
+    static string Defaults<T>(string defaultText, T min, T max, T noMin, T noMax) where T : IEquatable<T>
+    {
+        var text = $" (default: {defaultText}";
+        if (!min.Equals(noMin)) text += string.Create(CultureInfo.InvariantCulture, $", at least {min}");
+        if (!max.Equals(noMax)) text += string.Create(CultureInfo.InvariantCulture, $", at most {max}");
+        return text + ")";
+    }
+
+    static T InRange<T>(string name, T value, T min, T max) where T : IComparable<T>, IFormattable
+    {
+        if (value.CompareTo(min) < 0)
+            throw new UsageException(string.Create(CultureInfo.InvariantCulture, $"--{name}: {value} is less than the minimum {min}"));
+        if (value.CompareTo(max) > 0)
+            throw new UsageException(string.Create(CultureInfo.InvariantCulture, $"--{name}: {value} is more than the maximum {max}"));
+        return value;
+    }
+}

@@ -1,0 +1,142 @@
+using IlgpuGan.Trainer;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Formats.Gif;
+using SixLabors.ImageSharp.PixelFormats;
+
+namespace IlgpuGan.Tests;
+
+public class ImagesTests
+{
+    /// <summary>count samples whose pixel i of sample s is values[(s·7 + i) mod values.Length].</summary>
+    static float[] Samples(int count, float[] values) =>
+        Enumerable.Range(0, count * 784).Select(i => values[(i / 784 * 7 + i % 784) % values.Length]).ToArray();
+
+    static readonly float[] Values = [-1f, 1f, 0f, -0.5f, 0.3f, 1.5f, -2f, 0.999f, -0.001f, float.NaN, 0.5f];
+
+    [Test]
+    public void GridPixelsAreTheMappedSamplesInsideABlackBorder()
+    {
+        var samples = Samples(3, Values);
+
+        using var grid = Images.Grid(samples, columns: 2, border: 2);
+
+        Assert.That((grid.Width, grid.Height), Is.EqualTo((2 * 30 + 2, 2 * 30 + 2)));
+        int borderPixels = 0;
+        for (int y = 0; y < grid.Height; y++)
+        for (int x = 0; x < grid.Width; x++)
+        {
+            int column = (x - 2) / 30, row = (y - 2) / 30, cx = (x - 2) % 30, cy = (y - 2) % 30;
+            bool inSample = x >= 2 && y >= 2 && cx < 28 && cy < 28 && row * 2 + column < 3;
+            byte expected = inSample ? MnistDataset.FloatToPixel(samples[(row * 2 + column) * 784 + cy * 28 + cx]) : (byte)0;
+            Assert.That(grid[x, y].PackedValue, Is.EqualTo(expected), $"pixel ({x}, {y})");
+            if (!inSample) borderPixels++;
+        }
+        Assert.That(borderPixels, Is.EqualTo(62 * 62 - 3 * 784));
+        Assert.That(grid[2, 2].PackedValue, Is.EqualTo(0));   // −1
+        Assert.That(grid[3, 2].PackedValue, Is.EqualTo(255)); // 1
+        Assert.That(grid[4, 2].PackedValue, Is.EqualTo(128)); // 0
+        Assert.That(grid[5, 2].PackedValue, Is.EqualTo(64));  // −0.5
+        Assert.That(grid[32, 2].PackedValue, Is.EqualTo(255)); // sample 1 starts at Values[7] = 0.999
+    }
+
+    [Test]
+    public void SixtyFourSamplesMakeAnEightByEightGrid()
+    {
+        using var grid = Images.Grid(Samples(64, Values));
+
+        Assert.That((grid.Width, grid.Height), Is.EqualTo((8 * 30 + 2, 8 * 30 + 2)));
+    }
+
+    [Test]
+    public void ScalingRepeatsEachPixel()
+    {
+        var samples = Samples(2, Values);
+        using var small = Images.Grid(samples, columns: 8, border: 1);
+        using var large = Images.Grid(samples, columns: 8, border: 1, scale: 3);
+
+        Assert.That((small.Width, small.Height), Is.EqualTo((2 * 29 + 1, 29 + 1)));
+        Assert.That((large.Width, large.Height), Is.EqualTo((small.Width * 3, small.Height * 3)));
+        for (int y = 0; y < large.Height; y++)
+        for (int x = 0; x < large.Width; x++)
+            Assert.That(large[x, y], Is.EqualTo(small[x / 3, y / 3]), $"pixel ({x}, {y})");
+    }
+
+    [Test]
+    public void SampleCountMustBeWhole()
+    {
+        Assert.Throws<ArgumentException>(() => Images.Grid(new float[785]));
+        Assert.Throws<ArgumentException>(() => Images.Grid([]));
+    }
+
+    [Test]
+    public void GifHasOneExactFramePerGridAndLoopsForever()
+    {
+        using var folder = new TempFolder();
+        var grids = Enumerable.Range(0, 5).Select(f => Images.Grid(Samples(4, Values.Skip(f).Concat(Values.Take(f)).ToArray()))).ToList();
+        try
+        {
+            Images.SaveGif(folder.File("progress.gif"), grids, frameDelayMs: 200);
+
+            using var gif = Image.Load<L8>(folder.File("progress.gif"));
+            Assert.That(gif.Frames.Count, Is.EqualTo(5));
+            Assert.That(gif.Metadata.GetGifMetadata().RepeatCount, Is.EqualTo(0));
+            for (int f = 0; f < 5; f++)
+            {
+                Assert.That(gif.Frames[f].Metadata.GetGifMetadata().FrameDelay, Is.EqualTo(20));
+                for (int y = 0; y < gif.Height; y++)
+                for (int x = 0; x < gif.Width; x++)
+                    if (gif.Frames[f][x, y] != grids[f][x, y])
+                        Assert.Fail($"frame {f} pixel ({x}, {y}) is {gif.Frames[f][x, y]}, grid has {grids[f][x, y]}");
+            }
+        }
+        finally
+        {
+            grids.ForEach(g => g.Dispose());
+        }
+    }
+
+    static int CountColour(Image<Rgba32> image, Rgba32 colour, int? row = null)
+    {
+        int count = 0;
+        for (int y = row ?? 0; y < (row + 1 ?? image.Height); y++)
+        for (int x = 0; x < image.Width; x++)
+            if (image[x, y] == colour) count++;
+        return count;
+    }
+
+    [Test]
+    public void LossPlotDrawsEachCurveWhereItsLossesAre()
+    {
+        using var folder = new TempFolder();
+        var points = Enumerable.Range(0, 200).Select(s => new LossPoint(s * 10, 1f, 2f)).ToList();
+
+        using (var plot = Images.LossPlot(points, 640, 300)) plot.SaveAsPng(folder.File("losses.png"));
+        using var empty = Images.LossPlot([], 640, 300);
+
+        Assert.That(new FileInfo(folder.File("losses.png")).Length, Is.GreaterThan(0));
+        using var loaded = Image.Load<Rgba32>(folder.File("losses.png"));
+        Assert.That((loaded.Width, loaded.Height), Is.EqualTo((640, 300)));
+        var dRows = Enumerable.Range(0, 300).Where(y => CountColour(loaded, Images.DLossColour, y) > 500).ToList();
+        var gRows = Enumerable.Range(0, 300).Where(y => CountColour(loaded, Images.GLossColour, y) > 500).ToList();
+        Assert.That(dRows, Has.Count.EqualTo(1), "a constant d_loss is one horizontal line");
+        Assert.That(gRows, Has.Count.EqualTo(1), "a constant g_loss is one horizontal line");
+        Assert.That(gRows[0], Is.LessThan(dRows[0]), "the larger loss is drawn higher");
+        foreach (int row in dRows.Concat(gRows))
+            Assert.That(CountColour(empty, Images.DLossColour, row) + CountColour(empty, Images.GLossColour, row), Is.LessThan(20),
+                "without losses the curve rows hold at most the legend");
+    }
+
+    [Test]
+    public void NonFiniteLossesBreakTheCurve()
+    {
+        var whole = Enumerable.Range(0, 100).Select(s => new LossPoint(s, 1f, 1f)).ToList();
+        var broken = whole.Select(p => p.Step is >= 40 and < 60 ? p with { DLoss = float.NaN, GLoss = float.PositiveInfinity } : p).ToList();
+
+        using var wholePlot = Images.LossPlot(whole);
+        using var brokenPlot = Images.LossPlot(broken);
+
+        int wholeCount = CountColour(wholePlot, Images.GLossColour), brokenCount = CountColour(brokenPlot, Images.GLossColour);
+        Assert.That(brokenCount, Is.LessThan(wholeCount - 100));
+        Assert.That(brokenCount, Is.GreaterThan(300));
+    }
+}

@@ -1,0 +1,11 @@
+namespace IlgpuGan.Tests;
+
+/// <summary>A fresh folder under the system's temporary one, deleted with everything in it on Dispose.</summary>
+public sealed class TempFolder : IDisposable
+{
+    public string Path { get; } = Directory.CreateTempSubdirectory("ilgpugan-test-").FullName;
+
+    public string File(string name) => System.IO.Path.Combine(Path, name);
+
+    public void Dispose() => Directory.Delete(Path, recursive: true);
+}
