@@ -136,15 +136,32 @@ public sealed class CommandArgs
         return InRange(name, value, min, max);
     }
 
-    /// <summary>One of an enum's values, written in lower case (any case is accepted).</summary>
+    /// <summary>One of an enum's values, written in kebab case (any case is accepted).</summary>
     public T Choice<T>(string name, T defaultValue, string help) where T : struct, Enum
     {
-        var choices = Enum.GetValues<T>().ToDictionary(v => v.ToString().ToLowerInvariant());
-        var text = Declare(name, $"<{string.Join('|', choices.Keys)}>", $"{help} (default: {defaultValue.ToString().ToLowerInvariant()})");
+        var choices = Enum.GetValues<T>().ToDictionary(ChoiceName);
+        var text = Declare(name, $"<{string.Join('|', choices.Keys)}>", $"{help} (default: {ChoiceName(defaultValue)})");
         if (text is null) return defaultValue;
         return choices.TryGetValue(text.ToLowerInvariant(), out var value)
             ? value
             : throw new UsageException($"--{name}: '{text}' is not one of {string.Join(", ", choices.Keys)}");
+    }
+
+    /// <summary>
+    /// An enum value as typed on the command line: NonSaturating → non-saturating. A hyphen goes only where a
+    /// lower-case letter meets a capitalised word, so acronyms stay whole: OpenCL → opencl.
+    /// </summary>
+    public static string ChoiceName<T>(T value) where T : struct, Enum
+    {
+        var text = value.ToString();
+        var name = new System.Text.StringBuilder();
+        for (int i = 0; i < text.Length; i++)
+        {
+            if (i > 0 && char.IsUpper(text[i]) && char.IsLower(text[i - 1]) && i + 1 < text.Length && char.IsLower(text[i + 1]))
+                name.Append('-');
+            name.Append(char.ToLowerInvariant(text[i]));
+        }
+        return name.ToString();
     }
 
     /// <summary>A file or folder path, as given (relative to the working directory); null only when the default is.</summary>

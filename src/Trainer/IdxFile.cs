@@ -46,9 +46,12 @@ public static class IdxFile
         BinaryPrimitives.WriteInt32BigEndian(header[4..], images.Count);
         BinaryPrimitives.WriteInt32BigEndian(header[8..], images.Rows);
         BinaryPrimitives.WriteInt32BigEndian(header[12..], images.Columns);
-        using var file = File.Create(path);
-        file.Write(header);
-        file.Write(images.Pixels);
+        var headerBytes = header.ToArray();
+        AtomicFile.Write(path, file =>
+        {
+            file.Write(headerBytes);
+            file.Write(images.Pixels);
+        });
     }
 
     static (int[] Shape, byte[] Data) Read(string path, int dimensionCount, string elements)

@@ -75,11 +75,12 @@ public static class Images
         animation.Metadata.GetGifMetadata().RepeatCount = 0;
 
         var greys = Enumerable.Range(0, 256).Select(v => Color.FromRgb((byte)v, (byte)v, (byte)v)).ToArray();
-        animation.SaveAsGif(path, new GifEncoder
+        var encoder = new GifEncoder
         {
             ColorTableMode = GifColorTableMode.Global,
             Quantizer = new PaletteQuantizer(greys, new QuantizerOptions { Dither = null }),
-        });
+        };
+        AtomicFile.Write(path, stream => animation.SaveAsGif(stream, encoder));
     }
 
     /// <summary>

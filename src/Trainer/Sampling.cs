@@ -23,7 +23,7 @@ public static class Sampling
 
         var pixels = Draw(kernels, gan, count, mode, seed);
         var bytes = Array.ConvertAll(pixels, MnistDataset.FloatToPixel);
-        AtomicFile.Write(idxPath, stream => IdxFile.WriteImages(stream, new IdxImages(count, MnistDataset.Side, MnistDataset.Side, bytes)));
+        IdxFile.WriteImages(idxPath, new IdxImages(count, MnistDataset.Side, MnistDataset.Side, bytes));
         using (var grid = Images.Grid(pixels, columns: (int)Math.Ceiling(Math.Sqrt(count))))
             AtomicFile.Write(pngPath, stream => grid.SaveAsPng(stream));
         output.WriteLine($"wrote {count} samples to {pngPath} and {idxPath}");

@@ -218,7 +218,7 @@ public sealed class TrainingRun
                 AtomicFile.Write(path, stream => grid.SaveAsPng(stream));
             var frames = Directory.GetFiles(Path.GetDirectoryName(path)!, "epoch_*.png").Order(StringComparer.Ordinal)
                 .Select(f => Image.Load<L8>(f)).ToList();
-            try { AtomicFile.Write(Path.Combine(runFolder, "progress.gif"), stream => Images.WriteGif(stream, frames)); }
+            try { Images.SaveGif(Path.Combine(runFolder, "progress.gif"), frames); }
             finally { frames.ForEach(f => f.Dispose()); }
         }
 
