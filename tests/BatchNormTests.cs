@@ -1,0 +1,245 @@
+using IlgpuGan.Kernels;
+
+namespace IlgpuGan.Tests;
+
+public sealed class BatchNormTests(AcceleratorKind kind) : DeviceFixture(kind)
+{
+    const float Momentum = 0.8f;
+    const float Eps = 1e-5f;
+
+    BatchNorm ops = null!;
+
+    [OneTimeSetUp]
+    public void LoadKernels() => ops = new BatchNorm(Device);
+
+    /// <summary>Training needs two rows for the unbiased variance; 2 is the edge where rows/(rows−1) is largest.</summary>
+    static readonly int[] TrainingRows = [2, .. TestData.OddSizes.Where(rows => rows >= 2)];
+
+    public static IEnumerable<object[]> TrainingShapes() =>
+        from rows in TrainingRows from cols in TestData.OddSizes select new object[] { rows, cols };
+
+    /// <summary>
+    /// Every training shape with momentum 0.8 and eps 1e-5, plus a large eps (PyTorch GAN code often passes 0.8
+    /// as BatchNorm1d's second argument, which is eps) so eps misplaced outside the square root shows.
+    /// </summary>
+    public static IEnumerable<object[]> TrainingCases() =>
+        TrainingShapes().Select(shape => new object[] { shape[0], shape[1], Momentum, Eps })
+            .Append([33, 7, 0.1f, 0.8f])
+            .Append([2, 100, 0.1f, 0.8f]);
+
+    public static IEnumerable<object[]> EvalCases() =>
+        (from rows in TestData.OddSizes from cols in TestData.OddSizes select new object[] { rows, cols, Eps })
+            .Append([33, 7, 0.8f]);
+
+    sealed record Inputs(float[] X, float[] Gamma, float[] Beta, float[] RunningMean, float[] RunningVar);
+
+    /// <summary>Columns with their own nonzero mean and non-unit spread; γ of both signs; running stats not 0 and 1.</summary>
+    static Inputs RandomInputs(Random rng, int rows, int cols)
+    {
+        var offset = TestData.Uniform(rng, cols, -3f, 3f);
+        var spread = TestData.Uniform(rng, cols, 0.5f, 3f);
+        var x = TestData.Gaussian(rng, rows * cols);
+        for (int i = 0; i < x.Length; i++) x[i] = offset[i % cols] + spread[i % cols] * x[i];
+        return new Inputs(x, TestData.Uniform(rng, cols, -2f, 2f), TestData.Uniform(rng, cols),
+            TestData.Uniform(rng, cols), TestData.Uniform(rng, cols, 0.5f, 2f));
+    }
+
+    sealed record TrainOutputs(double[] Y, double[] Mean, double[] InvStd, double[] RunningMean, double[] RunningVar);
+
+    /// <summary>PyTorch 1.13's training forward in float64.</summary>
+    static TrainOutputs ReferenceTrainForward(Inputs a, int rows, int cols, double momentum, double eps)
+    {
+        var y = new double[rows * cols];
+        var mean = new double[cols];
+        var invStd = new double[cols];
+        var runningMean = new double[cols];
+        var runningVar = new double[cols];
+        for (int c = 0; c < cols; c++)
+        {
+            for (int r = 0; r < rows; r++) mean[c] += a.X[r * cols + c];
+            mean[c] /= rows;
+            double squares = 0;
+            for (int r = 0; r < rows; r++) squares += Math.Pow(a.X[r * cols + c] - mean[c], 2);
+            invStd[c] = 1 / Math.Sqrt(squares / rows + eps);
+            for (int r = 0; r < rows; r++)
+                y[r * cols + c] = a.Gamma[c] * (a.X[r * cols + c] - mean[c]) * invStd[c] + a.Beta[c];
+            runningMean[c] = (1 - momentum) * a.RunningMean[c] + momentum * mean[c];
+            runningVar[c] = (1 - momentum) * a.RunningVar[c] + momentum * squares / (rows - 1);
+        }
+        return new TrainOutputs(y, mean, invStd, runningMean, runningVar);
+    }
+
+    /// <summary>PyTorch 1.13's training backward in float64, from the float statistics the kernel is given.</summary>
+    static (double[] Dx, double[] DGamma, double[] DBeta) ReferenceBackward(float[] x, float[] dy, float[] gamma,
+        float[] mean, float[] invStd, int rows, int cols)
+    {
+        var dx = new double[rows * cols];
+        var dgamma = new double[cols];
+        var dbeta = new double[cols];
+        for (int c = 0; c < cols; c++)
+        {
+            double XHat(int r) => (x[r * cols + c] - (double)mean[c]) * invStd[c];
+            for (int r = 0; r < rows; r++)
+            {
+                dbeta[c] += dy[r * cols + c];
+                dgamma[c] += dy[r * cols + c] * XHat(r);
+            }
+            for (int r = 0; r < rows; r++)
+                dx[r * cols + c] = (double)gamma[c] * invStd[c] * (dy[r * cols + c] - dbeta[c] / rows - XHat(r) * dgamma[c] / rows);
+        }
+        return (dx, dgamma, dbeta);
+    }
+
+    sealed record KernelTrainOutputs(float[] Y, float[] Mean, float[] InvStd, float[] RunningMean, float[] RunningVar);
+
+    KernelTrainOutputs RunTrainForward(Inputs a, int rows, int cols, float momentum, float eps)
+    {
+        using var x = TestData.Upload(Device, a.X);
+        using var gamma = TestData.Upload(Device, a.Gamma);
+        using var beta = TestData.Upload(Device, a.Beta);
+        using var runningMean = TestData.Upload(Device, a.RunningMean);
+        using var runningVar = TestData.Upload(Device, a.RunningVar);
+        using var y = TestData.Poisoned(Device, rows * cols);
+        using var mean = TestData.Poisoned(Device, cols);
+        using var invStd = TestData.Poisoned(Device, cols);
+
+        ops.TrainForward(x.View, y.View, gamma.View, beta.View, mean.View, invStd.View, runningMean.View, runningVar.View,
+            rows, cols, momentum, eps);
+
+        return new KernelTrainOutputs(TestData.Download(y, rows * cols), TestData.Download(mean, cols),
+            TestData.Download(invStd, cols), TestData.Download(runningMean, cols), TestData.Download(runningVar, cols));
+    }
+
+    [TestCaseSource(nameof(TrainingCases))]
+    public void TrainForwardMatchesReference(int rows, int cols, float momentum, float eps)
+    {
+        var inputs = RandomInputs(new Random(rows * 1000 + cols), rows, cols);
+
+        var actual = RunTrainForward(inputs, rows, cols, momentum, eps);
+
+        // Float sums of ≤127 terms: the mean is off by a few ulps of |offset| ≤ 3, which x̂ = (x−mean)·invStd
+        // scales by invStd ≤ 2 and y by |γ| ≤ 2; 1e-5 leaves a wide margin over that.
+        var expected = ReferenceTrainForward(inputs, rows, cols, momentum, eps);
+        TestData.AssertClose(expected.Y, actual.Y, 1e-5, 1e-5, "y");
+        TestData.AssertClose(expected.Mean, actual.Mean, 1e-5, 1e-6, "saved mean");
+        TestData.AssertClose(expected.InvStd, actual.InvStd, 1e-5, 0, "saved invstd");
+        TestData.AssertClose(expected.RunningMean, actual.RunningMean, 1e-5, 1e-6, "running mean");
+        TestData.AssertClose(expected.RunningVar, actual.RunningVar, 1e-5, 0, "running var");
+    }
+
+    [Test]
+    public void TrainForwardRejectsASingleRow()
+    {
+        using var buffer = TestData.Poisoned(Device, 8);
+        Assert.Throws<ArgumentOutOfRangeException>(() => ops.TrainForward(buffer.View, buffer.View, buffer.View,
+            buffer.View, buffer.View, buffer.View, buffer.View, buffer.View, 1, 8, Momentum, Eps));
+    }
+
+    [TestCaseSource(nameof(EvalCases))]
+    public void EvalForwardMatchesReference(int rows, int cols, float eps)
+    {
+        var a = RandomInputs(new Random(rows * 1000 + cols + 7), rows, cols);
+        using var x = TestData.Upload(Device, a.X);
+        using var gamma = TestData.Upload(Device, a.Gamma);
+        using var beta = TestData.Upload(Device, a.Beta);
+        using var runningMean = TestData.Upload(Device, a.RunningMean);
+        using var runningVar = TestData.Upload(Device, a.RunningVar);
+        using var y = TestData.Poisoned(Device, rows * cols);
+
+        ops.EvalForward(x.View, y.View, gamma.View, beta.View, runningMean.View, runningVar.View, rows, cols, eps);
+
+        var expected = new double[rows * cols];
+        for (int i = 0; i < expected.Length; i++)
+        {
+            int c = i % cols;
+            expected[i] = a.Gamma[c] * (a.X[i] - (double)a.RunningMean[c]) / Math.Sqrt(a.RunningVar[c] + (double)eps) + a.Beta[c];
+        }
+        TestData.AssertClose(expected, TestData.Download(y, rows * cols), 1e-5, 1e-6, "y");
+    }
+
+    /// <summary>Runs Backward with dx either its own buffer or the dy buffer itself.</summary>
+    (float[] Dx, float[] DGamma, float[] DBeta) RunBackward(float[] x, float[] dy, float[] gamma, float[] mean,
+        float[] invStd, int rows, int cols, bool dxAliasesDy)
+    {
+        using var xs = TestData.Upload(Device, x);
+        using var dys = TestData.Upload(Device, dy);
+        using var gammas = TestData.Upload(Device, gamma);
+        using var means = TestData.Upload(Device, mean);
+        using var invStds = TestData.Upload(Device, invStd);
+        using var ownDx = TestData.Poisoned(Device, rows * cols);
+        using var dgamma = TestData.Poisoned(Device, cols);
+        using var dbeta = TestData.Poisoned(Device, cols);
+        var dx = dxAliasesDy ? dys : ownDx;
+
+        ops.Backward(xs.View, dys.View, gammas.View, means.View, invStds.View, dx.View, dgamma.View, dbeta.View, rows, cols);
+
+        return (TestData.Download(dx, rows * cols), TestData.Download(dgamma, cols), TestData.Download(dbeta, cols));
+    }
+
+    [TestCaseSource(nameof(TrainingShapes))]
+    public void BackwardMatchesReference(int rows, int cols)
+    {
+        var rng = new Random(rows * 1000 + cols + 13);
+        var a = RandomInputs(rng, rows, cols);
+        var dy = TestData.Uniform(rng, rows * cols);
+        var stats = ReferenceTrainForward(a, rows, cols, Momentum, Eps);
+        var mean = Array.ConvertAll(stats.Mean, v => (float)v);
+        var invStd = Array.ConvertAll(stats.InvStd, v => (float)v);
+        var expected = ReferenceBackward(a.X, dy, a.Gamma, mean, invStd, rows, cols);
+
+        foreach (bool dxAliasesDy in new[] { false, true })
+        {
+            var (dx, dgamma, dbeta) = RunBackward(a.X, dy, a.Gamma, mean, invStd, rows, cols, dxAliasesDy);
+            // dx subtracts two column means from dy: its absolute error follows the float sums behind them,
+            // a few ulps of values of size ≤ rows, scaled by |γ|·invStd ≤ 4.
+            TestData.AssertClose(expected.Dx, dx, 1e-5, 1e-5, $"dx (aliasing dy: {dxAliasesDy})");
+            TestData.AssertClose(expected.DGamma, dgamma, 1e-5, 1e-5, "dgamma");
+            TestData.AssertClose(expected.DBeta, dbeta, 1e-5, 1e-5, "dbeta");
+        }
+    }
+
+    /// <summary>
+    /// dx, dγ and dβ against central differences of L = Σ dy·y, with y from the TrainForward kernel at each
+    /// perturbed input, so the backward is pinned to what the forward kernel computes.
+    /// </summary>
+    [Test]
+    public void BackwardMatchesFiniteDifferencesOfTrainForward()
+    {
+        const int rows = 7, cols = 3;
+        const float h = 1e-2f;
+        var rng = new Random(17);
+        var a = RandomInputs(rng, rows, cols);
+        var dy = TestData.Uniform(rng, rows * cols);
+
+        double Loss(Inputs perturbed) =>
+            RunTrainForward(perturbed, rows, cols, Momentum, Eps).Y.Select((v, i) => (double)dy[i] * v).Sum();
+
+        // Central difference of L along one element of one input array, over the step float actually took.
+        double[] Gradient(float[] values, Func<float[], Inputs> with)
+        {
+            var gradient = new double[values.Length];
+            for (int i = 0; i < values.Length; i++)
+            {
+                var plus = (float[])values.Clone();
+                var minus = (float[])values.Clone();
+                plus[i] += h;
+                minus[i] -= h;
+                gradient[i] = (Loss(with(plus)) - Loss(with(minus))) / ((double)plus[i] - minus[i]);
+            }
+            return gradient;
+        }
+
+        var expectedDx = Gradient(a.X, x => a with { X = x });
+        var expectedDGamma = Gradient(a.Gamma, gamma => a with { Gamma = gamma });
+        var expectedDBeta = Gradient(a.Beta, beta => a with { Beta = beta });
+
+        var forward = RunTrainForward(a, rows, cols, Momentum, Eps);
+        var (dx, dgamma, dbeta) = RunBackward(a.X, dy, a.Gamma, forward.Mean, forward.InvStd, rows, cols, false);
+
+        // Float rounding of L (size ~10) over a step of 2e-2 leaves ~1e-4; truncation (h²/6)·|L'''| is smaller
+        // for spreads ≥ 0.5. Dropping any term of dx changes it by O(0.1).
+        TestData.AssertClose(expectedDx, dx, 1e-2, 1e-3, "dx");
+        TestData.AssertClose(expectedDGamma, dgamma, 1e-2, 1e-3, "dgamma");
+        TestData.AssertClose(expectedDBeta, dbeta, 1e-2, 1e-3, "dbeta");
+    }
+}
