@@ -52,7 +52,7 @@ public sealed class Activations
 
     static void LeakyReluForwardKernel(ArrayView<float> x, ArrayView<float> y, int n, float slope)
     {
-        for (int i = Grid.GlobalIndex.X; i < n; i += GridStrideLoop.Step)
+        for (int i = Grid.GlobalIndex.X, step = GridStrideLoop.Step; i < n; i += step)
         {
             float v = x[i];
             y[i] = v > 0f ? v : slope * v;
@@ -61,19 +61,19 @@ public sealed class Activations
 
     static void LeakyReluBackwardKernel(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int n, float slope)
     {
-        for (int i = Grid.GlobalIndex.X; i < n; i += GridStrideLoop.Step)
+        for (int i = Grid.GlobalIndex.X, step = GridStrideLoop.Step; i < n; i += step)
             dx[i] = x[i] > 0f ? dy[i] : slope * dy[i];
     }
 
     static void SigmoidForwardKernel(ArrayView<float> x, ArrayView<float> y, int n)
     {
-        for (int i = Grid.GlobalIndex.X; i < n; i += GridStrideLoop.Step)
+        for (int i = Grid.GlobalIndex.X, step = GridStrideLoop.Step; i < n; i += step)
             y[i] = 1f / (1f + MathF.Exp(-x[i]));
     }
 
     static void SigmoidBackwardKernel(ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int n)
     {
-        for (int i = Grid.GlobalIndex.X; i < n; i += GridStrideLoop.Step)
+        for (int i = Grid.GlobalIndex.X, step = GridStrideLoop.Step; i < n; i += step)
         {
             float s = y[i];
             dx[i] = dy[i] * s * (1f - s);

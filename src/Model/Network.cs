@@ -53,9 +53,7 @@ public class Network : IDisposable
         for (int i = 0; i < Layers.Count; i++)
         {
             bool last = i == Layers.Count - 1;
-            var y = last && output.Length > 0
-                ? output.SubView(0, (long)rows * Out)
-                : outputs[i].View.SubView(0, (long)rows * Layers[i].Out);
+            var y = last && output.Length > 0 ? output.SubView(0, (long)rows * Out) : Head(outputs[i], rows * Layers[i].Out);
             Layers[i].Forward(x, y, rows, mode);
             x = y;
         }
@@ -75,15 +73,17 @@ public class Network : IDisposable
         for (int i = Layers.Count - 1; i >= 0; i--)
         {
             var layer = Layers[i];
-            var x = i == 0 ? input.SubView(0, (long)rows * In) : outputs[i - 1].View.SubView(0, (long)rows * layer.In);
-            var y = i == Layers.Count - 1 ? lastOutput : outputs[i].View.SubView(0, (long)rows * layer.Out);
+            var x = i == 0 ? input.SubView(0, (long)rows * In) : Head(outputs[i - 1], rows * layer.In);
+            var y = i == Layers.Count - 1 ? lastOutput : Head(outputs[i], rows * layer.Out);
             var dx = i > 0
-                ? ((i % 2 == 0) ? gradientA : gradientB).View.SubView(0, (long)rows * layer.In)
+                ? Head(i % 2 == 0 ? gradientA : gradientB, rows * layer.In)
                 : dInput.Length > 0 ? dInput.SubView(0, (long)rows * In) : default;
             layer.Backward(x, y, dy, dx, rows, parameterGradients);
             dy = dx;
         }
     }
+
+    static ArrayView<float> Head(MemoryBuffer1D<float, Stride1D.Dense> buffer, long length) => buffer.View.SubView(0, length);
 
     void CheckRows(int rows)
     {
