@@ -11,10 +11,18 @@ namespace IlgpuGan.Tests;
 public sealed class GoldenStepTests(AcceleratorKind kind) : DeviceFixture(kind)
 {
     /// <summary>
-    /// Relative to max(|reference|, the tensor's RMS): float32 sums in another order differ by ~1e-6 relative;
-    /// scaling by the RMS keeps elements that happen to sit near zero from demanding more than float32 has.
+    /// Every element within 1e-4 of max(|reference|, the tensor's RMS): float32 sums in another order differ
+    /// by ~1e-6 relative, and scaling by the RMS keeps elements that happen to sit near zero from demanding
+    /// more than float32 has.
     /// </summary>
     const double Tolerance = 1e-4;
+
+    /// <summary>
+    /// Adam divides m by √v, so a gradient that is itself mostly rounding error (a sum that cancels to ~1e-8)
+    /// still moves its parameter by up to lr a step, in a direction rounding decides. A parameter tensor may
+    /// therefore hold a few such elements, off by a fraction of lr·steps; any real bug moves far more of them.
+    /// </summary>
+    const double CancellationShare = 0.002, CancellationSteps = 0.5;
 
     [TestCase("golden_b16.bin")]
     [TestCase("golden_b16_saturating.bin")]
@@ -87,22 +95,24 @@ public sealed class GoldenStepTests(AcceleratorKind kind) : DeviceFixture(kind)
             return;
         }
         double rms = Math.Sqrt(actual.Sum(x => (double)x * x) / actual.Length);
-        double worst = 0;
-        int worstIndex = -1;
+        bool adamUpdated = !name.StartsWith("step") && !name.Contains("running") && !name.Contains("adam_");
+        double cancellationBound = CancellationSteps * AdamSettings.Seed.LearningRate * golden.Steps;
+        int outliers = 0;
         for (int j = 0; j < reference.Indices.Length; j++)
         {
             double expected = reference.Values[j], got = actual[reference.Indices[j]];
-            double error = Math.Abs(got - expected) / Math.Max(Math.Abs(expected), rms);
-            if (!double.IsFinite(got) || !(error <= worst)) { worst = double.IsFinite(got) ? error : double.PositiveInfinity; worstIndex = j; }
+            double error = Math.Abs(got - expected);
+            if (error <= Tolerance * Math.Max(Math.Abs(expected), rms)) continue;
+            if (adamUpdated && error <= cancellationBound && ++outliers <= CancellationShare * reference.Indices.Length) continue;
+            failures.Add($"{name}[{reference.Indices[j]}]: expected {expected:G9}, got {got:G9} " +
+                         $"(|error| {error:G3}, {outliers} elements past {Tolerance} relative)");
+            return;
         }
-        if (worst > Tolerance)
-            failures.Add($"{name}[{reference.Indices[worstIndex]}]: expected {reference.Values[worstIndex]:G9}, " +
-                         $"got {actual[reference.Indices[worstIndex]]:G9} (relative error {worst:G3})");
         if (golden.Entries.TryGetValue(name + ":sumsq", out var sumsq))
         {
             double ours = actual.Sum(x => (double)x * x);
-            double error = Math.Abs(ours - sumsq.Values[0]) / sumsq.Values[0];
-            if (!(error <= Tolerance)) failures.Add($"{name}: sum of squares {ours:G9}, reference {sumsq.Values[0]:G9}");
+            if (!(Math.Abs(ours - sumsq.Values[0]) <= Tolerance * sumsq.Values[0]))
+                failures.Add($"{name}: sum of squares {ours:G9}, reference {sumsq.Values[0]:G9}");
         }
     }
 }
