@@ -1,0 +1,169 @@
+using ILGPU;
+using IlgpuGan.Kernels;
+
+namespace IlgpuGan.Tests;
+
+public sealed class GemmTests(AcceleratorKind kind) : DeviceFixture(kind)
+{
+    readonly Dictionary<GemmVariant, Gemm> gemms = [];
+
+    Gemm For(GemmVariant variant)
+    {
+        if (variant == GemmVariant.CpuBlocked && !Device.IsCpu) Assert.Ignore("CpuBlocked runs only on the CPU accelerator");
+        if (!gemms.TryGetValue(variant, out var gemm)) gemms[variant] = gemm = new Gemm(Device, variant);
+        return gemm;
+    }
+
+    [OneTimeTearDown]
+    public void DisposeGemms()
+    {
+        foreach (var gemm in gemms.Values) gemm.Dispose();
+    }
+
+    /// <summary>
+    /// Every (m, n, k) from the odd sizes for CpuBlocked. GpuTiled runs 2-thread groups with a barrier per k step
+    /// on the CPU accelerator, so it gets the ten shapes that put every size in every position twice.
+    /// </summary>
+    static IEnumerable<(int M, int N, int K)> Shapes(GemmVariant variant)
+    {
+        var sizes = TestData.OddSizes;
+        if (variant == GemmVariant.CpuBlocked)
+            return from m in sizes from n in sizes from k in sizes select (m, n, k);
+        return Enumerable.Range(0, sizes.Length).SelectMany(i => new[]
+        {
+            (sizes[i], sizes[(i + 1) % sizes.Length], sizes[(i + 2) % sizes.Length]),
+            (sizes[i], sizes[(i + 2) % sizes.Length], sizes[(i + 1) % sizes.Length]),
+        });
+    }
+
+    [Test]
+    public void MatchesReferenceAtOddSizes([Values(GemmVariant.GpuTiled, GemmVariant.CpuBlocked)] GemmVariant variant,
+                                           [Values] bool transposeA, [Values] bool transposeB)
+    {
+        var gemm = For(variant);
+        foreach (var (m, n, k) in Shapes(variant))
+            foreach (bool accumulate in new[] { false, true })
+                foreach (bool withBias in new[] { false, true })
+                    CheckMultiply(gemm, m, n, k, transposeA, transposeB, accumulate, withBias);
+    }
+
+    /// <summary>
+    /// Shapes past CpuBlocked's 132×64 blocks and 256-deep k slices (the bias must be added once, every worker
+    /// gets blocks) and past GpuTiled's 64×64 tiles on a GPU, with partial blocks and tiles at every edge.
+    /// </summary>
+    [Test]
+    public void MatchesReferenceAcrossBlocks([Values(GemmVariant.GpuTiled, GemmVariant.CpuBlocked)] GemmVariant variant,
+                                             [Values] bool transposeA, [Values] bool transposeB)
+    {
+        var (m, n, k) = variant == GemmVariant.CpuBlocked ? (300, 130, 520) : (130, 70, 290);
+        CheckMultiply(For(variant), m, n, k, transposeA, transposeB, accumulate: true, withBias: true);
+    }
+
+    /// <summary>The three multiplies of a 784→1024 Linear layer at batch 128, as the model issues them.</summary>
+    [TestCase("forward")]
+    [TestCase("input_grad")]
+    [TestCase("weight_grad")]
+    public void MatchesReferenceAtModelShape(string use)
+    {
+        var gemm = For(GemmVariant.CpuBlocked);
+        const int batch = 128, inputs = 784, outputs = 1024;
+        switch (use)
+        {
+            case "forward": CheckMultiply(gemm, batch, outputs, inputs, false, true, accumulate: false, withBias: true); break;
+            case "input_grad": CheckMultiply(gemm, batch, inputs, outputs, false, false, accumulate: false, withBias: false); break;
+            case "weight_grad": CheckMultiply(gemm, outputs, inputs, batch, true, false, accumulate: true, withBias: false); break;
+        }
+    }
+
+    /// <summary>
+    /// Operands as views into the middle of larger buffers, as the model's parameter slices are: offsets must be
+    /// honoured, and nothing outside C may be written.
+    /// </summary>
+    [Test]
+    public void HonoursViewOffsetsAndWritesOnlyC([Values(GemmVariant.GpuTiled, GemmVariant.CpuBlocked)] GemmVariant variant)
+    {
+        const int m = 33, n = 7, k = 100, offset = 5, guard = 9;
+        const float sentinel = 12345f;
+        var gemm = For(variant);
+        var rng = new Random(11);
+        var a = TestData.Uniform(rng, m * k);
+        var b = TestData.Uniform(rng, k * n);
+        var bias = TestData.Uniform(rng, n);
+        float[] Embedded(float[] values) => [.. TestData.Uniform(rng, offset), .. values, .. TestData.Uniform(rng, guard)];
+        var cWithGuards = Enumerable.Repeat(sentinel, offset).Concat(Enumerable.Repeat(float.NaN, m * n))
+            .Concat(Enumerable.Repeat(sentinel, guard)).ToArray();
+        using var aBuffer = TestData.Upload(Device, Embedded(a));
+        using var bBuffer = TestData.Upload(Device, Embedded(b));
+        using var biasBuffer = TestData.Upload(Device, Embedded(bias));
+        using var cBuffer = TestData.Upload(Device, cWithGuards);
+
+        gemm.Multiply(aBuffer.View.SubView(offset, m * k), false, bBuffer.View.SubView(offset, k * n), true,
+            cBuffer.View.SubView(offset, m * n), m, n, k, bias: biasBuffer.View.SubView(offset, n));
+
+        var c = TestData.Download(cBuffer, cWithGuards.Length);
+        Assert.That(c[..offset].Concat(c[^guard..]), Is.All.EqualTo(sentinel), "elements around C");
+        TestData.AssertClose(Reference(a, false, b, true, m, n, k, null, bias), c[offset..^guard], 0, Tolerance(k), "C");
+    }
+
+    [Test]
+    public void AutoPicksTheVariantForTheDevice()
+    {
+        using var gemm = new Gemm(Device);
+        Assert.That(gemm.Variant, Is.EqualTo(Device.IsCpu ? GemmVariant.CpuBlocked : GemmVariant.GpuTiled));
+    }
+
+    [Test]
+    public void RejectsViewsTooShortForTheShape()
+    {
+        using var gemm = new Gemm(Device);
+        using var buffer = TestData.Upload(Device, new float[20]);
+        Assert.Throws<ArgumentException>(() => gemm.Multiply(buffer.View, false, buffer.View, false, buffer.View, 4, 4, 6));
+    }
+
+    /// <summary>
+    /// Rounding error of a float sum of k products of values in [−1, 1] grows like √k (measured: at most 3.3e-6
+    /// at k = 1024); 1e-5·√k leaves 10× room and still fails on any one missing or doubled product above 3e-4.
+    /// </summary>
+    static double Tolerance(int k) => 1e-5 * Math.Sqrt(k);
+
+    /// <summary>
+    /// One multiply against the float64 reference. C starts as random values when accumulating (the old C must
+    /// be added), as NaN otherwise (every element must be written).
+    /// </summary>
+    void CheckMultiply(Gemm gemm, int m, int n, int k, bool transposeA, bool transposeB, bool accumulate, bool withBias)
+    {
+        var rng = new Random(((m * 131 + n) * 131 + k) * 16 + (transposeA ? 8 : 0) + (transposeB ? 4 : 0) + (accumulate ? 2 : 0) + (withBias ? 1 : 0));
+        var a = TestData.Uniform(rng, m * k);
+        var b = TestData.Uniform(rng, k * n);
+        var bias = withBias ? TestData.Uniform(rng, n) : [];
+        var oldC = accumulate ? TestData.Uniform(rng, m * n) : null;
+        using var aBuffer = TestData.Upload(Device, a);
+        using var bBuffer = TestData.Upload(Device, b);
+        using var biasBuffer = TestData.Upload(Device, bias);
+        using var cBuffer = oldC is null ? TestData.Poisoned(Device, m * n) : TestData.Upload(Device, oldC);
+
+        ArrayView<float> biasView = withBias ? biasBuffer.View : default;
+        gemm.Multiply(aBuffer.View, transposeA, bBuffer.View, transposeB, cBuffer.View, m, n, k, accumulate, biasView);
+
+        TestData.AssertClose(Reference(a, transposeA, b, transposeB, m, n, k, oldC, bias), TestData.Download(cBuffer, m * n),
+            0, Tolerance(k),
+            $"{gemm.Variant} C[{m}x{n}] k={k} transposeA={transposeA} transposeB={transposeB} accumulate={accumulate} bias={withBias}");
+    }
+
+    static double[] Reference(float[] a, bool transposeA, float[] b, bool transposeB, int m, int n, int k,
+                              float[]? oldC, float[] bias)
+    {
+        var c = new double[m * n];
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                double sum = (oldC?[i * n + j] ?? 0) + (bias.Length > 0 ? bias[j] : 0);
+                for (int p = 0; p < k; p++)
+                    sum += (double)a[transposeA ? p * m + i : i * k + p] * b[transposeB ? j * k + p : p * n + j];
+                c[i * n + j] = sum;
+            }
+        }
+        return c;
+    }
+}
