@@ -11,18 +11,27 @@ namespace IlgpuGan.Tests;
 public sealed class GoldenStepTests(AcceleratorKind kind) : DeviceFixture(kind)
 {
     /// <summary>
-    /// Every element within 1e-4 of max(|reference|, the tensor's RMS): float32 sums in another order differ
-    /// by ~1e-6 relative, and scaling by the RMS keeps elements that happen to sit near zero from demanding
-    /// more than float32 has.
+    /// Per-step losses and D's mean outputs, and every gradient of the first step (taken from identical
+    /// parameters): 1e-4 of max(|reference|, the tensor's RMS). float32 sums in another order differ by ~1e-6;
+    /// scaling by the RMS keeps elements that sit near zero from demanding more than float32 has.
     /// </summary>
-    const double Tolerance = 1e-4;
+    const double StepTolerance = 1e-4;
 
     /// <summary>
-    /// Adam divides m by √v, so a gradient that is itself mostly rounding error (a sum that cancels to ~1e-8)
-    /// still moves its parameter by up to lr a step, in a direction rounding decides. A parameter tensor may
-    /// therefore hold a few such elements, off by a fraction of lr·steps; any real bug moves far more of them.
+    /// The state after five steps is checked more loosely, because this GAN amplifies float32 rounding: Adam
+    /// divides m by √v, so a gradient that is itself rounding error (a sum that cancels to ~1e-8) moves its
+    /// parameter by up to lr in a direction rounding decides, and the generator's gradient, a small difference
+    /// of D's responses, feels every such move. PyTorch against itself with only the summation order changed
+    /// (D on the real and fake batches concatenated, as we run it) differs after five steps by up to 0.17 in an
+    /// element of m and 0.22 of v (tests/reference/reorder_sensitivity.py). So: parameters element by element,
+    /// within 1e-3 of max(|reference|, RMS) or 5% of the lr·steps they can have moved (BatchNorm's β starts at 0,
+    /// so its RMS is that motion), a share of rounding-decided elements within lr·steps/2; m, v and the running
+    /// statistics as whole tensors, by the norm of the error over the norm of the reference. Measured on the
+    /// CPU accelerator: step losses 2.5e-6, first-step gradients 2.8e-5, m 1.6e-2, v 1.2e-2, running 1.3e-4.
     /// </summary>
-    const double CancellationShare = 0.002, CancellationSteps = 0.5;
+    const double ParameterTolerance = 1e-3, MotionShare = 0.05;
+    static readonly Dictionary<string, double> NormTolerance = new() { ["running"] = 1e-3, ["adam_m"] = 5e-2, ["adam_v"] = 5e-2 };
+    const double CancellationShare = 0.005, CancellationSteps = 0.5;
 
     [TestCase("golden_b16.bin")]
     [TestCase("golden_b16_saturating.bin")]
@@ -48,71 +57,110 @@ public sealed class GoldenStepTests(AcceleratorKind kind) : DeviceFixture(kind)
             gan.GeneratorNoise.CopyFromCPU(golden.Noise(step, 1));
             gan.Step();
             var sums = gan.TakeStatistics();
-            Compare(golden, $"step{step}.d_loss", [sums[(int)Gan.Statistic.DiscriminatorLoss]], failures);
-            Compare(golden, $"step{step}.g_loss", [sums[(int)Gan.Statistic.GeneratorLoss]], failures);
-            Compare(golden, $"step{step}.d_real", [sums[(int)Gan.Statistic.RealScore]], failures);
-            Compare(golden, $"step{step}.d_fake", [sums[(int)Gan.Statistic.FakeScore]], failures);
+            foreach (var (name, slot) in new[] { ("d_loss", Gan.Statistic.DiscriminatorLoss), ("g_loss", Gan.Statistic.GeneratorLoss),
+                                                 ("d_real", Gan.Statistic.RealScore), ("d_fake", Gan.Statistic.FakeScore) })
+                Compare(golden, $"step{step}.{name}", [sums[(int)slot]], StepTolerance, failures);
+            if (step > 0) continue;
+            // After a step D's gradients are its D step's (the G step asks D only for dL/dG(z)), G's its G step's.
+            foreach (var (prefix, network) in Networks(gan))
+            {
+                var gradients = network.Store.AllGradients.GetAsArray();
+                foreach (var slot in network.Store.Parameters.Slots)
+                    Compare(golden, $"step0.grad.{prefix}.{slot.Name}", Slice(gradients, slot), StepTolerance, failures);
+            }
         }
 
         int compared = 0;
-        foreach (var (prefix, network) in new (string, Network)[] { ("G", gan.Generator), ("D", gan.Discriminator) })
+        foreach (var (prefix, network) in Networks(gan))
         {
             var store = network.Store;
             var parameters = store.AllParameters.GetAsArray();
             var m = store.AllAdamM.GetAsArray();
             var v = store.AllAdamV.GetAsArray();
             var state = store.AllState.GetAsArray();
+            double motion = config.Adam.LearningRate * golden.Steps;
             foreach (var slot in store.Parameters.Slots)
             {
-                Compare(golden, $"{prefix}.{slot.Name}", Slice(parameters, slot), failures);
-                Compare(golden, $"{prefix}.{slot.Name}.adam_m", Slice(m, slot), failures);
-                Compare(golden, $"{prefix}.{slot.Name}.adam_v", Slice(v, slot), failures);
-                compared += 3;
+                Compare(golden, $"{prefix}.{slot.Name}", Slice(parameters, slot), ParameterTolerance, failures,
+                    absolute: MotionShare * motion, cancellation: CancellationSteps * motion);
+                CompareNorm(golden, $"{prefix}.{slot.Name}.adam_m", Slice(m, slot), NormTolerance["adam_m"], failures);
+                CompareNorm(golden, $"{prefix}.{slot.Name}.adam_v", Slice(v, slot), NormTolerance["adam_v"], failures);
+                compared += 4; // with the step-0 gradient above
             }
             foreach (var slot in store.State.Slots)
             {
-                Compare(golden, $"{prefix}.{slot.Name}", Slice(state, slot), failures);
+                CompareNorm(golden, $"{prefix}.{slot.Name}", Slice(state, slot), NormTolerance["running"], failures);
                 compared++;
             }
         }
-        int expectedTensors = golden.Entries.Keys.Count(k => !k.StartsWith("step") && !k.EndsWith(":sumsq"));
+        int expectedTensors = golden.Entries.Keys.Count(k => !k.EndsWith(":sumsq") && (!k.StartsWith("step") || k.StartsWith("step0.grad.")));
         Assert.That(compared, Is.EqualTo(expectedTensors), "every reference tensor has a counterpart");
-        Assert.That(failures, Is.Empty, string.Join("\n", failures.Take(20)));
+        Assert.That(failures, Is.Empty, string.Join("\n", failures));
     }
+
+    static (string, Network)[] Networks(Gan gan) => [("G", gan.Generator), ("D", gan.Discriminator)];
 
     static float[] Slice(float[] all, TensorSlot slot) => all.AsSpan(slot.Offset, slot.Length).ToArray();
 
-    static void Compare(GoldenFile golden, string name, float[] actual, List<string> failures)
+    /// <summary>
+    /// Every stored element within tolerance·max(|reference|, RMS) or the absolute bound, and the tensor's sum
+    /// of squares within tolerance relative. Up to CancellationShare of the elements may instead be off by at
+    /// most the cancellation bound (rounding-decided Adam updates). Logs the worst error.
+    /// </summary>
+    static void Compare(GoldenFile golden, string name, float[] actual, double tolerance, List<string> failures,
+        double absolute = 0, double cancellation = 0)
+    {
+        if (Find(golden, name, actual, failures) is not { } reference) return;
+        double rms = Math.Sqrt(actual.Sum(x => (double)x * x) / actual.Length);
+        double worst = 0;
+        int outliers = 0, allowed = (int)(CancellationShare * reference.Indices.Length);
+        for (int j = 0; j < reference.Indices.Length; j++)
+        {
+            double expected = reference.Values[j], got = actual[reference.Indices[j]];
+            double error = double.IsFinite(got) ? Math.Abs(got - expected) : double.PositiveInfinity;
+            double relative = error / Math.Max(Math.Abs(expected), rms);
+            if (relative <= tolerance || error <= absolute) { worst = Math.Max(worst, Math.Min(relative, tolerance)); continue; }
+            if (error <= cancellation && ++outliers <= allowed) continue;
+            failures.Add($"{name}[{reference.Indices[j]}]: expected {expected:G9}, got {got:G9} (relative error {relative:G3}, tolerance {tolerance})");
+            return;
+        }
+        TestContext.Out.WriteLine($"{name}: worst relative error {worst:G3}, {outliers} rounding-decided elements");
+        if (golden.Entries.TryGetValue(name + ":sumsq", out var sumsq))
+        {
+            double ours = actual.Sum(x => (double)x * x);
+            if (!(Math.Abs(ours - sumsq.Values[0]) <= Math.Max(tolerance, 1e-4) * sumsq.Values[0]))
+                failures.Add($"{name}: sum of squares {ours:G9}, reference {sumsq.Values[0]:G9}");
+        }
+    }
+
+    /// <summary>‖ours − reference‖ / ‖reference‖ over the stored elements within tolerance.</summary>
+    static void CompareNorm(GoldenFile golden, string name, float[] actual, double tolerance, List<string> failures)
+    {
+        if (Find(golden, name, actual, failures) is not { } reference) return;
+        double error = 0, norm = 0;
+        for (int j = 0; j < reference.Indices.Length; j++)
+        {
+            double expected = reference.Values[j], got = actual[reference.Indices[j]];
+            error += (got - expected) * (got - expected);
+            norm += expected * expected;
+        }
+        double relative = Math.Sqrt(error / norm);
+        TestContext.Out.WriteLine($"{name}: relative error of the tensor {relative:G3}");
+        if (!(relative <= tolerance)) failures.Add($"{name}: relative error of the tensor {relative:G3}, tolerance {tolerance}");
+    }
+
+    static GoldenFile.Entry? Find(GoldenFile golden, string name, float[] actual, List<string> failures)
     {
         if (!golden.Entries.TryGetValue(name, out var reference))
         {
             failures.Add($"{name}: not in the reference");
-            return;
+            return null;
         }
         if (reference.FullLength != actual.Length)
         {
             failures.Add($"{name}: {actual.Length} elements, reference has {reference.FullLength}");
-            return;
+            return null;
         }
-        double rms = Math.Sqrt(actual.Sum(x => (double)x * x) / actual.Length);
-        bool adamUpdated = !name.StartsWith("step") && !name.Contains("running") && !name.Contains("adam_");
-        double cancellationBound = CancellationSteps * AdamSettings.Seed.LearningRate * golden.Steps;
-        int outliers = 0;
-        for (int j = 0; j < reference.Indices.Length; j++)
-        {
-            double expected = reference.Values[j], got = actual[reference.Indices[j]];
-            double error = Math.Abs(got - expected);
-            if (error <= Tolerance * Math.Max(Math.Abs(expected), rms)) continue;
-            if (adamUpdated && error <= cancellationBound && ++outliers <= CancellationShare * reference.Indices.Length) continue;
-            failures.Add($"{name}[{reference.Indices[j]}]: expected {expected:G9}, got {got:G9} " +
-                         $"(|error| {error:G3}, {outliers} elements past {Tolerance} relative)");
-            return;
-        }
-        if (golden.Entries.TryGetValue(name + ":sumsq", out var sumsq))
-        {
-            double ours = actual.Sum(x => (double)x * x);
-            if (!(Math.Abs(ours - sumsq.Values[0]) <= Tolerance * sumsq.Values[0]))
-                failures.Add($"{name}: sum of squares {ours:G9}, reference {sumsq.Values[0]:G9}");
-        }
+        return reference;
     }
 }

@@ -5,7 +5,8 @@ stored. Run with Debian's python3-torch 1.13 (CPU):
 
     OMP_NUM_THREADS=1 python3 tests/reference/make_golden.py
 
-It writes golden_b16.bin, golden_b16_saturating.bin and golden_b128.bin beside itself. Format (little-endian):
+Besides the state after the last step it stores every parameter's gradient at step 0, before Adam first moves
+anything. It writes golden_b16.bin, golden_b16_saturating.bin and golden_b128.bin beside itself. Format (little-endian):
 b"IGGOLD1\\0", u32 batch, u32 steps, u32 saturating, u32 entry count, then per entry: u16 name length, name
 (UTF-8), u32 full tensor length, u32 stored count, i32 indices[count], f32 values[count]. A tensor of at most
 SAMPLE elements is stored whole; a larger one as SAMPLE elements at hashed indices plus an entry
@@ -119,12 +120,16 @@ def run(batch, saturating):
         d_loss = d_real + d_fake
         D.zero_grad()
         d_loss.backward()
+        if step == 0:
+            entries += [(f"step0.grad.D.{n}", p.grad.clone()) for n, p in D.named_parameters()]
         od.step()
         d_out_g = D(G(noise(step, 1, batch)))
         g_loss = -crit(d_out_g, zeros) if saturating else crit(d_out_g, ones)
         D.zero_grad()
         G.zero_grad()
         g_loss.backward()
+        if step == 0:
+            entries += [(f"step0.grad.G.{n}", p.grad.clone()) for n, p in G.named_parameters()]
         og.step()
         for name, value in [("d_loss", d_loss), ("g_loss", g_loss), ("d_real", d_out_real.mean()),
                             ("d_fake", d_out_fake.mean())]:
