@@ -63,26 +63,23 @@ public sealed class LayerGradientTests(AcceleratorKind kind) : DeviceFixture(kin
         var dx = TestData.Download(dxs, Rows * layer.In);
         var parameterGradients = store.Parameters.Length > 0 ? store.AllGradients.GetAsArray() : [];
 
-        var expectedDx = new double[x.Length];
-        for (int i = 0; i < x.Length; i++)
-        {
-            var plus = (float[])x.Clone();
-            var minus = (float[])x.Clone();
-            plus[i] += H;
-            minus[i] -= H;
-            expectedDx[i] = (Loss(plus, parameters) - Loss(minus, parameters)) / (2 * H);
-        }
-        TestData.AssertClose(expectedDx, dx, 2e-2, 2e-3, $"{layerKind} dx");
-
-        var expectedDp = new double[parameters.Length];
-        for (int i = 0; i < parameters.Length; i++)
-        {
-            var plus = (float[])parameters.Clone();
-            var minus = (float[])parameters.Clone();
-            plus[i] += H;
-            minus[i] -= H;
-            expectedDp[i] = (Loss(x, plus) - Loss(x, minus)) / (2 * H);
-        }
+        TestData.AssertClose(CentralDifferences(x, input => Loss(input, parameters)), dx, 2e-2, 2e-3, $"{layerKind} dx");
+        var expectedDp = CentralDifferences(parameters, values => Loss(x, values));
         TestData.AssertClose(expectedDp, parameterGradients, 2e-2, 2e-3, $"{layerKind} parameter gradients");
+    }
+
+    /// <summary>(f(v + h·eᵢ) − f(v − h·eᵢ)) / 2h for every element i of v.</summary>
+    static double[] CentralDifferences(float[] values, Func<float[], double> f)
+    {
+        var derivatives = new double[values.Length];
+        for (int i = 0; i < values.Length; i++)
+        {
+            var plus = (float[])values.Clone();
+            var minus = (float[])values.Clone();
+            plus[i] += H;
+            minus[i] -= H;
+            derivatives[i] = (f(plus) - f(minus)) / (2 * H);
+        }
+        return derivatives;
     }
 }
