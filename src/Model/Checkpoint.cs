@@ -86,8 +86,13 @@ public static class Checkpoint
             throw new CheckpointException($"{path}: checkpoint version {version}, this build reads version {Version}");
         int jsonLength = BitConverter.ToInt32(bytes, Magic.Length + 4);
         int offset = Magic.Length + 8;
-        var header = JsonSerializer.Deserialize<Header>(bytes.AsSpan(offset, jsonLength), Json)
-                     ?? throw new CheckpointException($"{path}: empty header");
+        if (jsonLength < 0 || offset + (long)jsonLength > bodyLength)
+            throw new CheckpointException($"{path}: header runs past the end of the file");
+        Header? header;
+        try { header = JsonSerializer.Deserialize<Header>(bytes.AsSpan(offset, jsonLength), Json); }
+        catch (JsonException e) { throw new CheckpointException($"{path}: unreadable header ({e.Message})"); }
+        if (header?.Config is null || header.TensorLengths is null)
+            throw new CheckpointException($"{path}: the header lacks the config or the tensor list");
         offset += jsonLength;
         var tensors = new Dictionary<string, float[]>();
         foreach (var (name, length) in header.TensorLengths)
