@@ -47,7 +47,7 @@ public sealed class Adam
         ArrayView<float> v, int n, AdamSettings settings, float stepSize, float biasCorrection2Sqrt)
     {
         float beta1 = settings.Beta1, beta2 = settings.Beta2, eps = settings.Eps, weightDecay = settings.WeightDecay;
-        for (int i = Grid.GlobalIndex.X; i < n; i += GridStrideLoop.Step)
+        for (int i = Grid.GlobalIndex.X, step = GridStrideLoop.Step; i < n; i += step)
         {
             float param = parameters[i];
             float g = gradients[i] + weightDecay * param;

@@ -166,7 +166,7 @@ public sealed class DeviceRandom
     static void GaussianKernel(ArrayView<float> output, int n, ulong seed, ulong stream)
     {
         int blocks = (int)(((long)n + 3) / 4);
-        for (int block = Grid.GlobalIndex.X; block < blocks; block += GridStrideLoop.Step)
+        for (int block = Grid.GlobalIndex.X, step = GridStrideLoop.Step; block < blocks; block += step)
         {
             var (z0, z1, z2, z3) = Philox.GaussianBlock(seed, stream, (ulong)block);
             int i = 4 * block;
@@ -179,7 +179,7 @@ public sealed class DeviceRandom
 
     static void PermutationKernel(ArrayView<int> perm, int n, ulong seed, ulong stream)
     {
-        for (int i = Grid.GlobalIndex.X; i < n; i += GridStrideLoop.Step)
+        for (int i = Grid.GlobalIndex.X, step = GridStrideLoop.Step; i < n; i += step)
             perm[i] = Philox.PermutationElement(seed, stream, n, i);
     }
 }

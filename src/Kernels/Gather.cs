@@ -29,7 +29,7 @@ public sealed class Gather
     static void RowsKernel(ArrayView<float> source, ArrayView<int> index, int start, ArrayView<float> batch, int rows, int width)
     {
         int n = rows * width;
-        for (int i = Grid.GlobalIndex.X; i < n; i += GridStrideLoop.Step)
+        for (int i = Grid.GlobalIndex.X, step = GridStrideLoop.Step; i < n; i += step)
         {
             int row = i / width;
             batch[i] = source[index[start + row] * width + (i - row * width)];

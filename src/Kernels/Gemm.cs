@@ -236,7 +236,7 @@ public sealed class Gemm : IDisposable
         float* tile = packedB + CpuBlockCols * CpuBlockDepth;
         int blockRows = (shape.M + CpuBlockRows - 1) / CpuBlockRows;
         int blockCols = (shape.N + CpuBlockCols - 1) / CpuBlockCols;
-        for (int block = Grid.GlobalIndex.X; block < blockRows * blockCols; block += GridStrideLoop.Step)
+        for (int block = Grid.GlobalIndex.X, step = GridStrideLoop.Step; block < blockRows * blockCols; block += step)
         {
             int row0 = block / blockCols * CpuBlockRows, col0 = block % blockCols * CpuBlockCols;
             int rows = Math.Min(CpuBlockRows, shape.M - row0), cols = Math.Min(CpuBlockCols, shape.N - col0);
