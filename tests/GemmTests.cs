@@ -47,16 +47,30 @@ public sealed class GemmTests(AcceleratorKind kind) : DeviceFixture(kind)
                     CheckMultiply(gemm, m, n, k, transposeA, transposeB, accumulate, withBias);
     }
 
+    /// <summary>The LeakyReLU epilogue, with and without the bias and the old C, at the odd sizes.</summary>
+    [Test]
+    public void AppliesLeakyReluInTheEpilogue([Values(GemmVariant.GpuTiled, GemmVariant.CpuBlocked)] GemmVariant variant,
+                                              [Values] bool transposeA, [Values] bool transposeB)
+    {
+        var gemm = For(variant);
+        foreach (var (m, n, k) in Shapes(GemmVariant.GpuTiled))
+            foreach (bool accumulate in new[] { false, true })
+                foreach (bool withBias in new[] { false, true })
+                    CheckMultiply(gemm, m, n, k, transposeA, transposeB, accumulate, withBias, LeakySlope);
+    }
+
     /// <summary>
-    /// Shapes past CpuBlocked's 132×64 blocks and 256-deep k slices (the bias must be added once, every worker
-    /// gets blocks) and past GpuTiled's 64×64 tiles on a GPU, with partial blocks and tiles at every edge.
+    /// Shapes past CpuBlocked's 96×(16·SIMD width) blocks and 256-deep k slices (the bias must be added once and
+    /// the activation only to the finished sum, every worker gets blocks) and past GpuTiled's 64×64 tiles on a
+    /// GPU, with partial blocks and tiles at every edge.
     /// </summary>
     [Test]
     public void MatchesReferenceAcrossBlocks([Values(GemmVariant.GpuTiled, GemmVariant.CpuBlocked)] GemmVariant variant,
-                                             [Values] bool transposeA, [Values] bool transposeB)
+                                             [Values] bool transposeA, [Values] bool transposeB, [Values] bool activate)
     {
-        var (m, n, k) = variant == GemmVariant.CpuBlocked ? (300, 130, 520) : (130, 70, 290);
-        CheckMultiply(For(variant), m, n, k, transposeA, transposeB, accumulate: true, withBias: true);
+        var (m, n, k) = variant == GemmVariant.CpuBlocked ? (300, 290, 520) : (130, 70, 290);
+        CheckMultiply(For(variant), m, n, k, transposeA, transposeB, accumulate: true, withBias: true,
+            activate ? LeakySlope : null);
     }
 
     /// <summary>The three multiplies of a 784→1024 Linear layer at batch 128, as the model issues them.</summary>
@@ -126,11 +140,14 @@ public sealed class GemmTests(AcceleratorKind kind) : DeviceFixture(kind)
     /// </summary>
     static double Tolerance(int k) => 1e-5 * Math.Sqrt(k);
 
+    const float LeakySlope = 0.2f;
+
     /// <summary>
     /// One multiply against the float64 reference. C starts as random values when accumulating (the old C must
     /// be added), as NaN otherwise (every element must be written).
     /// </summary>
-    void CheckMultiply(Gemm gemm, int m, int n, int k, bool transposeA, bool transposeB, bool accumulate, bool withBias)
+    void CheckMultiply(Gemm gemm, int m, int n, int k, bool transposeA, bool transposeB, bool accumulate, bool withBias,
+                       float? leakyReluSlope = null)
     {
         var rng = new Random(((m * 131 + n) * 131 + k) * 16 + (transposeA ? 8 : 0) + (transposeB ? 4 : 0) + (accumulate ? 2 : 0) + (withBias ? 1 : 0));
         var a = TestData.Uniform(rng, m * k);
@@ -143,11 +160,13 @@ public sealed class GemmTests(AcceleratorKind kind) : DeviceFixture(kind)
         using var cBuffer = oldC is null ? TestData.Poisoned(Device, m * n) : TestData.Upload(Device, oldC);
 
         ArrayView<float> biasView = withBias ? biasBuffer.View : default;
-        gemm.Multiply(aBuffer.View, transposeA, bBuffer.View, transposeB, cBuffer.View, m, n, k, accumulate, biasView);
+        gemm.Multiply(aBuffer.View, transposeA, bBuffer.View, transposeB, cBuffer.View, m, n, k, accumulate, biasView,
+            leakyReluSlope);
 
-        TestData.AssertClose(Reference(a, transposeA, b, transposeB, m, n, k, oldC, bias), TestData.Download(cBuffer, m * n),
-            0, Tolerance(k),
-            $"{gemm.Variant} C[{m}x{n}] k={k} transposeA={transposeA} transposeB={transposeB} accumulate={accumulate} bias={withBias}");
+        var expected = Reference(a, transposeA, b, transposeB, m, n, k, oldC, bias);
+        if (leakyReluSlope is { } slope) expected = expected.Select(v => v > 0 ? v : slope * v).ToArray();
+        TestData.AssertClose(expected, TestData.Download(cBuffer, m * n), 0, Tolerance(k),
+            $"{gemm.Variant} C[{m}x{n}] k={k} transposeA={transposeA} transposeB={transposeB} accumulate={accumulate} bias={withBias} slope={leakyReluSlope}");
     }
 
     static double[] Reference(float[] a, bool transposeA, float[] b, bool transposeB, int m, int n, int k,

@@ -1,4 +1,6 @@
+using System.Numerics;
 using ILGPU;
+using ILGPU.Frontend;
 using ILGPU.Runtime;
 
 namespace IlgpuGan.Kernels;
@@ -9,8 +11,9 @@ public enum GemmVariant { Auto, GpuTiled, CpuBlocked }
 /// <summary>
 /// The matrix multiplies of a Linear layer: forward y = x·Wᵀ + b (transposeB), dX = dY·W, dW = dYᵀ·X (transposeA).
 /// GpuTiled stages tiles of both operands in shared memory and gives each thread a 4×4 register tile.
-/// CpuBlocked runs one thread per core over packed panels through raw pointers, because the CPU accelerator
-/// runs the kernel's own .NET code: there group barriers are slow and every view access is range-checked.
+/// CpuBlocked runs one worker per core over packed panels through raw pointers with SIMD register tiles,
+/// because the CPU accelerator runs the kernel's own .NET code: there group barriers are slow, every view
+/// access is range-checked, and scalar code reaches a tenth of what the vector units do.
 /// </summary>
 public sealed class Gemm : IDisposable
 {
@@ -23,18 +26,17 @@ public sealed class Gemm : IDisposable
     const int GpuTileStride = GpuGroupSide * GpuMicroTile + 1;
 
     /// <summary>
-    /// CpuBlocked register tile, 6 rows by 2 columns: 12 accumulators, 2 values of B, one of A and one product
-    /// fill the 16 vector registers of x64 exactly. Wider tiles spill: measured on this project's 2-core AMD
-    /// EPYC (AVX2), one thread, 6×2 reaches 10–11 GFLOP/s, 4×4 6–7.5, 4×3 about 6.
+    /// CpuBlocked register tile: 6 rows by two SIMD vectors of columns (16 on AVX2). 12 vector accumulators, 2
+    /// vectors of B and one broadcast of A fill the 16 vector registers of x64.
     /// </summary>
     const int CpuTileRows = 6;
-    const int CpuTileCols = 2;
+    static readonly int CpuTileCols = 2 * Vector<float>.Count;
     /// <summary>C is dealt out to the workers in blocks; one block's packed A and B (for one k slice) stay in L2.</summary>
-    const int CpuBlockRows = 22 * CpuTileRows;
-    const int CpuBlockCols = 32 * CpuTileCols;
+    const int CpuBlockRows = 16 * CpuTileRows;
+    static readonly int CpuBlockCols = 8 * CpuTileCols;
     const int CpuBlockDepth = 256;
-    const int CpuTileFloats = CpuTileRows * CpuTileCols;
-    const int CpuScratchPerWorker = (CpuBlockRows + CpuBlockCols) * CpuBlockDepth + CpuTileFloats;
+    /// <summary>Per worker: packed A, packed B, and one edge tile of C with its bias row.</summary>
+    static readonly int CpuScratchPerWorker = (CpuBlockRows + CpuBlockCols) * CpuBlockDepth + (CpuTileRows + 1) * CpuTileCols;
 
     static readonly string[] ProfileNames = ["gemm_nn", "gemm_nt", "gemm_tn", "gemm_tt"];
 
@@ -69,18 +71,21 @@ public sealed class Gemm : IDisposable
     public GemmVariant Variant { get; }
 
     /// <summary>
-    /// C[m,n] = op(A)·op(B) (+ bias[n] per column when bias.Length &gt; 0) (+ the old C when accumulate).
-    /// Row-major. op(A) is [m,k]: A is stored [m,k], or [k,m] when transposeA. op(B) is [k,n]: B is stored [k,n],
-    /// or [n,k] when transposeB. C must not overlap A, B or bias.
+    /// C[m,n] = act(op(A)·op(B) (+ bias[n] per column when bias.Length &gt; 0) (+ the old C when accumulate)),
+    /// where act is LeakyReLU with <paramref name="leakyReluSlope"/> when one is given (a Linear layer's
+    /// activation in the multiply's epilogue: one pass over C fewer), else the identity. Row-major. op(A) is
+    /// [m,k]: A is stored [m,k], or [k,m] when transposeA. op(B) is [k,n]: B is stored [k,n], or [n,k] when
+    /// transposeB. C must not overlap A, B or bias.
     /// </summary>
     public void Multiply(ArrayView<float> a, bool transposeA, ArrayView<float> b, bool transposeB,
-                         ArrayView<float> c, int m, int n, int k, bool accumulate = false, ArrayView<float> bias = default)
+                         ArrayView<float> c, int m, int n, int k, bool accumulate = false, ArrayView<float> bias = default,
+                         float? leakyReluSlope = null)
     {
         if (m < 1 || n < 1 || k < 1) throw new ArgumentOutOfRangeException(nameof(m), $"m, n, k must be positive, got {m}, {n}, {k}");
         if (a.Length < (long)m * k || b.Length < (long)k * n || c.Length < (long)m * n || (bias.Length > 0 && bias.Length < n))
             throw new ArgumentException($"views too short for m={m}, n={n}, k={k}: a {a.Length}, b {b.Length}, c {c.Length}, bias {bias.Length}");
 
-        var shape = new GemmShape(m, n, k, transposeA, transposeB, accumulate, bias.Length > 0);
+        var shape = new GemmShape(m, n, k, transposeA, transposeB, accumulate, bias.Length > 0, leakyReluSlope);
         using var _ = device.Profile(ProfileNames[(transposeA ? 2 : 0) + (transposeB ? 1 : 0)],
             2.0 * m * n * k, 4.0 * ((double)m * k + (double)k * n + (double)m * n));
         // A kernel cannot take a default view: without a bias, C stands in for it and is never read as one.
@@ -113,9 +118,12 @@ public sealed class Gemm : IDisposable
     {
         public readonly int M, N, K;
         public readonly int AOuterStride, ADepthStride, BOuterStride, BDepthStride;
-        readonly int accumulate, hasBias;
+        /// <summary>The LeakyReLU slope of the epilogue; read only when Activate.</summary>
+        public readonly float Slope;
+        readonly int accumulate, hasBias, activate;
 
-        internal GemmShape(int m, int n, int k, bool transposeA, bool transposeB, bool accumulate, bool hasBias)
+        internal GemmShape(int m, int n, int k, bool transposeA, bool transposeB, bool accumulate, bool hasBias,
+                           float? leakyReluSlope)
         {
             M = m; N = n; K = k;
             AOuterStride = transposeA ? 1 : k;
@@ -124,18 +132,13 @@ public sealed class Gemm : IDisposable
             BDepthStride = transposeB ? 1 : n;
             this.accumulate = accumulate ? 1 : 0;
             this.hasBias = hasBias ? 1 : 0;
+            activate = leakyReluSlope.HasValue ? 1 : 0;
+            Slope = leakyReluSlope ?? 0f;
         }
 
         public bool Accumulate => accumulate != 0;
         public bool HasBias => hasBias != 0;
-    }
-
-    /// <summary>c = sum (+ bias) (+ the old c): the output rule of both kernels.</summary>
-    static void Store(ref float c, float sum, ref float bias, bool addOld, bool addBias)
-    {
-        if (addBias) sum += bias;
-        if (addOld) sum += c;
-        c = sum;
+        public bool Activate => activate != 0;
     }
 
     // ---------------------------------------------------------------- GpuTiled
@@ -216,27 +219,45 @@ public sealed class Gemm : IDisposable
         for (int t = 0; t < GpuMicroTile; t++)
         {
             int col = col0 + t * colStep;
-            if (col < shape.N) Store(ref c[(long)row * shape.N + col], values[t], ref bias[col], shape.Accumulate, shape.HasBias);
+            if (col >= shape.N) continue;
+            float sum = values[t];
+            if (shape.HasBias) sum += bias[col];
+            if (shape.Accumulate) sum += c[(long)row * shape.N + col];
+            if (shape.Activate && !(sum > 0f)) sum *= shape.Slope;
+            c[(long)row * shape.N + col] = sum;
         }
     }
 
     // ---------------------------------------------------------------- CpuBlocked
 
     /// <summary>
-    /// Each worker (one per core) takes blocks of C in turn. Per CpuBlockDepth slice of k it packs the block's
-    /// rows of op(A) and columns of op(B) into its own scratch, whatever the transposes, so that the register
-    /// tiles then read both with unit stride.
+    /// One worker per core. The body is <see cref="CpuBlockedWorker"/>, which ILGPU's frontend never sees: the CPU
+    /// accelerator calls a kernel's own .NET method, so the worker runs as ordinary JIT-compiled code and may use
+    /// SIMD, which ILGPU rejects inside a kernel.
     /// </summary>
-    static unsafe void CpuBlockedKernel(GemmShape shape, long aAddress, long bAddress, long cAddress, long biasAddress,
-                                        long scratchAddress)
+    static void CpuBlockedKernel(GemmShape shape, long aAddress, long bAddress, long cAddress, long biasAddress,
+                                 long scratchAddress) =>
+        CpuBlockedWorker(Grid.GlobalIndex.X, GridStrideLoop.Step, shape, aAddress, bAddress, cAddress, biasAddress,
+            scratchAddress);
+
+    /// <summary>
+    /// Worker <paramref name="worker"/> of <paramref name="workers"/> takes blocks of C in turn. Per CpuBlockDepth
+    /// slice of k it packs the block's rows of op(A) and columns of op(B) into its own scratch, whatever the
+    /// transposes, so that the register tiles then read both with unit stride.
+    /// </summary>
+    [External("ilgpugan_gemm_cpu_blocked_worker")]
+    static unsafe void CpuBlockedWorker(int worker, int workers, GemmShape shape, long aAddress, long bAddress,
+                                        long cAddress, long biasAddress, long scratchAddress)
     {
         float* c = (float*)cAddress, bias = (float*)biasAddress;
-        float* packedA = (float*)scratchAddress + (long)Grid.GlobalIndex.X * CpuScratchPerWorker;
+        float* packedA = (float*)scratchAddress + (long)worker * CpuScratchPerWorker;
         float* packedB = packedA + CpuBlockRows * CpuBlockDepth;
-        float* tile = packedB + CpuBlockCols * CpuBlockDepth;
+        float* edgeTile = packedB + CpuBlockCols * CpuBlockDepth;
+        float* edgeBias = edgeTile + CpuTileRows * CpuTileCols;
+        var tile = stackalloc Vector<float>[2 * CpuTileRows];
         int blockRows = (shape.M + CpuBlockRows - 1) / CpuBlockRows;
         int blockCols = (shape.N + CpuBlockCols - 1) / CpuBlockCols;
-        for (int block = Grid.GlobalIndex.X, step = GridStrideLoop.Step; block < blockRows * blockCols; block += step)
+        for (int block = worker; block < blockRows * blockCols; block += workers)
         {
             int row0 = block / blockCols * CpuBlockRows, col0 = block % blockCols * CpuBlockCols;
             int rows = Math.Min(CpuBlockRows, shape.M - row0), cols = Math.Min(CpuBlockCols, shape.N - col0);
@@ -245,23 +266,72 @@ public sealed class Gemm : IDisposable
                 int depth = Math.Min(CpuBlockDepth, shape.K - depth0);
                 Pack((float*)aAddress, shape.AOuterStride, shape.ADepthStride, row0, rows, CpuTileRows, depth0, depth, packedA);
                 Pack((float*)bAddress, shape.BOuterStride, shape.BDepthStride, col0, cols, CpuTileCols, depth0, depth, packedB);
-                // The first k slice writes C (onto the old C when accumulating, with the bias); later ones add to it.
-                bool addOld = depth0 > 0 || shape.Accumulate, addBias = depth0 == 0 && shape.HasBias;
+                // The first k slice writes C (onto the old C when accumulating, with the bias); later ones add to
+                // it; the last applies the activation.
+                var epilogue = new Epilogue(depth0 > 0 || shape.Accumulate, depth0 == 0 && shape.HasBias,
+                    depth0 + depth >= shape.K && shape.Activate, shape.Slope);
                 for (int i = 0; i < rows; i += CpuTileRows)
                 {
                     for (int j = 0; j < cols; j += CpuTileCols)
                     {
                         MultiplyTile(packedA + i * depth, packedB + j * depth, depth, tile);
-                        for (int r = 0; r < CpuTileRows && i + r < rows; r++)
-                        {
-                            float* cRow = c + (long)(row0 + i + r) * shape.N + col0 + j;
-                            for (int q = 0; q < CpuTileCols && j + q < cols; q++)
-                                Store(ref cRow[q], tile[r * CpuTileCols + q], ref bias[col0 + j + q], addOld, addBias);
-                        }
+                        float* cTile = c + (long)(row0 + i) * shape.N + col0 + j;
+                        int tileRows = Math.Min(CpuTileRows, rows - i), tileCols = Math.Min(CpuTileCols, cols - j);
+                        if (tileRows == CpuTileRows && tileCols == CpuTileCols)
+                            epilogue.Store(tile, cTile, shape.N, bias + col0 + j);
+                        else
+                            StoreEdge(tile, cTile, shape.N, bias + col0 + j, tileRows, tileCols, epilogue, edgeTile, edgeBias);
                     }
                 }
             }
         }
+    }
+
+    /// <summary>How a k slice's tile of sums lands in C: onto the old C or not, with the bias or not, activated or not.</summary>
+    readonly struct Epilogue(bool addOld, bool addBias, bool activate, float slope)
+    {
+        /// <summary>Writes a full CpuTileRows × CpuTileCols tile of sums into C, whose rows are cStride apart.</summary>
+        public unsafe void Store(Vector<float>* tile, float* c, int cStride, float* bias)
+        {
+            int width = Vector<float>.Count;
+            var bias0 = addBias ? Vector.Load(bias) : Vector<float>.Zero;
+            var bias1 = addBias ? Vector.Load(bias + width) : Vector<float>.Zero;
+            var slopes = new Vector<float>(slope);
+            for (int r = 0; r < CpuTileRows; r++, c += cStride)
+            {
+                var sum0 = tile[2 * r] + bias0;
+                var sum1 = tile[2 * r + 1] + bias1;
+                if (addOld)
+                {
+                    sum0 += Vector.Load(c);
+                    sum1 += Vector.Load(c + width);
+                }
+                if (activate)
+                {
+                    sum0 = Vector.ConditionalSelect(Vector.GreaterThan(sum0, Vector<float>.Zero), sum0, sum0 * slopes);
+                    sum1 = Vector.ConditionalSelect(Vector.GreaterThan(sum1, Vector<float>.Zero), sum1, sum1 * slopes);
+                }
+                sum0.Store(c);
+                sum1.Store(c + width);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A tile clipped by the edge of C: its valid part (and bias) is copied into a full-size scratch tile, which
+    /// takes the same epilogue, and copied back, so that no element outside C is read or written.
+    /// </summary>
+    static unsafe void StoreEdge(Vector<float>* tile, float* c, int cStride, float* bias, int rows, int cols,
+                                 Epilogue epilogue, float* edgeTile, float* edgeBias)
+    {
+        for (int q = 0; q < CpuTileCols; q++) edgeBias[q] = q < cols ? bias[q] : 0f;
+        for (int r = 0; r < rows; r++)
+            for (int q = 0; q < cols; q++)
+                edgeTile[r * CpuTileCols + q] = c[(long)r * cStride + q];
+        epilogue.Store(tile, edgeTile, CpuTileCols, edgeBias);
+        for (int r = 0; r < rows; r++)
+            for (int q = 0; q < cols; q++)
+                c[(long)r * cStride + q] = edgeTile[r * CpuTileCols + q];
     }
 
     /// <summary>
@@ -275,6 +345,16 @@ public sealed class Gemm : IDisposable
         {
             float* from = source + (long)(outer0 + panel) * outerStride + (long)depth0 * depthStride;
             int valid = Math.Min(width, outerCount - panel);
+            if (outerStride == 1)
+            {
+                // The outer index is the contiguous one (a row of B, a column of Aᵀ): copy runs of `valid`.
+                for (int p = 0; p < depth; p++, from += depthStride, packed += width)
+                {
+                    new ReadOnlySpan<float>(from, valid).CopyTo(new Span<float>(packed, valid));
+                    new Span<float>(packed + valid, width - valid).Clear();
+                }
+                continue;
+            }
             for (int p = 0; p < depth; p++, from += depthStride)
                 for (int t = 0; t < width; t++)
                     *packed++ = t < valid ? from[(long)t * outerStride] : 0f;
@@ -282,22 +362,25 @@ public sealed class Gemm : IDisposable
     }
 
     /// <summary>
-    /// tile[6×2] = packed A panel · packed B panel over `depth`. A separate multiply and add, not
-    /// MathF.FusedMultiplyAdd: RyuJIT wraps every scalar FMA in register copies (7.5–8.3 against 9.4–10.6 GFLOP/s
-    /// on one thread here), while this CPU's two multiply and two add pipes reach the same peak as its FMA pipes.
+    /// tile[2r], tile[2r+1] = row r of packed A panel · packed B panel over `depth`: each product is one fused
+    /// multiply-add of a broadcast element of A with two vectors of B. Every element of C still sums its k
+    /// products in order, as the scalar reference does.
     /// </summary>
-    static unsafe void MultiplyTile(float* packedA, float* packedB, int depth, float* tile)
+    static unsafe void MultiplyTile(float* packedA, float* packedB, int depth, Vector<float>* tile)
     {
-        float c00 = 0, c01 = 0, c10 = 0, c11 = 0, c20 = 0, c21 = 0, c30 = 0, c31 = 0, c40 = 0, c41 = 0, c50 = 0, c51 = 0;
-        for (int p = 0; p < depth; p++, packedA += CpuTileRows, packedB += CpuTileCols)
+        int width = Vector<float>.Count;
+        Vector<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < depth; p++, packedA += CpuTileRows, packedB += 2 * width)
         {
-            float b0 = packedB[0], b1 = packedB[1];
-            float a = packedA[0]; c00 += a * b0; c01 += a * b1;
-            a = packedA[1]; c10 += a * b0; c11 += a * b1;
-            a = packedA[2]; c20 += a * b0; c21 += a * b1;
-            a = packedA[3]; c30 += a * b0; c31 += a * b1;
-            a = packedA[4]; c40 += a * b0; c41 += a * b1;
-            a = packedA[5]; c50 += a * b0; c51 += a * b1;
+            var b0 = Vector.Load(packedB);
+            var b1 = Vector.Load(packedB + width);
+            var a = new Vector<float>(packedA[0]); c00 = Vector.FusedMultiplyAdd(a, b0, c00); c01 = Vector.FusedMultiplyAdd(a, b1, c01);
+            a = new Vector<float>(packedA[1]); c10 = Vector.FusedMultiplyAdd(a, b0, c10); c11 = Vector.FusedMultiplyAdd(a, b1, c11);
+            a = new Vector<float>(packedA[2]); c20 = Vector.FusedMultiplyAdd(a, b0, c20); c21 = Vector.FusedMultiplyAdd(a, b1, c21);
+            a = new Vector<float>(packedA[3]); c30 = Vector.FusedMultiplyAdd(a, b0, c30); c31 = Vector.FusedMultiplyAdd(a, b1, c31);
+            a = new Vector<float>(packedA[4]); c40 = Vector.FusedMultiplyAdd(a, b0, c40); c41 = Vector.FusedMultiplyAdd(a, b1, c41);
+            a = new Vector<float>(packedA[5]); c50 = Vector.FusedMultiplyAdd(a, b0, c50); c51 = Vector.FusedMultiplyAdd(a, b1, c51);
         }
         tile[0] = c00; tile[1] = c01; tile[2] = c10; tile[3] = c11; tile[4] = c20; tile[5] = c21;
         tile[6] = c30; tile[7] = c31; tile[8] = c40; tile[9] = c41; tile[10] = c50; tile[11] = c51;
