@@ -10,14 +10,21 @@ public sealed class AdamTests(AcceleratorKind kind) : DeviceFixture(kind)
     /// </summary>
     static readonly AdamSettings Exaggerated = new(1e-2f, 0.8f, 0.95f, 1e-3f, 0.1f);
 
+    /// <summary>Each size with the kernel the device picks and with the portable one (the same on a GPU).</summary>
     public static IEnumerable<TestCaseData> Cases() =>
-        TestData.OddSizes.Select(n => new TestCaseData(n, Exaggerated).SetArgDisplayNames(n.ToString(), "exaggerated"))
-            .Append(new TestCaseData(127, AdamSettings.Seed).SetArgDisplayNames("127", "seed"));
+        from portable in new[] { false, true }
+        from c in TestData.OddSizes.Select(n => (n, settings: Exaggerated, name: "exaggerated"))
+            .Append((n: 127, settings: AdamSettings.Seed, name: "seed"))
+        select new TestCaseData(c.n, c.settings, portable).SetArgDisplayNames(c.n.ToString(), c.name, portable ? "portable" : "picked");
 
-    Adam adam = null!;
+    Adam adam = null!, portableAdam = null!;
 
     [OneTimeSetUp]
-    public void LoadKernels() => adam = new Adam(Device);
+    public void LoadKernels()
+    {
+        adam = new Adam(Device);
+        portableAdam = new Adam(Device, portable: true);
+    }
 
     /// <summary>
     /// Steps t = 1..5 from random parameters and moments, a fresh gradient each step, against
@@ -25,7 +32,7 @@ public sealed class AdamTests(AcceleratorKind kind) : DeviceFixture(kind)
     /// stays under 1e-6 for values of order 1.
     /// </summary>
     [TestCaseSource(nameof(Cases))]
-    public void StepsMatchFloat64Reference(int n, AdamSettings settings)
+    public void StepsMatchFloat64Reference(int n, AdamSettings settings, bool portable)
     {
         const int slack = 3, steps = 5;
         var rng = new Random(n);
@@ -43,7 +50,7 @@ public sealed class AdamTests(AcceleratorKind kind) : DeviceFixture(kind)
         {
             var gradients = TestData.Uniform(rng, n + slack);
             using var gradientBuffer = TestData.Upload(Device, gradients);
-            adam.Step(parameterBuffer.View, gradientBuffer.View, mBuffer.View, vBuffer.View, n, t, settings);
+            (portable ? portableAdam : adam).Step(parameterBuffer.View, gradientBuffer.View, mBuffer.View, vBuffer.View, n, t, settings);
 
             for (int i = 0; i < n; i++)
             {

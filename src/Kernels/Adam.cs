@@ -1,4 +1,5 @@
 using ILGPU;
+using ILGPU.Frontend;
 using ILGPU.Runtime;
 
 namespace IlgpuGan.Kernels;
@@ -12,17 +13,23 @@ public readonly record struct AdamSettings(float LearningRate, float Beta1, floa
 
 /// <summary>
 /// Adam over a network's whole flat parameter buffer in one launch: parameters, gradients and the moments m, v
-/// share one layout, as in llm.c, so the optimiser never needs to know the layers.
+/// share one layout, as in llm.c, so the optimiser never needs to know the layers. On the CPU accelerator the
+/// launch runs <see cref="CpuStepWorker"/>: each core updates one contiguous half through raw pointers, where
+/// the portable grid-stride kernel pays a range-checked view access per element and has the cores write
+/// interleaved elements of the same cache lines.
 /// </summary>
 public sealed class Adam
 {
     readonly GpuDevice device;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, AdamSettings, float, float> stepKernel;
 
-    public Adam(GpuDevice device)
+    /// <param name="device">The accelerator.</param>
+    /// <param name="portable">Runs the grid-stride kernel even on the CPU accelerator (tests compare the two).</param>
+    public Adam(GpuDevice device, bool portable = false)
     {
         this.device = device;
-        stepKernel = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, AdamSettings, float, float>(StepKernel);
+        stepKernel = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, AdamSettings, float, float>(
+            device.IsCpu && !portable ? CpuStepKernel : StepKernel);
     }
 
     /// <summary>
@@ -42,20 +49,39 @@ public sealed class Adam
         stepKernel(device.GridStride(n), parameters, gradients, m, v, n, settings, stepSize, biasCorrection2Sqrt);
     }
 
-    /// <summary>1 − β is exact in float for β in [0.5, 1] (Sterbenz), so forming it here adds no rounding.</summary>
     static void StepKernel(ArrayView<float> parameters, ArrayView<float> gradients, ArrayView<float> m,
         ArrayView<float> v, int n, AdamSettings settings, float stepSize, float biasCorrection2Sqrt)
     {
-        float beta1 = settings.Beta1, beta2 = settings.Beta2, eps = settings.Eps, weightDecay = settings.WeightDecay;
         for (int i = Grid.GlobalIndex.X, step = GridStrideLoop.Step; i < n; i += step)
-        {
-            float param = parameters[i];
-            float g = gradients[i] + weightDecay * param;
-            float mi = beta1 * m[i] + (1f - beta1) * g;
-            float vi = beta2 * v[i] + (1f - beta2) * g * g;
-            m[i] = mi;
-            v[i] = vi;
-            parameters[i] = param - stepSize * (mi / (MathF.Sqrt(vi) / biasCorrection2Sqrt + eps));
-        }
+            Update(ref parameters[i], gradients[i], ref m[i], ref v[i], settings, stepSize, biasCorrection2Sqrt);
+    }
+
+    static void CpuStepKernel(ArrayView<float> parameters, ArrayView<float> gradients, ArrayView<float> m,
+        ArrayView<float> v, int n, AdamSettings settings, float stepSize, float biasCorrection2Sqrt) =>
+        CpuStepWorker(Grid.GlobalIndex.X, GridStrideLoop.Step, parameters, gradients, m, v, n, settings, stepSize,
+            biasCorrection2Sqrt);
+
+    /// <summary>Worker <paramref name="worker"/> of <paramref name="workers"/>: plain .NET that ILGPU's frontend does not compile.</summary>
+    [External("ilgpugan_adam_cpu_worker")]
+    static unsafe void CpuStepWorker(int worker, int workers, ArrayView<float> parameters, ArrayView<float> gradients,
+        ArrayView<float> m, ArrayView<float> v, int n, AdamSettings settings, float stepSize, float biasCorrection2Sqrt)
+    {
+        float* p = (float*)parameters.LoadEffectiveAddressAsPtr(), g = (float*)gradients.LoadEffectiveAddressAsPtr();
+        float* mp = (float*)m.LoadEffectiveAddressAsPtr(), vp = (float*)v.LoadEffectiveAddressAsPtr();
+        long end = (long)n * (worker + 1) / workers;
+        for (long i = (long)n * worker / workers; i < end; i++)
+            Update(ref p[i], g[i], ref mp[i], ref vp[i], settings, stepSize, biasCorrection2Sqrt);
+    }
+
+    /// <summary>One element's step. 1 − β is exact in float for β in [0.5, 1] (Sterbenz), so forming it here adds no rounding.</summary>
+    static void Update(ref float parameter, float gradient, ref float m, ref float v, AdamSettings settings,
+        float stepSize, float biasCorrection2Sqrt)
+    {
+        float g = gradient + settings.WeightDecay * parameter;
+        float mi = settings.Beta1 * m + (1f - settings.Beta1) * g;
+        float vi = settings.Beta2 * v + (1f - settings.Beta2) * g * g;
+        m = mi;
+        v = vi;
+        parameter -= stepSize * (mi / (MathF.Sqrt(vi) / biasCorrection2Sqrt + settings.Eps));
     }
 }
