@@ -39,4 +39,36 @@ public sealed class BiasTests(AcceleratorKind kind) : DeviceFixture(kind)
             TestData.AssertClose(expected, TestData.Download(dbias, cols), 1e-6, 1e-5, $"dbias (accumulate {accumulate})");
         }
     }
+
+    /// <summary>
+    /// dz = dy·leaky'(z) read off the activated output y, in place over dy, and its column sums. y holds both
+    /// signs and a few exact zeros (z ≤ 0 gives y ≤ 0, and leaky'(0) is the slope, as PyTorch has it).
+    /// </summary>
+    [TestCaseSource(nameof(Shapes))]
+    public void BackwardThroughLeakyReluMatchesReference(int rows, int cols)
+    {
+        const float slope = 0.2f;
+        var rng = new Random(rows * 1000 + cols + 1);
+        var y = TestData.Uniform(rng, rows * cols).Select((v, i) => i % 11 == 0 ? 0f : v).ToArray();
+        var dy = TestData.Uniform(rng, rows * cols);
+        using var ys = TestData.Upload(Device, y);
+        using var dys = TestData.Upload(Device, dy);
+        using var dbias = TestData.Poisoned(Device, cols);
+
+        ops.BackwardThroughLeakyRelu(ys.View, dys.View, dbias.View, rows, cols, slope);
+
+        var dz = dy.Select((g, i) => y[i] > 0 ? (double)g : slope * (double)g).ToArray();
+        var expectedBias = new double[cols];
+        for (int i = 0; i < dz.Length; i++) expectedBias[i % cols] += dz[i];
+        TestData.AssertClose(dz, TestData.Download(dys, rows * cols), 1e-6, 0, "dz");
+        TestData.AssertClose(expectedBias, TestData.Download(dbias, cols), 1e-6, 1e-5, "dbias");
+    }
+
+    [Test]
+    public void BackwardThroughLeakyReluRejectsANegativeSlope()
+    {
+        using var buffer = TestData.Upload(Device, [1f]);
+        Assert.Throws<ArgumentOutOfRangeException>(() =>
+            ops.BackwardThroughLeakyRelu(buffer.View, buffer.View, buffer.View, 1, 1, -0.1f));
+    }
 }

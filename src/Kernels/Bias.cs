@@ -8,11 +8,14 @@ public sealed class Bias
 {
     readonly GpuDevice device;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int, int> backward;
+    readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float> backwardThroughLeakyRelu;
 
     public Bias(GpuDevice device)
     {
         this.device = device;
         backward = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int, int>(BackwardKernel);
+        backwardThroughLeakyRelu = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>,
+            ArrayView<float>, int, int, float>(BackwardThroughLeakyReluKernel);
     }
 
     /// <summary>
@@ -22,6 +25,19 @@ public sealed class Bias
     {
         using var _ = device.Profile("bias_backward", (double)rows * cols, 4.0 * rows * cols + (accumulate ? 8.0 : 4.0) * cols);
         backward(device.GridStride(cols), dy, dbias, rows, cols, accumulate ? 1 : 0);
+    }
+
+    /// <summary>
+    /// The backward of Linear → LeakyReLU for the layer's pre-activation z, from its activated output y
+    /// [rows, cols]: dy becomes dz = dy where y &gt; 0, slope·dy elsewhere (IN PLACE), and dbias[c] = Σ_r dz[r,c].
+    /// For a slope ≥ 0, y &gt; 0 exactly where z &gt; 0, so z need not be kept. One launch for what took two.
+    /// </summary>
+    public void BackwardThroughLeakyRelu(ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dbias, int rows,
+        int cols, float slope)
+    {
+        if (!(slope >= 0f)) throw new ArgumentOutOfRangeException(nameof(slope), slope, "y tells where z > 0 only for a slope ≥ 0");
+        using var _ = device.Profile("bias_backward_through_leaky_relu", 2.0 * rows * cols, 12.0 * rows * cols + 4.0 * cols);
+        backwardThroughLeakyRelu(device.GridStride(cols), y, dy, dbias, rows, cols, slope);
     }
 
     /// <summary>
@@ -43,6 +59,24 @@ public sealed class Bias
         {
             float sum = ColumnSum(dy, rows, cols, c);
             dbias[c] = accumulate != 0 ? dbias[c] + sum : sum;
+        }
+    }
+
+    static void BackwardThroughLeakyReluKernel(ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dbias,
+        int rows, int cols, float slope)
+    {
+        int step = GridStrideLoop.Step;
+        for (int c = Grid.GlobalIndex.X; c < cols; c += step)
+        {
+            float sum = 0f;
+            for (int r = 0; r < rows; r++)
+            {
+                int i = r * cols + c;
+                float g = y[i] > 0f ? dy[i] : slope * dy[i];
+                dy[i] = g;
+                sum += g;
+            }
+            dbias[c] = sum;
         }
     }
 }

@@ -12,7 +12,8 @@ public enum ForwardMode { Train, BatchStatistics, Eval }
 
 /// <summary>
 /// One step of a network over a batch of rows: x [rows, In] → y [rows, Out]. Backward turns dy into dx (when
-/// dx is not empty) and into the layer's parameter gradients (when asked), from the x and y of the forward.
+/// dx is not empty) and into the layer's parameter gradients (when asked), from the x and y of the forward;
+/// it may overwrite dy.
 /// </summary>
 public interface ILayer
 {
@@ -23,7 +24,11 @@ public interface ILayer
         bool parameterGradients);
 }
 
-/// <summary>nn.Linear: y = x·Wᵀ + b with W [out, in], PyTorch's layout.</summary>
+/// <summary>
+/// nn.Linear: y = x·Wᵀ + b with W [out, in], PyTorch's layout. A LeakyReLU that follows it can be fused
+/// (<see cref="TryFuse"/>): then y = leaky_relu(x·Wᵀ + b) comes out of the multiply's epilogue, and the
+/// activation's backward shares a launch with the bias gradient.
+/// </summary>
 public sealed class Linear : ILayer
 {
     readonly KernelSet kernels;
@@ -43,19 +48,39 @@ public sealed class Linear : ILayer
     public int Out { get; }
     public TensorSlot Weight { get; }
     public TensorSlot BiasSlot { get; }
+    /// <summary>The slope of the fused LeakyReLU, or null when the layer is plain.</summary>
+    public float? FusedLeakyReluSlope { get; private set; }
+
+    /// <summary>
+    /// Takes over the LeakyReLU that follows this layer, when it can: once, and for a slope ≥ 0, where the
+    /// activated output alone tells where the pre-activation was positive.
+    /// </summary>
+    public bool TryFuse(LeakyRelu activation)
+    {
+        if (FusedLeakyReluSlope is not null || !(activation.Slope >= 0f) || activation.In != Out) return false;
+        FusedLeakyReluSlope = activation.Slope;
+        return true;
+    }
 
     public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardMode mode) =>
         kernels.Gemm.Multiply(x, false, store.Parameter(Weight), true, y, rows, Out, In,
-            bias: store.Parameter(BiasSlot));
+            bias: store.Parameter(BiasSlot), leakyReluSlope: FusedLeakyReluSlope);
 
     public void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
         bool parameterGradients)
     {
-        if (parameterGradients)
+        // With a fused activation dy becomes the pre-activation gradient in place.
+        if (FusedLeakyReluSlope is { } slope)
         {
-            kernels.Gemm.Multiply(dy, true, x, false, store.Gradient(Weight), Out, In, rows);
-            kernels.Bias.Backward(dy, store.Gradient(BiasSlot), rows, Out);
+            if (parameterGradients)
+                kernels.Bias.BackwardThroughLeakyRelu(y, dy, store.Gradient(BiasSlot), rows, Out, slope);
+            else
+                kernels.Activations.LeakyReluBackward(y, dy, dy, rows * Out, slope);
         }
+        else if (parameterGradients)
+            kernels.Bias.Backward(dy, store.Gradient(BiasSlot), rows, Out);
+        if (parameterGradients)
+            kernels.Gemm.Multiply(dy, true, x, false, store.Gradient(Weight), Out, In, rows);
         if (dx.Length > 0)
             kernels.Gemm.Multiply(dy, false, store.Parameter(Weight), false, dx, rows, In, Out);
     }
@@ -66,6 +91,7 @@ public sealed class LeakyRelu(KernelSet kernels, int features, float slope) : IL
 {
     public int In => features;
     public int Out => features;
+    public float Slope => slope;
 
     public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardMode mode) =>
         kernels.Activations.LeakyReluForward(x, y, rows * features, slope);

@@ -7,7 +7,8 @@ namespace IlgpuGan.Model;
 /// <summary>
 /// A stack of layers run in order, as nn.Sequential, with the device memory it needs for batches of up to
 /// <see cref="MaxRows"/> rows: one parameter store, every layer's output kept for the backward pass, and
-/// two gradient buffers the backward pass alternates between.
+/// two gradient buffers the backward pass alternates between. A LeakyReLU straight after a Linear is fused
+/// into it (one launch per pass fewer, and one buffer); <see cref="Layers"/> lists the layers as they run.
 /// </summary>
 public class Network : IDisposable
 {
@@ -21,10 +22,10 @@ public class Network : IDisposable
         Name = name;
         MaxRows = maxRows;
         Store = store;
-        Layers = layers;
         for (int i = 1; i < layers.Count; i++)
             if (layers[i].In != layers[i - 1].Out)
                 throw new ArgumentException($"{name}: layer {i} takes {layers[i].In} features, layer {i - 1} gives {layers[i - 1].Out}");
+        Layers = layers = FuseActivations(layers);
         var accelerator = kernels.Device.Accelerator;
         store.Allocate(accelerator);
         outputs = layers.Select(l => accelerator.Allocate1D<float>((long)maxRows * l.Out)).ToArray();
@@ -63,7 +64,7 @@ public class Network : IDisposable
 
     /// <summary>
     /// Back-propagates dOutput [rows, Out] through the last <see cref="Forward"/> (same input and rows). Writes
-    /// the parameter gradients when asked, and dInput [rows, In] when a view is given.
+    /// the parameter gradients when asked, and dInput [rows, In] when a view is given. dOutput may be overwritten.
     /// </summary>
     public void Backward(ArrayView<float> input, ArrayView<float> dOutput, int rows, bool parameterGradients,
         ArrayView<float> dInput = default)
@@ -81,6 +82,15 @@ public class Network : IDisposable
             layer.Backward(x, y, dy, dx, rows, parameterGradients);
             dy = dx;
         }
+    }
+
+    static List<ILayer> FuseActivations(IReadOnlyList<ILayer> layers)
+    {
+        var fused = new List<ILayer>(layers.Count);
+        foreach (var layer in layers)
+            if (!(layer is LeakyRelu activation && fused.Count > 0 && fused[^1] is Linear linear && linear.TryFuse(activation)))
+                fused.Add(layer);
+        return fused;
     }
 
     static ArrayView<float> Head(MemoryBuffer1D<float, Stride1D.Dense> buffer, long length) => buffer.View.SubView(0, length);

@@ -1,0 +1,121 @@
+using ILGPU.Runtime;
+using IlgpuGan.Kernels;
+using IlgpuGan.Model;
+
+namespace IlgpuGan.Tests;
+
+/// <summary>
+/// A Linear with a fused LeakyReLU against the two layers it replaces (themselves checked by finite
+/// differences in <see cref="LayerGradientTests"/>), and which layer stacks the network fuses.
+/// </summary>
+public sealed class LayerFusionTests(AcceleratorKind kind) : DeviceFixture(kind)
+{
+    const float Slope = 0.2f;
+
+    KernelSet kernels = null!;
+
+    [OneTimeSetUp]
+    public void LoadKernels() => kernels = new KernelSet(Device);
+
+    /// <summary>A network of the given layers, as the builders make one.</summary>
+    sealed class Stack(KernelSet kernels, ParameterStore store, IReadOnlyList<ILayer> layers)
+        : Network(kernels, "test", 8, store, layers);
+
+    [TestCase(1, 1, 1)]
+    [TestCase(7, 33, 100)]
+    [TestCase(127, 100, 33)]
+    public void FusedLinearMatchesLinearThenLeakyRelu(int rows, int inFeatures, int outFeatures)
+    {
+        var rng = new Random(rows + inFeatures + outFeatures);
+        using var store = new ParameterStore();
+        var fused = new Linear(kernels, store, "fc", inFeatures, outFeatures);
+        Assert.That(fused.TryFuse(new LeakyRelu(kernels, outFeatures, Slope)), Is.True);
+        store.Allocate(Device.Accelerator);
+        store.AllParameters.CopyFromCPU(TestData.Uniform(rng, store.Parameters.Length));
+        // The plain pair shares the fused layer's parameters: a second Linear in its own store, same values.
+        using var plainStore = new ParameterStore();
+        var linear = new Linear(kernels, plainStore, "fc", inFeatures, outFeatures);
+        var activation = new LeakyRelu(kernels, outFeatures, Slope);
+        plainStore.Allocate(Device.Accelerator);
+        plainStore.AllParameters.CopyFromCPU(store.AllParameters.GetAsArray());
+
+        var x = TestData.Uniform(rng, rows * inFeatures);
+        var dy = TestData.Uniform(rng, rows * outFeatures);
+        using var xs = TestData.Upload(Device, x);
+        using var fusedY = TestData.Poisoned(Device, rows * outFeatures);
+        using var fusedDy = TestData.Upload(Device, dy);
+        using var fusedDx = TestData.Poisoned(Device, rows * inFeatures);
+        using var z = TestData.Poisoned(Device, rows * outFeatures);
+        using var y = TestData.Poisoned(Device, rows * outFeatures);
+        using var plainDy = TestData.Upload(Device, dy);
+        using var dz = TestData.Poisoned(Device, rows * outFeatures);
+        using var dx = TestData.Poisoned(Device, rows * inFeatures);
+
+        fused.Forward(xs.View, fusedY.View, rows, ForwardMode.Train);
+        fused.Backward(xs.View, fusedY.View, fusedDy.View, fusedDx.View, rows, parameterGradients: true);
+        linear.Forward(xs.View, z.View, rows, ForwardMode.Train);
+        activation.Forward(z.View, y.View, rows, ForwardMode.Train);
+        activation.Backward(z.View, y.View, plainDy.View, dz.View, rows, parameterGradients: true);
+        linear.Backward(xs.View, z.View, dz.View, dx.View, rows, parameterGradients: true);
+
+        // The same operations on the same floats: equal to the bit.
+        Assert.That(TestData.Download(fusedY, rows * outFeatures), Is.EqualTo(TestData.Download(y, rows * outFeatures)), "y");
+        Assert.That(TestData.Download(fusedDx, rows * inFeatures), Is.EqualTo(TestData.Download(dx, rows * inFeatures)), "dx");
+        Assert.That(store.AllGradients.GetAsArray(), Is.EqualTo(plainStore.AllGradients.GetAsArray()), "dW, db");
+    }
+
+    [Test]
+    public void InputGradientWithoutParameterGradientsMatches()
+    {
+        const int rows = 7, inFeatures = 5, outFeatures = 6;
+        var rng = new Random(5);
+        using var store = new ParameterStore();
+        var fused = new Linear(kernels, store, "fc", inFeatures, outFeatures);
+        fused.TryFuse(new LeakyRelu(kernels, outFeatures, Slope));
+        store.Allocate(Device.Accelerator);
+        store.AllParameters.CopyFromCPU(TestData.Uniform(rng, store.Parameters.Length));
+        var x = TestData.Uniform(rng, rows * inFeatures);
+        var dy = TestData.Uniform(rng, rows * outFeatures);
+        using var xs = TestData.Upload(Device, x);
+        using var ys = TestData.Poisoned(Device, rows * outFeatures);
+        using var dys = TestData.Upload(Device, dy);
+        using var dxs = TestData.Poisoned(Device, rows * inFeatures);
+
+        fused.Forward(xs.View, ys.View, rows, ForwardMode.Train);
+        fused.Backward(xs.View, ys.View, dys.View, dxs.View, rows, parameterGradients: false);
+
+        var y = TestData.Download(ys, rows * outFeatures);
+        var w = store.AllParameters.GetAsArray();
+        var expected = new double[rows * inFeatures];
+        for (int r = 0; r < rows; r++)
+            for (int o = 0; o < outFeatures; o++)
+            {
+                double dz = y[r * outFeatures + o] > 0 ? dy[r * outFeatures + o] : Slope * dy[r * outFeatures + o];
+                for (int i = 0; i < inFeatures; i++) expected[r * inFeatures + i] += dz * w[o * inFeatures + i];
+            }
+        TestData.AssertClose(expected, TestData.Download(dxs, rows * inFeatures), 1e-5, 1e-5, "dx");
+    }
+
+    [Test]
+    public void NetworkFusesLeakyReluStraightAfterLinearOnly()
+    {
+        using var store = new ParameterStore();
+        var first = new Linear(kernels, store, "fc1", 4, 6);
+        var norm = new BatchNorm1d(kernels, store, "bn1", 6, 0.8f, 1e-5f);
+        var second = new Linear(kernels, store, "fc2", 6, 3);
+        var negative = new LeakyRelu(kernels, 3, -0.5f);
+        var third = new Linear(kernels, store, "fc3", 3, 2);
+        ILayer[] layers =
+        [
+            first, new LeakyRelu(kernels, 6, Slope), new LeakyRelu(kernels, 6, Slope), norm, new LeakyRelu(kernels, 6, Slope),
+            second, negative, third, new Sigmoid(kernels, 2),
+        ];
+        using var network = new Stack(kernels, store, layers);
+
+        // The second LeakyReLU in a row, the one after BatchNorm and the negative slope stay layers of their own.
+        Assert.That(network.Layers, Is.EqualTo(new[] { first, layers[2], norm, layers[4], second, negative, third, layers[8] }));
+        Assert.That(first.FusedLeakyReluSlope, Is.EqualTo(Slope));
+        Assert.That(second.FusedLeakyReluSlope, Is.Null);
+        Assert.That(third.FusedLeakyReluSlope, Is.Null);
+    }
+}
