@@ -153,11 +153,14 @@ public sealed class DeviceUnavailableException(string message) : Exception(messa
 
 /// <summary>
 /// ILGPU asks the loader for the unversioned driver names (libcuda.so, libOpenCL.so), which only the
-/// development packages install; driver-only machines ship libcuda.so.1 and libOpenCL.so.1. When the
-/// loader has found nothing, point it at the versioned names.
+/// development packages install; driver-only machines ship libcuda.so.1 and libOpenCL.so.1. ILGPU.Algorithms'
+/// cuBLAS binding asks for libcublas.so.10 to .12 by name, while CUDA 13 machines carry libcublas.so.13,
+/// whose cublas*_v2 entry points are the same. When the loader has found nothing, try those files instead.
 /// </summary>
 public static class NativeLibraryFallback
 {
+    static readonly string[] CuBlasFiles = ["libcublas.so.13", "libcublas.so.12", "libcublas.so.11", "libcublas.so.10", "libcublas.so"];
+
     static int installed;
 
     public static void Install()
@@ -166,16 +169,23 @@ public static class NativeLibraryFallback
         AssemblyLoadContext.Default.ResolvingUnmanagedDll += Resolve;
     }
 
-    /// <summary>The versioned file a driver library name falls back to, or null for other libraries.</summary>
-    public static string? VersionedName(string libraryName)
+    /// <summary>The files a library name falls back to, newest first; none for libraries we do not map.</summary>
+    public static IReadOnlyList<string> FallbackFiles(string libraryName)
     {
-        if (!OperatingSystem.IsLinux()) return null;
+        if (!OperatingSystem.IsLinux()) return [];
         var name = libraryName.ToLowerInvariant();
-        if (name is "nvcuda" or "cuda" or "libcuda" or "libcuda.so") return "libcuda.so.1";
-        if (name is "opencl" or "libopencl" or "libopencl.so") return "libOpenCL.so.1";
-        return null;
+        if (name is "nvcuda" or "cuda" or "libcuda" or "libcuda.so") return ["libcuda.so.1"];
+        if (name is "opencl" or "libopencl" or "libopencl.so") return ["libOpenCL.so.1"];
+        if (name is "cublas" or "libcublas" || name.StartsWith("libcublas.so", StringComparison.Ordinal))
+            return CuBlasFiles.Where(file => file != name).ToArray();
+        return [];
     }
 
-    static IntPtr Resolve(Assembly assembly, string libraryName) =>
-        VersionedName(libraryName) is { } file && NativeLibrary.TryLoad(file, out var handle) ? handle : IntPtr.Zero;
+    static IntPtr Resolve(Assembly assembly, string libraryName)
+    {
+        foreach (var file in FallbackFiles(libraryName))
+            if (NativeLibrary.TryLoad(file, out var handle))
+                return handle;
+        return IntPtr.Zero;
+    }
 }

@@ -119,10 +119,27 @@ public sealed class CommandArgs
     public int Int(string name, int defaultValue, string help, int min = int.MinValue, int max = int.MaxValue)
     {
         var text = Declare(name, "<int>", help + Defaults(defaultValue.ToString(CultureInfo.InvariantCulture), min, max, int.MinValue, int.MaxValue));
+        return text is null ? defaultValue : ParseInt(name, text, min, max);
+    }
+
+    /// <summary>A whole number option within [min, max], null when absent: the help says what the command does then.</summary>
+    public int? OptionalInt(string name, string help, int min = int.MinValue, int max = int.MaxValue)
+    {
+        var text = Declare(name, "<int>", help);
+        return text is null ? null : ParseInt(name, text, min, max);
+    }
+
+    /// <summary>
+    /// Comma-separated whole numbers, each within [min, max]; the default (null: the help says what the command
+    /// does then) when absent.
+    /// </summary>
+    public IReadOnlyList<int>? IntList(string name, IReadOnlyList<int>? defaultValue, string help,
+        int min = int.MinValue, int max = int.MaxValue)
+    {
+        var text = Declare(name, "<int,int,...>",
+            help + (defaultValue is null ? "" : $" (default: {string.Join(',', defaultValue)})"));
         if (text is null) return defaultValue;
-        if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
-            throw new UsageException($"--{name}: '{text}' is not a whole number");
-        return InRange(name, value, min, max);
+        return text.Split(',').Select(item => ParseInt(name, item.Trim(), min, max)).ToArray();
     }
 
     /// <summary>A finite real number option, within [min, max].</summary>
@@ -219,6 +236,13 @@ public sealed class CommandArgs
         if (isFlag && text is not null) throw new UsageException($"--{name} takes no value, got '{text}'");
         if (!isFlag && text is null) throw new UsageException($"--{name}: missing value");
         return text;
+    }
+
+    static int ParseInt(string name, string text, int min, int max)
+    {
+        if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
+            throw new UsageException($"--{name}: '{text}' is not a whole number");
+        return InRange(name, value, min, max);
     }
 
     static string Defaults<T>(string defaultText, T min, T max, T noMin, T noMax) where T : IEquatable<T>

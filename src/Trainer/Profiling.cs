@@ -1,0 +1,126 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using ILGPU.Runtime;
+using IlgpuGan.Kernels;
+using IlgpuGan.Model;
+
+namespace IlgpuGan.Trainer;
+
+/// <summary>What `profile` was asked to do.</summary>
+public sealed record ProfileOptions
+{
+    public AcceleratorKind Accelerator { get; init; } = AcceleratorKind.Auto;
+    public int BatchSize { get; init; } = 128;
+    public int Width { get; init; } = 1;
+    public int Steps { get; init; } = 20;
+    public int Warmup { get; init; } = 5;
+    public int Images { get; init; } = Measurement.MnistTrainImages;
+    public string? Json { get; init; }
+}
+
+/// <summary>Where and when a figure was measured, so that every figure in docs/PERFORMANCE.md carries it.</summary>
+public sealed record MeasuredOn(string Accelerator, string Device, int HostCpus, string Os, string Utc)
+{
+    public static MeasuredOn Now(GpuDevice device) => new(device.Kind.ToString(), device.Name, Environment.ProcessorCount,
+        RuntimeInformation.OSDescription, DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture));
+}
+
+/// <summary>
+/// One kernel's share of a training step. GFLOP/s and GB/s are what its launches achieved given the FLOPs
+/// and bytes each must do (see the kernels' Profile calls); null for a kernel that does none.
+/// </summary>
+public sealed record KernelTime(string Kernel, double LaunchesPerStep, double MicrosecondsPerStep, double MeanMicroseconds,
+    double SharePercent, double? GflopPerSecond, double? GigabytesPerSecond);
+
+/// <summary>
+/// A step taken apart by kernel. StepMicroseconds runs from a marker before a step's first launch to one after its
+/// last; GapMicroseconds is what the kernels leave of it: the host enqueuing launches (and the markers themselves).
+/// </summary>
+public sealed record ProfileReport(MeasuredOn MeasuredOn, int BatchSize, int Width, int Steps, int Warmup,
+    double StepMicroseconds, double KernelMicroseconds, double GapMicroseconds, double GapSharePercent,
+    double LaunchesPerStep, IReadOnlyList<KernelTime> Kernels);
+
+/// <summary>`profile`: a few training steps on synthetic data, every launch timed on the accelerator by markers.</summary>
+public static class Profiling
+{
+    public static ProfileReport Run(ProfileOptions options, TextWriter output)
+    {
+        if (options.BatchSize > options.Images)
+            throw new UsageException($"--batch-size: {options.BatchSize} is more than the {options.Images} --images");
+        using var device = GpuDevice.Create(options.Accelerator, profiling: true);
+        var profiler = device.Profiler!;
+        var kernels = new KernelSet(device);
+        var config = new GanConfig { BatchSize = options.BatchSize }.Widened(options.Width);
+        using var gan = Measurement.InitializedGan(kernels, config);
+        using var data = Measurement.SyntheticImages(kernels, options.Images, config.ImagePixels, seed: 1);
+
+        for (int step = 0; step < options.Warmup; step++) gan.TrainStep(data, step);
+        device.Synchronize();
+        profiler.Clear();
+
+        var steps = new List<(ProfilingMarker Start, ProfilingMarker End)>();
+        for (int step = options.Warmup; step < options.Warmup + options.Steps; step++)
+        {
+            var start = device.Accelerator.AddProfilingMarker();
+            gan.TrainStep(data, step);
+            steps.Add((start, device.Accelerator.AddProfilingMarker()));
+        }
+        device.Synchronize();
+
+        var report = Summarise(MeasuredOn.Now(device), options, profiler.Launches,
+            steps.Sum(s => Microseconds(s.Start, s.End)));
+        foreach (var (start, end) in steps)
+        {
+            start.Dispose();
+            end.Dispose();
+        }
+        profiler.Clear();
+
+        Print(report, output);
+        if (options.Json is { } json) Measurement.WriteJson(json, report);
+        return report;
+    }
+
+    static double Microseconds(ProfilingMarker start, ProfilingMarker end) => end.MeasureFrom(start).TotalMicroseconds;
+
+    static ProfileReport Summarise(MeasuredOn measuredOn, ProfileOptions options, IReadOnlyList<KernelProfiler.Launch> launches,
+        double totalStepMicroseconds)
+    {
+        int steps = options.Steps;
+        double stepMicroseconds = totalStepMicroseconds / steps;
+        var kernels = launches
+            .GroupBy(l => l.Kernel)
+            .Select(group =>
+            {
+                double microseconds = group.Sum(l => Microseconds(l.Start, l.End));
+                double flops = group.Sum(l => l.Flops), bytes = group.Sum(l => l.Bytes);
+                double seconds = microseconds * 1e-6;
+                return new KernelTime(group.Key, (double)group.Count() / steps, microseconds / steps,
+                    microseconds / group.Count(), 100 * microseconds / totalStepMicroseconds,
+                    flops > 0 ? flops / seconds * 1e-9 : null, bytes > 0 ? bytes / seconds * 1e-9 : null);
+            })
+            .OrderByDescending(k => k.MicrosecondsPerStep)
+            .ToList();
+        double kernelMicroseconds = kernels.Sum(k => k.MicrosecondsPerStep);
+        double gap = stepMicroseconds - kernelMicroseconds;
+        return new ProfileReport(measuredOn, options.BatchSize, options.Width, steps, options.Warmup, stepMicroseconds,
+            kernelMicroseconds, gap, 100 * gap / stepMicroseconds, (double)launches.Count / steps, kernels);
+    }
+
+    static void Print(ProfileReport report, TextWriter output)
+    {
+        var on = report.MeasuredOn;
+        output.WriteLine($"profile: {on.Accelerator} {on.Device}, batch {report.BatchSize}, width x{report.Width}, " +
+                         $"{report.Steps} steps after {report.Warmup} warm-up steps, {on.Utc}");
+        var rows = report.Kernels.Select(k => (IReadOnlyList<string>)
+            [k.Kernel, Measurement.Cell(k.LaunchesPerStep, 2), Measurement.Cell(k.MicrosecondsPerStep, 1),
+             Measurement.Cell(k.MeanMicroseconds, 1), Measurement.Cell(k.SharePercent, 1),
+             Measurement.Cell(k.GflopPerSecond, 2), Measurement.Cell(k.GigabytesPerSecond, 2)]).ToList();
+        rows.Add(["(between kernels: host, launches)", "", Measurement.Cell(report.GapMicroseconds, 1), "",
+            Measurement.Cell(report.GapSharePercent, 1), "", ""]);
+        rows.Add(["step", Measurement.Cell(report.LaunchesPerStep, 2), Measurement.Cell(report.StepMicroseconds, 1), "", "100.0", "", ""]);
+        Measurement.WriteTable(output, ["kernel", "launches/step", "µs/step", "µs/launch", "share %", "GFLOP/s", "GB/s"], rows);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"step {report.StepMicroseconds / 1000:F3} ms by the markers; the kernels {report.KernelMicroseconds / 1000:F3} ms; {report.LaunchesPerStep:F2} launches per step"));
+    }
+}
