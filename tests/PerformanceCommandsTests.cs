@@ -1,4 +1,5 @@
 using System.Text.Json;
+using IlgpuGan.Kernels;
 using IlgpuGan.Trainer;
 
 namespace IlgpuGan.Tests;
@@ -134,5 +135,22 @@ public sealed class PerformanceCommandsTests
 
         Assert.That(code, Is.EqualTo(UsageException.ExitCode));
         Assert.That(error, Does.Contain(message));
+    }
+}
+
+/// <summary>The library names ILGPU and ILGPU.Algorithms ask for, and the files tried when the loader finds none.</summary>
+public sealed class NativeLibraryFallbackTests
+{
+    [Test]
+    public void CuBlasFallsBackToEveryOtherVersionNewestFirst()
+    {
+        Assume.That(OperatingSystem.IsLinux());
+
+        Assert.That(NativeLibraryFallback.FallbackFiles("libcublas.so.12"),
+            Is.EqualTo(new[] { "libcublas.so.13", "libcublas.so.11", "libcublas.so.10", "libcublas.so" }));
+        Assert.That(NativeLibraryFallback.FallbackFiles("libcublas.so.10")[0], Is.EqualTo("libcublas.so.13"));
+        Assert.That(NativeLibraryFallback.FallbackFiles("libcuda.so"), Is.EqualTo(new[] { "libcuda.so.1" }));
+        Assert.That(NativeLibraryFallback.FallbackFiles("libOpenCL.so"), Is.EqualTo(new[] { "libOpenCL.so.1" }));
+        Assert.That(NativeLibraryFallback.FallbackFiles("libcufft.so.12"), Is.Empty);
     }
 }

@@ -31,7 +31,8 @@ def num(value, decimals):
 
 
 def measured_on(m):
-    return f"{m['Accelerator']} `{m['Device']}`, {m['HostCpus']} host CPUs, {m['Os']}, {m['Utc']}"
+    return (f"{m['Accelerator']} `{m['Device']}`, host {m['HostCpus']} × {m['HostCpu']} (load {m['HostLoad']} at the start), "
+            f"{m['Os']}, {m['Utc']}")
 
 
 bench, profile, torch_step = load("bench.json"), load("profile.json"), load("torch_step.json")

@@ -58,6 +58,33 @@ public sealed record BenchReport(MeasuredOn MeasuredOn, int Steps, int Warmup, i
 /// <summary>`bench`: median training speed over a sweep of batch sizes and widths, and a GEMM sweep beside cuBLAS.</summary>
 public static class Benchmark
 {
+    public static Command Command(TextWriter output) =>
+        new("bench", "median training speed over a sweep of batch sizes and widths, and a GEMM sweep beside cuBLAS", args =>
+        {
+            static string PerAccelerator<T>(Func<BenchDefaults, T> value) =>
+                $" (default: GPU {Joined(value(BenchDefaults.Gpu))}, CPU accelerator {Joined(value(BenchDefaults.Cpu))})";
+            static string Joined<T>(T value) => value is int[] list ? string.Join(',', list) : $"{value}";
+            var defaults = new BenchOptions();
+            var options = new BenchOptions
+            {
+                Accelerator = args.Choice("accelerator", defaults.Accelerator, "where the kernels run"),
+                BatchSizes = args.IntList("batch-sizes", null, "batch sizes to time" + PerAccelerator(d => d.BatchSizes), min: 2, max: 65536),
+                Widths = args.IntList("widths", null, "width factors of the hidden layers" + PerAccelerator(d => d.Widths), min: 1, max: 16),
+                Steps = args.OptionalInt("steps", "steps per timed run" + PerAccelerator(d => d.Steps), min: 1, max: 100_000),
+                Warmup = args.OptionalInt("warmup", "untimed steps first" + PerAccelerator(d => d.Warmup), min: 0, max: 100_000),
+                Repeats = args.OptionalInt("repeats", "timed runs; the median is reported" + PerAccelerator(d => d.Repeats), min: 1, max: 1000),
+                GemmSizes = args.IntList("gemm-sizes", null, "square GEMMs n×n×n after the model's" + PerAccelerator(d => d.GemmSizes), min: 1, max: 16384),
+                GemmBatch = args.Int("gemm-batch", defaults.GemmBatch, "batch size whose training step gives the model's GEMM shapes", min: 2, max: 65536),
+                Images = args.Int("images", defaults.Images, "synthetic training images (random pixels; MNIST has 60000)", min: 2),
+                Json = args.Path("json", null, "also write the figures to this JSON file"),
+            };
+            return () =>
+            {
+                Run(options, output);
+                return 0;
+            };
+        });
+
     public static BenchReport Run(BenchOptions options, TextWriter output)
     {
         using var device = GpuDevice.Create(options.Accelerator);
@@ -69,7 +96,7 @@ public static class Benchmark
             throw new UsageException($"--batch-sizes: {batchSizes.Max()} is more than the {options.Images} --images");
         var modelShapes = ModelGemmShapes(device.Kind, options.GemmBatch);
         var measuredOn = MeasuredOn.Now(device);
-        output.WriteLine($"bench: {measuredOn.Accelerator} {measuredOn.Device}, {measuredOn.Utc}; median of {repeats} runs of {steps} steps after {warmup} warm-up steps");
+        output.WriteLine($"bench: {measuredOn.Accelerator} {measuredOn.Device} ({measuredOn.HostCpus} × {measuredOn.HostCpu}, load {measuredOn.HostLoad}), {measuredOn.Utc}; median of {repeats} runs of {steps} steps after {warmup} warm-up steps");
 
         var kernels = new KernelSet(device);
         var training = new List<TrainingSpeed>();

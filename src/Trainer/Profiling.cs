@@ -18,11 +18,19 @@ public sealed record ProfileOptions
     public string? Json { get; init; }
 }
 
-/// <summary>Where and when a figure was measured, so that every figure in docs/PERFORMANCE.md carries it.</summary>
-public sealed record MeasuredOn(string Accelerator, string Device, int HostCpus, string Os, string Utc)
+/// <summary>
+/// Where and when a figure was measured, so that every figure in docs/PERFORMANCE.md carries it. HostLoad is the
+/// 1, 5 and 15 minute load averages when the run began (Linux): on a shared machine, the context of every timing.
+/// </summary>
+public sealed record MeasuredOn(string Accelerator, string Device, string HostCpu, int HostCpus, string HostLoad, string Os, string Utc)
 {
-    public static MeasuredOn Now(GpuDevice device) => new(device.Kind.ToString(), device.Name, Environment.ProcessorCount,
+    public static MeasuredOn Now(GpuDevice device) => new(device.Kind.ToString(), device.Name,
+        LinuxFileLine("/proc/cpuinfo", "model name")?.Split(':', 2)[1].Trim() ?? RuntimeInformation.ProcessArchitecture.ToString(),
+        Environment.ProcessorCount, string.Join(' ', (LinuxFileLine("/proc/loadavg", "") ?? "unknown").Split(' ').Take(3)),
         RuntimeInformation.OSDescription, DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture));
+
+    static string? LinuxFileLine(string path, string prefix) =>
+        File.Exists(path) ? File.ReadLines(path).FirstOrDefault(line => line.StartsWith(prefix, StringComparison.Ordinal)) : null;
 }
 
 /// <summary>
@@ -43,6 +51,27 @@ public sealed record ProfileReport(MeasuredOn MeasuredOn, int BatchSize, int Wid
 /// <summary>`profile`: a few training steps on synthetic data, every launch timed on the accelerator by markers.</summary>
 public static class Profiling
 {
+    public static Command Command(TextWriter output) =>
+        new("profile", "times every kernel of a few training steps on synthetic data; a table per kernel, or JSON", args =>
+        {
+            var defaults = new ProfileOptions();
+            var options = new ProfileOptions
+            {
+                Accelerator = args.Choice("accelerator", defaults.Accelerator, "where the kernels run"),
+                BatchSize = args.Int("batch-size", defaults.BatchSize, "images per batch", min: 2, max: 65536),
+                Width = args.Int("width", defaults.Width, "every hidden layer this many times wider than the seed's", min: 1, max: 16),
+                Steps = args.Int("steps", defaults.Steps, "profiled training steps", min: 1, max: 100_000),
+                Warmup = args.Int("warmup", defaults.Warmup, "steps before them, not profiled (compilation, caches)", min: 0, max: 100_000),
+                Images = args.Int("images", defaults.Images, "synthetic training images (random pixels; MNIST has 60000)", min: 2),
+                Json = args.Path("json", null, "also write the figures to this JSON file"),
+            };
+            return () =>
+            {
+                Run(options, output);
+                return 0;
+            };
+        });
+
     public static ProfileReport Run(ProfileOptions options, TextWriter output)
     {
         if (options.BatchSize > options.Images)
@@ -110,7 +139,7 @@ public static class Profiling
     static void Print(ProfileReport report, TextWriter output)
     {
         var on = report.MeasuredOn;
-        output.WriteLine($"profile: {on.Accelerator} {on.Device}, batch {report.BatchSize}, width x{report.Width}, " +
+        output.WriteLine($"profile: {on.Accelerator} {on.Device} ({on.HostCpus} × {on.HostCpu}, load {on.HostLoad}), batch {report.BatchSize}, width x{report.Width}, " +
                          $"{report.Steps} steps after {report.Warmup} warm-up steps, {on.Utc}");
         var rows = report.Kernels.Select(k => (IReadOnlyList<string>)
             [k.Kernel, Measurement.Cell(k.LaunchesPerStep, 2), Measurement.Cell(k.MicrosecondsPerStep, 1),

@@ -73,50 +73,8 @@ public static class Program
                 return 0;
             };
         }),
-        new("profile", "times every kernel of a few training steps on synthetic data; a table per kernel, or JSON", args =>
-        {
-            var defaults = new ProfileOptions();
-            var options = new ProfileOptions
-            {
-                Accelerator = args.Choice("accelerator", defaults.Accelerator, "where the kernels run"),
-                BatchSize = args.Int("batch-size", defaults.BatchSize, "images per batch", min: 2, max: 65536),
-                Width = args.Int("width", defaults.Width, "every hidden layer this many times wider than the seed's", min: 1, max: 16),
-                Steps = args.Int("steps", defaults.Steps, "profiled training steps", min: 1, max: 100_000),
-                Warmup = args.Int("warmup", defaults.Warmup, "steps before them, not profiled (compilation, caches)", min: 0, max: 100_000),
-                Images = args.Int("images", defaults.Images, "synthetic training images (random pixels; MNIST has 60000)", min: 2),
-                Json = args.Path("json", null, "also write the figures to this JSON file"),
-            };
-            return () =>
-            {
-                Profiling.Run(options, output);
-                return 0;
-            };
-        }),
-        new("bench", "median training speed over a sweep of batch sizes and widths, and a GEMM sweep beside cuBLAS", args =>
-        {
-            static string PerAccelerator<T>(Func<BenchDefaults, T> value) =>
-                $" (default: GPU {Joined(value(BenchDefaults.Gpu))}, CPU accelerator {Joined(value(BenchDefaults.Cpu))})";
-            static string Joined<T>(T value) => value is int[] list ? string.Join(',', list) : $"{value}";
-            var defaults = new BenchOptions();
-            var options = new BenchOptions
-            {
-                Accelerator = args.Choice("accelerator", defaults.Accelerator, "where the kernels run"),
-                BatchSizes = args.IntList("batch-sizes", null, "batch sizes to time" + PerAccelerator(d => d.BatchSizes), min: 2, max: 65536),
-                Widths = args.IntList("widths", null, "width factors of the hidden layers" + PerAccelerator(d => d.Widths), min: 1, max: 16),
-                Steps = args.OptionalInt("steps", "steps per timed run" + PerAccelerator(d => d.Steps), min: 1, max: 100_000),
-                Warmup = args.OptionalInt("warmup", "untimed steps first" + PerAccelerator(d => d.Warmup), min: 0, max: 100_000),
-                Repeats = args.OptionalInt("repeats", "timed runs; the median is reported" + PerAccelerator(d => d.Repeats), min: 1, max: 1000),
-                GemmSizes = args.IntList("gemm-sizes", null, "square GEMMs n×n×n after the model's" + PerAccelerator(d => d.GemmSizes), min: 1, max: 16384),
-                GemmBatch = args.Int("gemm-batch", defaults.GemmBatch, "batch size whose training step gives the model's GEMM shapes", min: 2, max: 65536),
-                Images = args.Int("images", defaults.Images, "synthetic training images (random pixels; MNIST has 60000)", min: 2),
-                Json = args.Path("json", null, "also write the figures to this JSON file"),
-            };
-            return () =>
-            {
-                Benchmark.Run(options, output);
-                return 0;
-            };
-        }),
+        Profiling.Command(output),
+        Benchmark.Command(output),
     ];
 
     static int Info(TextWriter output)

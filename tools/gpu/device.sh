@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Everything issue 4 measures on a GPU, in ONE device call (packed by tools/gpu/pack.sh, run from the repo root):
-#   run(command="bash .device/device.sh", carry=[".device"], timeout_s=540)
+#   run(command="bash .device/device.sh", carry=[".device"], timeout_s=600)
 # It runs `ilgpugan info`, `bench` and `profile` (JSON into $OUT), the PyTorch anchors in the same call
 # (tools/torch_step_bench.py cuda; the shared torch_baseline.py with a short full run), and a timed `train` of the
 # seed's 300 epochs on real MNIST, capped by --max-steps when the bench predicts it would not finish within
-# TRAIN_CAP_S (then the 300 epochs are extrapolated from the steps run, and train.json says so). The whole
-# call is sized to ~8 minutes. Files back in $OUT (8 at most): log.txt, bench.json, profile.json,
-# torch_step.json, torch_baseline.json, train.json, train_metrics.csv, figures.md (tools/perf_tables.py over the JSON).
-# Environment: OUT (required), ACCELERATOR (cuda), PYTHON (python3: the one with PyTorch), TRAIN_CAP_S (120),
+# TRAIN_CAP_S (then the 300 epochs are extrapolated from the steps run, and train.json says so). The call takes
+# about 6 minutes; each part has a time limit, so that it ends within 10. log.txt is written as it goes: a call
+# cut off still says how far it got. Files back in $OUT (the device call returns 8 at most): log.txt, bench.json,
+# profile.json, torch_step.json, torch_baseline.json, train.json, train_metrics.csv, and figures.md
+# (tools/perf_tables.py over the JSON, to paste into docs/PERFORMANCE.md).
+# Environment: OUT (required), ACCELERATOR (cuda), PYTHON (python3: the one with PyTorch), TRAIN_CAP_S (100),
 # TORCH_FULL_RUN_S (20: torch_baseline.py's FULL_RUN_BUDGET_S), QUICK=1 (tiny sizes: a dry run of the script,
 # e.g. ACCELERATOR=cpu QUICK=1 OUT=/tmp/x PYTHON=/usr/bin/python3 bash .device/device.sh on a machine without GPU).
 set -uo pipefail
@@ -15,7 +17,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${OUT:?set OUT to the folder for the results}"
 accelerator=${ACCELERATOR:-cuda}
 python=${PYTHON:-python3}
-train_cap_s=${TRAIN_CAP_S:-120}
+train_cap_s=${TRAIN_CAP_S:-100}
 quick=${QUICK:-0}
 mkdir -p "$OUT"
 log="$OUT/log.txt"
@@ -40,10 +42,17 @@ tar -C "$work" -xJf "$here/ilgpugan-linux-x64.tar.xz" || { say "cannot unpack th
 
 # ILGPU.Algorithms asks for libcublas.so.10-12; our NativeLibraryFallback tries .13 too, but CUDA 13 keeps it
 # outside the loader's default path: in the toolkit's lib64 and in PyTorch's nvidia-cublas wheel.
-cublas_dirs=$("$python" -c 'import nvidia.cublas as c, os; print(os.path.join(list(c.__path__)[0], "lib"))' 2>/dev/null)
-for dir in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib; do [ -d "$dir" ] && cublas_dirs="$cublas_dirs:$dir"; done
-say "cuBLAS looked up in: ${cublas_dirs:-the default path}"
-ilgpugan=(env "LD_LIBRARY_PATH=${cublas_dirs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$work/ilgpugan/ilgpugan")
+cublas_dirs=()
+for dir in "$("$python" -c 'import nvidia.cublas as c, os; print(os.path.join(list(c.__path__)[0], "lib"))' 2>/dev/null)" \
+           /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib; do
+    [ -n "$dir" ] && [ -d "$dir" ] && cublas_dirs+=("$dir")
+done
+ilgpugan=("$work/ilgpugan/ilgpugan")
+if [ ${#cublas_dirs[@]} -gt 0 ]; then
+    library_path=$(IFS=:; echo "${cublas_dirs[*]}")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+    ilgpugan=(env "LD_LIBRARY_PATH=$library_path" "${ilgpugan[@]}")
+fi
+say "cuBLAS looked up in: ${cublas_dirs[*]:-the default path only}"
 
 if [ "$quick" = 1 ]; then
     bench_args=(--batch-sizes 4,8 --widths 1 --steps 1 --warmup 0 --repeats 1 --gemm-sizes 32 --gemm-batch 4 --images 64)
@@ -56,19 +65,19 @@ else
 fi
 
 step 60 "${ilgpugan[@]}" info
-step 200 "${ilgpugan[@]}" bench --accelerator "$accelerator" "${bench_args[@]}" --json "$OUT/bench.json"
-step 60 "${ilgpugan[@]}" profile --accelerator "$accelerator" "${profile_args[@]}" --json "$OUT/profile.json"
+step 180 "${ilgpugan[@]}" bench --accelerator "$accelerator" "${bench_args[@]}" --json "$OUT/bench.json"
+step 45 "${ilgpugan[@]}" profile --accelerator "$accelerator" "${profile_args[@]}" --json "$OUT/profile.json"
 
 torch_device=$([ "$accelerator" = cuda ] && echo cuda || echo cpu)
 say "PyTorch anchor: torch_step_bench.py $torch_device $torch_iterations"
-timeout 120 env OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$python" "$here/tools/torch_step_bench.py" "$torch_device" "$torch_iterations" \
+timeout 90 env OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} "$python" "$here/tools/torch_step_bench.py" "$torch_device" "$torch_iterations" \
     >"$OUT/torch_step.json" 2>>"$log" || say "torch_step_bench.py failed (exit $?)"
 cat "$OUT/torch_step.json" >>"$log"
 if [ "$accelerator" = cuda ]; then
     say "PyTorch anchor: torch_baseline.py, full run capped at ${TORCH_FULL_RUN_S:-20} s"
     # It prints its timings, trains, and writes them all with the full run's to torch_baseline.json; its samples stay behind.
     mkdir -p "$work/torch_run"
-    timeout 150 env FULL_RUN_BUDGET_S="${TORCH_FULL_RUN_S:-20}" "$python" "$here/torch_baseline.py" "$here/mnist" "$work/torch_run" 300 \
+    timeout 120 env FULL_RUN_BUDGET_S="${TORCH_FULL_RUN_S:-20}" "$python" "$here/torch_baseline.py" "$here/mnist" "$work/torch_run" 300 \
         >>"$log" 2>&1 || say "torch_baseline.py failed (exit $?)"
     cp "$work/torch_run/torch_baseline.json" "$OUT/" 2>/dev/null || say "torch_baseline.py wrote no torch_baseline.json"
 else

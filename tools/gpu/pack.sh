@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Packs everything tools/gpu/device.sh needs into .device/ (git-ignored), to be carried with ONE device call:
 #   tools/gpu/pack.sh                       # here, from any folder of the repository
-#   run(command="bash .device/device.sh", carry=[".device"], timeout_s=540)   # there, from the repo root
+#   run(command="bash .device/device.sh", carry=[".device"], timeout_s=600)   # there, from the repo root
 # .device/ then holds the self-contained `ilgpugan` for linux-x64 (not trimmed: trimming breaks ILGPU's
 # reflection), device.sh itself, the PyTorch anchors and their import, and MNIST gzipped. It must stay under
 # the device call's 64 MiB carry limit; the script fails if it does not.
