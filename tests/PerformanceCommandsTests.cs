@@ -99,6 +99,7 @@ public sealed class PerformanceCommandsTests
         Assert.That(model, Does.Contain(("tn", 256, 784, 8)));
         Assert.That(model, Does.Contain(("nn", 4, 784, 256)));
         Assert.That(model, Does.Not.Contain(("tn", 256, 784, 4)), "D's weight gradients are taken only over the joint batch");
+        Assert.That(model, Does.Not.Contain(("nt", 8, 256, 128)), "G runs on B rows only (D's 8×128×256 has the same FLOPs)");
         Assert.That(report.Gemm.Last(), Is.EqualTo(new GemmSpeed("square", "nn", 32, 32, 32, report.Gemm.Last().OursGflopPerSecond, null, null)));
         Assert.That(report.Gemm.All(g => double.IsFinite(g.OursGflopPerSecond) && g.OursGflopPerSecond > 0));
         Assert.That(report.CuBlas, Does.StartWith("not compared: the Cpu accelerator is not CUDA"));

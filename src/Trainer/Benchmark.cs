@@ -103,10 +103,7 @@ public static class Benchmark
         using (var data = Measurement.SyntheticImages(kernels, options.Images, new GanConfig().ImagePixels, seed: 1))
             foreach (int width in widths)
                 foreach (int batch in batchSizes)
-                {
                     training.Add(TimeTraining(kernels, data, batch, width, steps, warmup, repeats));
-                    output.Flush();
-                }
         PrintTraining(training, output);
 
         var squares = (options.GemmSizes ?? defaults.GemmSizes).Select(s => new GemmShape("square", false, false, s, s, s));
@@ -167,9 +164,10 @@ public static class Benchmark
 
     /// <summary>
     /// Every distinct GEMM of one training step at batch <paramref name="batch"/>: the three multiplies a Linear
-    /// layer can launch (forward nt, weight gradient tn, input gradient nn) at the row counts a step uses (B, and
-    /// 2B for D's joint real and fake batch), kept where a launch of one profiled step matches its transposition
-    /// (the "gemm_xx" name) and FLOPs, allowing an epilogue up to 2 FLOPs per output (bias, activation).
+    /// layer can launch (forward nt, weight gradient tn, input gradient nn) at the row counts a step runs it on
+    /// (G: B; D: B, and 2B for its joint real and fake batch), kept where a launch of one profiled step matches
+    /// its transposition (the "gemm_xx" name) and FLOPs, allowing an epilogue up to 2 FLOPs per output (bias,
+    /// activation). The launches record no shapes, and FLOPs alone confuse shapes whose m·n·k agree.
     /// </summary>
     public static IReadOnlyList<GemmShape> ModelGemmShapes(AcceleratorKind accelerator, int batch)
     {
@@ -185,14 +183,16 @@ public static class Benchmark
             .Select(l => (Op: l.Kernel.Substring(5, 2), l.Flops))
             .Distinct()
             .ToList();
-        var linears = gan.Generator.Layers.Concat(gan.Discriminator.Layers).OfType<Linear>();
-        var shapes = linears
-            .SelectMany(layer => new[] { batch, 2 * batch }.SelectMany(rows => new[]
+        var generatorRows = gan.Generator.Layers.OfType<Linear>().Select(layer => (layer, rows: batch));
+        var discriminatorRows = gan.Discriminator.Layers.OfType<Linear>()
+            .SelectMany(layer => new[] { (layer, rows: batch), (layer, rows: 2 * batch) });
+        var shapes = generatorRows.Concat(discriminatorRows)
+            .SelectMany(use => new[]
             {
-                new GemmShape("model", false, true, rows, layer.Out, layer.In),
-                new GemmShape("model", true, false, layer.Out, layer.In, rows),
-                new GemmShape("model", false, false, rows, layer.In, layer.Out),
-            }))
+                new GemmShape("model", false, true, use.rows, use.layer.Out, use.layer.In),
+                new GemmShape("model", true, false, use.layer.Out, use.layer.In, use.rows),
+                new GemmShape("model", false, false, use.rows, use.layer.In, use.layer.Out),
+            })
             .Distinct()
             .Where(shape => launches.Any(l => l.Op == shape.Op &&
                                              l.Flops >= shape.Flops && l.Flops <= shape.Flops * (1 + 1.0 / shape.K)))
