@@ -41,12 +41,11 @@ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,m
 tar -C "$work" -xJf "$here/ilgpugan-linux-x64.tar.xz" || { say "cannot unpack the trainer"; exit 1; }
 
 # ILGPU.Algorithms asks for libcublas.so.10-12; our NativeLibraryFallback tries .13 too, but CUDA 13 keeps it
-# outside the loader's default path: in the toolkit's lib64 and in PyTorch's nvidia-cublas wheel.
-cublas_dirs=()
-for dir in "$("$python" -c 'import nvidia.cublas as c, os; print(os.path.join(list(c.__path__)[0], "lib"))' 2>/dev/null)" \
-           /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib; do
-    [ -n "$dir" ] && [ -d "$dir" ] && cublas_dirs+=("$dir")
-done
+# outside the loader's default path: in the toolkit's lib64 and in PyTorch's nvidia wheels (nvidia/cublas/lib, or
+# nvidia/cu13/lib in the CUDA 13 layout), so look for the file itself.
+nvidia_wheels=$("$python" -c 'import nvidia; print(list(nvidia.__path__)[0])' 2>/dev/null)
+mapfile -t cublas_dirs < <(find -L ${nvidia_wheels:+"$nvidia_wheels"} /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib \
+    -maxdepth 3 -name 'libcublas.so.*' -printf '%h\n' 2>/dev/null | sort -u)
 ilgpugan=("$work/ilgpugan/ilgpugan")
 if [ ${#cublas_dirs[@]} -gt 0 ]; then
     library_path=$(IFS=:; echo "${cublas_dirs[*]}")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
