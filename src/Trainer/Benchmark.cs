@@ -23,9 +23,9 @@ public sealed record BenchOptions
 }
 
 /// <summary>
-/// The sweep a bare `bench` runs. The CPU accelerator is ~1000× slower than a GPU: an iteration at batch 128
-/// takes ~0.7 s and one 4096³ GEMM ~12 s on the project's 2-core machine, so there it runs the seed's batch and
-/// one doubling, few repeats, and squares up to 1024³, in about a minute.
+/// The sweep a bare `bench` runs. The CPU accelerator is far slower than a GPU: an iteration at batch 128 takes
+/// 0.13–0.2 s and one 4096³ GEMM ~10 s on the project's 2-core machine (loaded), so there it runs the seed's batch
+/// and one doubling, few repeats, and squares up to 1024³, in about a minute.
 /// </summary>
 public sealed record BenchDefaults(int[] BatchSizes, int[] Widths, int Steps, int Warmup, int Repeats, int[] GemmSizes,
     double GemmSecondsPerRun)
