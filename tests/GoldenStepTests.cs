@@ -55,7 +55,7 @@ public sealed class GoldenStepTests(AcceleratorKind kind) : DeviceFixture(kind)
             gan.RealBatch.CopyFromCPU(golden.RealBatch(step));
             gan.DiscriminatorNoise.CopyFromCPU(golden.Noise(step, 0));
             gan.GeneratorNoise.CopyFromCPU(golden.Noise(step, 1));
-            gan.Step();
+            gan.Step(step);
             var sums = gan.TakeStatistics();
             foreach (var (name, slot) in new[] { ("d_loss", Gan.Statistic.DiscriminatorLoss), ("g_loss", Gan.Statistic.GeneratorLoss),
                                                  ("d_real", Gan.Statistic.RealScore), ("d_fake", Gan.Statistic.FakeScore) })

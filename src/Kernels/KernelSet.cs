@@ -12,4 +12,6 @@ public sealed class KernelSet(GpuDevice device)
     public Adam Adam { get; } = new(device);
     public DeviceRandom Random { get; } = new(device);
     public Gather Gather { get; } = new(device);
+    public Dropout Dropout { get; } = new(device);
+    public ExponentialAverage ExponentialAverage { get; } = new(device);
 }

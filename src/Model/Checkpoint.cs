@@ -26,6 +26,7 @@ public static class Checkpoint
 
     static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
 
+    /// <summary>G's average, when the config has one, adds its parameters and running statistics (it has no Adam state).</summary>
     static IEnumerable<(string Name, ArrayView<float> View)> Tensors(Gan gan) =>
         new (string, Network)[] { ("G", gan.Generator), ("D", gan.Discriminator) }.SelectMany(n => new[]
         {
@@ -33,7 +34,9 @@ public static class Checkpoint
             ($"{n.Item1}.adam_m", n.Item2.Store.AllAdamM),
             ($"{n.Item1}.adam_v", n.Item2.Store.AllAdamV),
             ($"{n.Item1}.state", n.Item2.Store.AllState),
-        });
+        }).Concat(gan.AverageGenerator is { } average
+            ? [("G_average.parameters", average.Store.AllParameters), ("G_average.state", average.Store.AllState)]
+            : []);
 
     public static void Save(string path, Gan gan, long step, JsonElement? runOptions = null)
     {
