@@ -71,11 +71,11 @@ public sealed class TrainerEndToEndTests
     }
 
     /// <summary>
-    /// 2N steps in one go and N steps, a resume, N more steps end in the same state, bit for bit; with the tuned
+    /// 2N steps in one go and N steps, a resume, N more steps end in the same state, bit for bit; with the stable
     /// recipe too, whose dropout masks are drawn from the step and whose G average is in the checkpoint.
     /// </summary>
     [TestCase("seed")]
-    [TestCase("tuned")]
+    [TestCase("stable")]
     public void ResumeContinuesExactly(string recipe)
     {
         const int n = 5; // the resumed half crosses an epoch boundary, so the reshuffle is resumed too
@@ -98,7 +98,7 @@ public sealed class TrainerEndToEndTests
     }
 
     [TestCase("seed")]
-    [TestCase("tuned")]
+    [TestCase("stable")]
     public void SampleWritesPngAndIdx(string recipe)
     {
         Assert.That(Ilgpugan(Train("run", 2, "--recipe", recipe)).Code, Is.EqualTo(0));
@@ -119,16 +119,16 @@ public sealed class TrainerEndToEndTests
     [Test]
     public void ExplicitOptionsOverrideTheRecipe()
     {
-        var (code, _, error) = Ilgpugan(Train("run", 1, "--recipe", "tuned", "--lr", "0.001", "--d-dropout", "0.1"));
+        var (code, _, error) = Ilgpugan(Train("run", 1, "--recipe", "stable", "--lr", "0.001", "--d-dropout", "0.1"));
 
         Assert.That(code, Is.EqualTo(0), error);
         var config = Checkpoint.Read(Path.Combine(folder, "run", TrainingRun.CheckpointFile)).Header.Config;
-        var tuned = Recipes.Config(Recipe.Tuned);
-        var expected = tuned with
+        var stable = Recipes.Config(Recipe.Stable);
+        var expected = stable with
         {
             BatchSize = Batch,
             Seed = 11,
-            Adam = tuned.Adam with { LearningRate = 0.001f },
+            Adam = stable.Adam with { LearningRate = 0.001f },
             DiscriminatorDropout = 0.1f,
         };
         // As JSON, because the header's width lists are new lists, which a record compares by reference.

@@ -3,7 +3,7 @@ using IlgpuGan.Kernels;
 namespace IlgpuGan.Model;
 
 /// <summary>The named training recipes of `train --recipe`.</summary>
-public enum Recipe { Seed, Tuned }
+public enum Recipe { Seed, Stable }
 
 public static class Recipes
 {
@@ -11,7 +11,7 @@ public static class Recipes
     public static GanConfig Config(Recipe recipe) => recipe switch
     {
         Recipe.Seed => new GanConfig(),
-        Recipe.Tuned => new GanConfig
+        Recipe.Stable => new GanConfig
         {
             TanhOutput = true,
             BatchNormBeforeActivation = true,
