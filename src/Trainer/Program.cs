@@ -32,7 +32,7 @@ public static class Program
     static IReadOnlyList<Command> Commands(TextWriter output, bool terminal) =>
     [
         new("info", "lists the accelerators found and why any cannot be used", _ => () => Info(output)),
-        new("train", "trains the seed's GAN; writes samples, metrics, loss curves and checkpoints to a run folder", args =>
+        new("train", "trains the GAN (the seed's recipe unless --recipe names another); writes samples, metrics, loss curves and checkpoints to a run folder", args =>
         {
             var recipe = args.Choice("recipe", Recipe.Seed, "training recipe, whose values the other options override: " +
                 string.Join("; ", Enum.GetValues<Recipe>().Select(r => $"{CommandArgs.ChoiceName(r)}: {Recipes.Describe(r)}")));

@@ -32,13 +32,14 @@ public sealed record TrainOptions
     public long? MaxSteps { get; init; }
     public string? Resume { get; init; }
 
-    /// <summary>The recipe's options: its config's values, for explicit options to override.</summary>
+    /// <summary>The recipe's options: its config's values and a run folder of its name, for explicit options to override.</summary>
     public static TrainOptions ForRecipe(Recipe recipe)
     {
         var config = Recipes.Config(recipe);
         return new TrainOptions
         {
             Recipe = recipe,
+            OutDir = $"runs/{recipe.ToString().ToLowerInvariant()}",
             BatchSize = config.BatchSize,
             ZDim = config.ZDim,
             LearningRate = Widen(config.Adam.LearningRate),
