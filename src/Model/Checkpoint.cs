@@ -26,7 +26,6 @@ public static class Checkpoint
 
     static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
 
-    /// <summary>G's average, when the config has one, adds its parameters and running statistics (it has no Adam state).</summary>
     static IEnumerable<(string Name, ArrayView<float> View)> Tensors(Gan gan) =>
         new (string, Network)[] { ("G", gan.Generator), ("D", gan.Discriminator) }.SelectMany(n => new[]
         {
@@ -35,6 +34,7 @@ public static class Checkpoint
             ($"{n.Item1}.adam_v", n.Item2.Store.AllAdamV),
             ($"{n.Item1}.state", n.Item2.Store.AllState),
         }).Concat(gan.AverageGenerator is { } average
+            // No optimiser trains G's average: it keeps its parameters and running statistics only.
             ? [("G_average.parameters", average.Store.AllParameters), ("G_average.state", average.Store.AllState)]
             : []);
 
