@@ -69,9 +69,39 @@ public sealed class ActivationsTests(AcceleratorKind kind) : DeviceFixture(kind)
         TestData.AssertClose(expected, TestData.Download(dxs, n), 1e-6, 1e-7, "dx");
     }
 
-    /// <summary>Both backwards against central differences of their forwards, through the kernels themselves.</summary>
+    [TestCaseSource(typeof(TestData), nameof(TestData.OddSizes))]
+    public void TanhForwardMatchesReference(int n)
+    {
+        var x = TestData.Uniform(new Random(400 + n), n, -5f, 5f);
+        using var xs = TestData.Upload(Device, x);
+        using var ys = TestData.Poisoned(Device, n);
+
+        ops.TanhForward(xs.View, ys.View, n);
+
+        var expected = x.Select(v => Math.Tanh(v)).ToArray();
+        TestData.AssertClose(expected, TestData.Download(ys, n), 1e-6, 1e-7, "y");
+    }
+
+    [TestCaseSource(typeof(TestData), nameof(TestData.OddSizes))]
+    public void TanhBackwardMatchesReference(int n)
+    {
+        var rng = new Random(500 + n);
+        var y = TestData.Uniform(rng, n, -0.99f, 0.99f);
+        var dy = TestData.Uniform(rng, n);
+        using var ys = TestData.Upload(Device, y);
+        using var dys = TestData.Upload(Device, dy);
+        using var dxs = TestData.Poisoned(Device, n);
+
+        ops.TanhBackward(ys.View, dys.View, dxs.View, n);
+
+        var expected = y.Select((t, i) => dy[i] * (1 - (double)t * t)).ToArray();
+        TestData.AssertClose(expected, TestData.Download(dxs, n), 1e-6, 1e-7, "dx");
+    }
+
+    /// <summary>Every backward against central differences of its forward, through the kernels themselves.</summary>
     [TestCase("leaky_relu")]
     [TestCase("sigmoid")]
+    [TestCase("tanh")]
     public void BackwardMatchesFiniteDifferences(string op)
     {
         const int n = 33;
@@ -86,6 +116,7 @@ public sealed class ActivationsTests(AcceleratorKind kind) : DeviceFixture(kind)
             using var inputs = TestData.Upload(Device, input);
             using var outputs = TestData.Poisoned(Device, n);
             if (op == "sigmoid") ops.SigmoidForward(inputs.View, outputs.View, n);
+            else if (op == "tanh") ops.TanhForward(inputs.View, outputs.View, n);
             else ops.LeakyReluForward(inputs.View, outputs.View, n, Slope);
             return TestData.Download(outputs, n);
         }
@@ -96,10 +127,11 @@ public sealed class ActivationsTests(AcceleratorKind kind) : DeviceFixture(kind)
 
         using var dys = TestData.Upload(Device, dy);
         using var dxs = TestData.Poisoned(Device, n);
-        if (op == "sigmoid")
+        if (op is "sigmoid" or "tanh")
         {
             using var ys = TestData.Upload(Device, Forward(x));
-            ops.SigmoidBackward(ys.View, dys.View, dxs.View, n);
+            if (op == "sigmoid") ops.SigmoidBackward(ys.View, dys.View, dxs.View, n);
+            else ops.TanhBackward(ys.View, dys.View, dxs.View, n);
         }
         else
         {

@@ -19,14 +19,17 @@ public sealed class LayerGradientTests(AcceleratorKind kind) : DeviceFixture(kin
     [OneTimeSetUp]
     public void LoadKernels() => kernels = new KernelSet(Device);
 
-    public static IEnumerable<string> LayerKinds() => ["linear", "leaky_relu", "sigmoid", "batch_norm"];
+    public static IEnumerable<string> LayerKinds() => ["linear", "leaky_relu", "sigmoid", "tanh", "batch_norm", "dropout"];
 
     ILayer Make(string layerKind, ParameterStore store) => layerKind switch
     {
         "linear" => new Linear(kernels, store, "fc", In, Out),
         "leaky_relu" => new LeakyRelu(kernels, In, 0.2f),
         "sigmoid" => new Sigmoid(kernels, In),
+        "tanh" => new Tanh(kernels, In),
         "batch_norm" => new BatchNorm1d(kernels, store, "bn", In, 0.8f, 1e-5f),
+        // A fixed mask: every forward of the difference quotients draws the same one.
+        "dropout" => new DropoutLayer(kernels, In, 0.4f, Rows) { Seed = 5, Stream = RandomStreams.DropoutStream(3, 1, 0) },
         _ => throw new ArgumentException(layerKind),
     };
 
@@ -36,6 +39,7 @@ public sealed class LayerGradientTests(AcceleratorKind kind) : DeviceFixture(kin
         var rng = new Random(layerKind.Length);
         using var store = new ParameterStore();
         var layer = Make(layerKind, store);
+        using var layerBuffers = layer as IDisposable;
         store.Allocate(Device.Accelerator);
         var parameters = TestData.Uniform(rng, store.Parameters.Length, -1f, 1f);
         if (parameters.Length > 0) store.AllParameters.CopyFromCPU(parameters);

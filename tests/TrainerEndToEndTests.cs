@@ -1,3 +1,4 @@
+using System.Text.Json;
 using IlgpuGan.Model;
 using IlgpuGan.Trainer;
 
@@ -69,13 +70,17 @@ public sealed class TrainerEndToEndTests
         Assert.That(Checkpoint.Read(Path.Combine(run, TrainingRun.CheckpointFile)).Header.Step, Is.EqualTo(8));
     }
 
-    /// <summary>2N steps in one go and N steps, a resume, N more steps end in the same state, bit for bit.</summary>
-    [Test]
-    public void ResumeContinuesExactly()
+    /// <summary>
+    /// 2N steps in one go and N steps, a resume, N more steps end in the same state, bit for bit; with the stable
+    /// recipe too, whose dropout masks are drawn from the step and whose G average is in the checkpoint.
+    /// </summary>
+    [TestCase("seed")]
+    [TestCase("stable")]
+    public void ResumeContinuesExactly(string recipe)
     {
         const int n = 5; // the resumed half crosses an epoch boundary, so the reshuffle is resumed too
-        Assert.That(Ilgpugan(Train("whole", 2 * n)).Code, Is.EqualTo(0));
-        Assert.That(Ilgpugan(Train("halves", n)).Code, Is.EqualTo(0));
+        Assert.That(Ilgpugan(Train("whole", 2 * n, "--recipe", recipe)).Code, Is.EqualTo(0));
+        Assert.That(Ilgpugan(Train("halves", n, "--recipe", recipe)).Code, Is.EqualTo(0));
         var half = Path.Combine(folder, "halves", TrainingRun.CheckpointFile);
         var (code, output, error) = Ilgpugan(Train("halves", n, "--resume", half));
         Assert.That(code, Is.EqualTo(0), error);
@@ -86,14 +91,17 @@ public sealed class TrainerEndToEndTests
         Assert.That(resumed.Header.Step, Is.EqualTo(2 * n));
         Assert.That(resumed.Header.GeneratorAdamStep, Is.EqualTo(whole.Header.GeneratorAdamStep));
         Assert.That(resumed.Tensors.Keys, Is.EquivalentTo(whole.Tensors.Keys));
+        Assert.That(whole.Header.Config.GeneratorAverageDecay > 0, Is.EqualTo(whole.Tensors.ContainsKey("G_average.parameters")),
+            "the average is kept exactly when the recipe has one");
         foreach (var (name, values) in whole.Tensors)
             Assert.That(resumed.Tensors[name], Is.EqualTo(values), $"{name} is identical");
     }
 
-    [Test]
-    public void SampleWritesPngAndIdx()
+    [TestCase("seed")]
+    [TestCase("stable")]
+    public void SampleWritesPngAndIdx(string recipe)
     {
-        Assert.That(Ilgpugan(Train("run", 2)).Code, Is.EqualTo(0));
+        Assert.That(Ilgpugan(Train("run", 2, "--recipe", recipe)).Code, Is.EqualTo(0));
         var png = Path.Combine(folder, "s.png");
         var idx = Path.Combine(folder, "s-idx3-ubyte");
         foreach (var bn in new[] { "train", "eval" })
@@ -106,6 +114,34 @@ public sealed class TrainerEndToEndTests
             Assert.That(samples.Pixels.Distinct().Count(), Is.GreaterThan(10), "samples are images, not a constant");
             Assert.That(new FileInfo(png).Length, Is.GreaterThan(100));
         }
+    }
+
+    [Test]
+    public void ExplicitOptionsOverrideTheRecipe()
+    {
+        var (code, _, error) = Ilgpugan(Train("run", 1, "--recipe", "stable", "--lr", "0.001", "--d-dropout", "0.1"));
+
+        Assert.That(code, Is.EqualTo(0), error);
+        var config = Checkpoint.Read(Path.Combine(folder, "run", TrainingRun.CheckpointFile)).Header.Config;
+        var stable = Recipes.Config(Recipe.Stable);
+        var expected = stable with
+        {
+            BatchSize = Batch,
+            Seed = 11,
+            Adam = stable.Adam with { LearningRate = 0.001f },
+            DiscriminatorDropout = 0.1f,
+        };
+        // As JSON, because the header's width lists are new lists, which a record compares by reference.
+        Assert.That(JsonSerializer.Serialize(config), Is.EqualTo(JsonSerializer.Serialize(expected)));
+    }
+
+    [Test]
+    public void HelpListsTheRecipes()
+    {
+        var (code, output, _) = Ilgpugan("train", "--help");
+        Assert.That(code, Is.EqualTo(0));
+        foreach (var recipe in Enum.GetValues<Recipe>())
+            Assert.That(output, Does.Contain(CommandArgs.ChoiceName(recipe) + ": " + Recipes.Describe(recipe)));
     }
 
     [Test]
@@ -122,6 +158,9 @@ public sealed class TrainerEndToEndTests
     [TestCase("--lr", "NaN", "--lr")]
     [TestCase("--batch-size", "1", "--batch-size")]
     [TestCase("--loss", "hinge", "--loss")]
+    [TestCase("--recipe", "best", "--recipe")]
+    [TestCase("--d-dropout", "1", "--d-dropout")]
+    [TestCase("--real-target", "1.5", "--real-target")]
     public void BadArgumentsAreUsageErrors(string option, string value, string named)
     {
         var (code, _, error) = Ilgpugan("train", "--data", data, "--out", Path.Combine(folder, "x"), option, value);

@@ -3,7 +3,7 @@ using ILGPU.Runtime;
 
 namespace IlgpuGan.Kernels;
 
-/// <summary>LeakyReLU and sigmoid, forward and backward, element-wise over n values.</summary>
+/// <summary>LeakyReLU, sigmoid and tanh, forward and backward, element-wise over n values.</summary>
 public sealed class Activations
 {
     readonly GpuDevice device;
@@ -11,6 +11,8 @@ public sealed class Activations
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> leakyReluBackward;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int> sigmoidForward;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> sigmoidBackward;
+    readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int> tanhForward;
+    readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> tanhBackward;
 
     public Activations(GpuDevice device)
     {
@@ -20,6 +22,8 @@ public sealed class Activations
         leakyReluBackward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(LeakyReluBackwardKernel);
         sigmoidForward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int>(SigmoidForwardKernel);
         sigmoidBackward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(SigmoidBackwardKernel);
+        tanhForward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int>(TanhForwardKernel);
+        tanhBackward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(TanhBackwardKernel);
     }
 
     /// <summary>y = x for x &gt; 0, slope·x otherwise. y may be x.</summary>
@@ -50,6 +54,20 @@ public sealed class Activations
         sigmoidBackward(device.GridStride(n), y, dy, dx, n);
     }
 
+    /// <summary>y = tanh(x). y may be x.</summary>
+    public void TanhForward(ArrayView<float> x, ArrayView<float> y, int n)
+    {
+        using var _ = device.Profile("tanh_forward", 6.0 * n, 8.0 * n);
+        tanhForward(device.GridStride(n), x, y, n);
+    }
+
+    /// <summary>dx = dy·(1 − y²), from the forward output y, as torch's tanh_backward. dx may be dy.</summary>
+    public void TanhBackward(ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int n)
+    {
+        using var _ = device.Profile("tanh_backward", 3.0 * n, 12.0 * n);
+        tanhBackward(device.GridStride(n), y, dy, dx, n);
+    }
+
     static void LeakyReluForwardKernel(ArrayView<float> x, ArrayView<float> y, int n, float slope)
     {
         for (int i = Grid.GlobalIndex.X, step = GridStrideLoop.Step; i < n; i += step)
@@ -77,6 +95,21 @@ public sealed class Activations
         {
             float s = y[i];
             dx[i] = dy[i] * s * (1f - s);
+        }
+    }
+
+    static void TanhForwardKernel(ArrayView<float> x, ArrayView<float> y, int n)
+    {
+        for (int i = Grid.GlobalIndex.X, step = GridStrideLoop.Step; i < n; i += step)
+            y[i] = MathF.Tanh(x[i]);
+    }
+
+    static void TanhBackwardKernel(ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int n)
+    {
+        for (int i = Grid.GlobalIndex.X, step = GridStrideLoop.Step; i < n; i += step)
+        {
+            float t = y[i];
+            dx[i] = dy[i] * (1f - t * t);
         }
     }
 }

@@ -10,6 +10,8 @@ public sealed class KernelSet(GpuDevice device)
     public BatchNorm BatchNorm { get; } = new(device);
     public Bce Bce { get; } = new(device);
     public Adam Adam { get; } = new(device);
+    public ExponentialAverage ExponentialAverage { get; } = new(device);
     public DeviceRandom Random { get; } = new(device);
+    public Dropout Dropout { get; } = new(device);
     public Gather Gather { get; } = new(device);
 }

@@ -33,7 +33,10 @@ public static class Checkpoint
             ($"{n.Item1}.adam_m", n.Item2.Store.AllAdamM),
             ($"{n.Item1}.adam_v", n.Item2.Store.AllAdamV),
             ($"{n.Item1}.state", n.Item2.Store.AllState),
-        });
+        }).Concat(gan.AverageGenerator is { } average
+            // No optimiser trains G's average: it keeps its parameters and running statistics only.
+            ? [("G_average.parameters", average.Store.AllParameters), ("G_average.state", average.Store.AllState)]
+            : []);
 
     public static void Save(string path, Gan gan, long step, JsonElement? runOptions = null)
     {

@@ -9,6 +9,8 @@ namespace IlgpuGan.Model;
 /// G(z).detach() with the SUM of the two BCE losses, D's Adam step; then a fresh z and G's loss through the
 /// updated D, G's Adam step. Everything stays on the device: the host only enqueues launches, and the
 /// losses and D's outputs are summed on the device for the host to read once per progress update.
+/// The config's recipe knobs change the networks' layers, D's real target, and add an average of G's weights
+/// that is updated after each G step and draws the samples.
 /// </summary>
 public sealed class Gan : IDisposable
 {
@@ -24,10 +26,17 @@ public sealed class Gan : IDisposable
         Config = config;
         int b = config.BatchSize;
         if (b < 2) throw new ArgumentOutOfRangeException(nameof(config), "BatchNorm needs a batch of at least 2");
-        Generator = new Generator(kernels, config.ZDim, config.GeneratorWidths, config.ImagePixels, b);
+        if (!(config.RealTarget > 0f && config.RealTarget <= 1f))
+            throw new ArgumentOutOfRangeException(nameof(config), config.RealTarget, "the real target is in (0, 1]");
+        if (!(config.GeneratorAverageDecay >= 0 && config.GeneratorAverageDecay < 1))
+            throw new ArgumentOutOfRangeException(nameof(config), config.GeneratorAverageDecay, "the average's decay is in [0, 1)");
+        Generator = NewGenerator(kernels, config);
+        if (config.GeneratorAverageDecay > 0) AverageGenerator = NewGenerator(kernels, config);
         // D sees the real and the fake batch as one batch of 2B rows: it has no BatchNorm, so this is the
-        // seed's two calls D(x), D(G(z)) in half the launches.
-        Discriminator = new Discriminator(kernels, config.ImagePixels, config.DiscriminatorWidths, 2 * b);
+        // seed's two calls D(x), D(G(z)) in half the launches. Dropout draws one mask over both, as PyTorch
+        // would for the concatenated batch.
+        Discriminator = new Discriminator(kernels, config.ImagePixels, config.DiscriminatorWidths, 2 * b,
+            config.DiscriminatorDropout);
         var accelerator = kernels.Device.Accelerator;
         discriminatorBatch = accelerator.Allocate1D<float>(2L * b * config.ImagePixels);
         noiseD = accelerator.Allocate1D<float>((long)b * config.ZDim);
@@ -41,6 +50,27 @@ public sealed class Gan : IDisposable
     public GanConfig Config { get; }
     public Generator Generator { get; }
     public Discriminator Discriminator { get; }
+
+    /// <summary>
+    /// The exponential moving average of <see cref="Generator"/>, null when the config has none: a generator of
+    /// its own, so it samples with batch statistics through the same layers, and training never sees it.
+    /// </summary>
+    public Generator? AverageGenerator { get; }
+
+    /// <summary>The generator that draws sample grids and samples: the average when there is one.</summary>
+    public Generator SamplingGenerator => AverageGenerator ?? Generator;
+
+    static Generator NewGenerator(KernelSet kernels, GanConfig config) =>
+        new(kernels, config.ZDim, config.GeneratorWidths, config.ImagePixels, config.BatchSize,
+            config.BatchNormBeforeActivation, config.TanhOutput);
+
+    /// <summary>Starts the average at G's current weights and running statistics (a new run's initial ones).</summary>
+    public void StartAverage()
+    {
+        if (AverageGenerator is null) return;
+        Generator.Store.AllParameters.CopyTo(AverageGenerator.Store.AllParameters);
+        Generator.Store.AllState.CopyTo(AverageGenerator.Store.AllState);
+    }
 
     /// <summary>The real images of the next D step, [B, pixels] in [−1, 1].</summary>
     public ArrayView<float> RealBatch => discriminatorBatch.View.SubView(0, (long)Config.BatchSize * Config.ImagePixels);
@@ -62,24 +92,25 @@ public sealed class Gan : IDisposable
     {
         data.FillBatch(RealBatch, step, Config.BatchSize, Config.Seed);
         DrawNoise(step);
-        Step();
+        Step(step);
     }
 
-    /// <summary>One iteration on the current <see cref="RealBatch"/> and noise buffers.</summary>
-    public void Step()
+    /// <summary>Iteration <paramref name="step"/> on the current <see cref="RealBatch"/> and noise buffers; the step names D's dropout masks.</summary>
+    public void Step(long step)
     {
-        DiscriminatorStep();
-        GeneratorStep();
+        DiscriminatorStep(step);
+        GeneratorStep(step);
     }
 
-    void DiscriminatorStep()
+    void DiscriminatorStep(long step)
     {
         int b = Config.BatchSize, pixels = Config.ImagePixels;
         var fakeHalf = discriminatorBatch.View.SubView((long)b * pixels, (long)b * pixels);
         Generator.Forward(noiseD.View, b, ForwardMode.Train, output: fakeHalf);
+        Discriminator.SelectDropoutMasks(Config.Seed, step, pass: 0);
         var scores = Discriminator.Forward(discriminatorBatch.View, 2 * b, ForwardMode.Train);
         var bce = kernels.Bce;
-        bce.LossAndGradient(scores.SubView(0, b), dScores.View.SubView(0, b), b, 1f, 1f, statistics.View,
+        bce.LossAndGradient(scores.SubView(0, b), dScores.View.SubView(0, b), b, Config.RealTarget, 1f, statistics.View,
             (int)Statistic.DiscriminatorLoss, (int)Statistic.RealScore);
         bce.LossAndGradient(scores.SubView(b, b), dScores.View.SubView(b, b), b, 0f, 1f, statistics.View,
             (int)Statistic.DiscriminatorLoss, (int)Statistic.FakeScore);
@@ -87,10 +118,11 @@ public sealed class Gan : IDisposable
         AdamStep(Discriminator.Store);
     }
 
-    void GeneratorStep()
+    void GeneratorStep(long step)
     {
         int b = Config.BatchSize;
         var fake = Generator.Forward(noiseG.View, b, ForwardMode.Train);
+        Discriminator.SelectDropoutMasks(Config.Seed, step, pass: 1);
         var scores = Discriminator.Forward(fake, b, ForwardMode.Train);
         var (target, sign) = Config.Loss == GeneratorLoss.NonSaturating ? (1f, 1f) : (0f, -1f);
         kernels.Bce.LossAndGradient(scores, dScores.View.SubView(0, b), b, target, sign, statistics.View,
@@ -99,6 +131,9 @@ public sealed class Gan : IDisposable
         Discriminator.Backward(fake, dScores.View.SubView(0, b), b, parameterGradients: false, dInput: dFake.View);
         Generator.Backward(noiseG.View, dFake.View, b, parameterGradients: true);
         AdamStep(Generator.Store);
+        if (AverageGenerator is { } average)
+            kernels.ExponentialAverage.Update(average.Store.AllParameters, Generator.Store.AllParameters,
+                average.Store.AllState, Generator.Store.AllState, Config.GeneratorAverageDecay);
     }
 
     void AdamStep(ParameterStore store)
@@ -119,6 +154,7 @@ public sealed class Gan : IDisposable
     public void Dispose()
     {
         Generator.Dispose();
+        AverageGenerator?.Dispose();
         Discriminator.Dispose();
         discriminatorBatch.Dispose();
         noiseD.Dispose();

@@ -21,6 +21,21 @@ public sealed record GanConfig
     public AdamSettings Adam { get; init; } = AdamSettings.Seed;
     public ulong Seed { get; init; }
 
+    // The recipe knobs. Their defaults are the seed's, so a checkpoint written before they existed reads as the seed.
+    /// <summary>tanh on G's output, so its images lie in the data's range [−1, 1].</summary>
+    public bool TanhOutput { get; init; }
+    /// <summary>G's hidden layers as Linear → BatchNorm1d → LeakyReLU instead of the seed's Linear → LeakyReLU → BatchNorm1d.</summary>
+    public bool BatchNormBeforeActivation { get; init; }
+    /// <summary>The target of D's loss on real images: below 1 is one-sided label smoothing (Salimans et al. 2016).</summary>
+    public float RealTarget { get; init; } = 1f;
+    /// <summary>The probability of nn.Dropout after each hidden LeakyReLU of D; 0: no dropout layers.</summary>
+    public float DiscriminatorDropout { get; init; }
+    /// <summary>
+    /// The decay of an exponential moving average of G's parameters and running statistics, updated after every G
+    /// step and used for sampling; 0: no average, samples come from G itself.
+    /// </summary>
+    public double GeneratorAverageDecay { get; init; }
+
     /// <summary>The same recipe with every hidden layer <paramref name="factor"/> times wider (benchmarks).</summary>
     public GanConfig Widened(int factor) => this with
     {

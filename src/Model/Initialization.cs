@@ -62,10 +62,11 @@ public static class Initialization
         return values;
     };
 
-    /// <summary>Both networks of a new run, from its seed.</summary>
+    /// <summary>Both networks of a new run, from its seed, and G's average, from G.</summary>
     public static void LikePyTorch(Gan gan)
     {
         var uniform = PhiloxUniform(gan.Config.Seed);
         LikePyTorch(gan.Discriminator, uniform, LikePyTorch(gan.Generator, uniform, 0));
+        gan.StartAverage();
     }
 }

@@ -119,6 +119,22 @@ public sealed class Sigmoid(KernelSet kernels, int features) : ILayer
     }
 }
 
+/// <summary>torch.tanh.</summary>
+public sealed class Tanh(KernelSet kernels, int features) : ILayer
+{
+    public int In => features;
+    public int Out => features;
+
+    public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardMode mode) =>
+        kernels.Activations.TanhForward(x, y, rows * features);
+
+    public void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
+        bool parameterGradients)
+    {
+        if (dx.Length > 0) kernels.Activations.TanhBackward(y, dy, dx, rows * features);
+    }
+}
+
 /// <summary>
 /// nn.BatchNorm1d(features, eps, momentum) with affine γ, β. PyTorch's momentum is the weight of the NEW
 /// batch statistic: the seed's 0.8 means running = 0.2·running + 0.8·batch.

@@ -4,20 +4,26 @@ namespace IlgpuGan.Model;
 
 /// <summary>
 /// The seed's generator: z → [Linear → LeakyReLU(0.2) → BatchNorm1d] for 128, 256, 512, 1024 → Linear 784,
-/// with BatchNorm AFTER the activation and no tanh on the output, as in EmjayAhn/GAN-pytorch.
+/// with BatchNorm AFTER the activation and no tanh on the output, as in EmjayAhn/GAN-pytorch. The recipe knobs
+/// put BatchNorm before the activation (Linear → BatchNorm1d → LeakyReLU, as DCGAN and PyTorch-GAN's gan.py)
+/// and tanh on the output.
 /// </summary>
 public sealed class Generator : Network
 {
     public static readonly int[] SeedWidths = [128, 256, 512, 1024];
     public const float Slope = 0.2f, BatchNormEps = 1e-5f, BatchNormMomentum = 0.8f;
 
-    public Generator(KernelSet kernels, int zDim, IReadOnlyList<int> hiddenWidths, int imagePixels, int maxRows)
-        : this(kernels, new ParameterStore(), zDim, hiddenWidths, imagePixels, maxRows) { }
+    public Generator(KernelSet kernels, int zDim, IReadOnlyList<int> hiddenWidths, int imagePixels, int maxRows,
+        bool batchNormBeforeActivation = false, bool tanhOutput = false)
+        : this(kernels, new ParameterStore(), zDim, hiddenWidths, imagePixels, maxRows, batchNormBeforeActivation, tanhOutput) { }
 
-    Generator(KernelSet kernels, ParameterStore store, int zDim, IReadOnlyList<int> hiddenWidths, int imagePixels, int maxRows)
-        : base(kernels, "G", maxRows, store, Build(kernels, store, zDim, hiddenWidths, imagePixels)) { }
+    Generator(KernelSet kernels, ParameterStore store, int zDim, IReadOnlyList<int> hiddenWidths, int imagePixels, int maxRows,
+        bool batchNormBeforeActivation, bool tanhOutput)
+        : base(kernels, "G", maxRows, store,
+            Build(kernels, store, zDim, hiddenWidths, imagePixels, batchNormBeforeActivation, tanhOutput)) { }
 
-    static List<ILayer> Build(KernelSet kernels, ParameterStore store, int zDim, IReadOnlyList<int> hiddenWidths, int imagePixels)
+    static List<ILayer> Build(KernelSet kernels, ParameterStore store, int zDim, IReadOnlyList<int> hiddenWidths, int imagePixels,
+        bool batchNormBeforeActivation, bool tanhOutput)
     {
         var layers = new List<ILayer>();
         int width = zDim;
@@ -25,28 +31,34 @@ public sealed class Generator : Network
         {
             int next = hiddenWidths[i];
             layers.Add(new Linear(kernels, store, $"fc{i + 1}", width, next));
-            layers.Add(new LeakyRelu(kernels, next, Slope));
-            layers.Add(new BatchNorm1d(kernels, store, $"bn{i + 1}", next, BatchNormMomentum, BatchNormEps));
+            ILayer activation = new LeakyRelu(kernels, next, Slope);
+            ILayer norm = new BatchNorm1d(kernels, store, $"bn{i + 1}", next, BatchNormMomentum, BatchNormEps);
+            layers.AddRange(batchNormBeforeActivation ? [norm, activation] : [activation, norm]);
             width = next;
         }
         layers.Add(new Linear(kernels, store, $"fc{hiddenWidths.Count + 1}", width, imagePixels));
+        if (tanhOutput) layers.Add(new Tanh(kernels, imagePixels));
         return layers;
     }
 }
 
-/// <summary>The seed's discriminator: 784 → Linear 256 → LeakyReLU(0.2) → Linear 128 → LeakyReLU(0.2) → Linear 1 → sigmoid.</summary>
+/// <summary>
+/// The seed's discriminator: 784 → Linear 256 → LeakyReLU(0.2) → Linear 128 → LeakyReLU(0.2) → Linear 1 → sigmoid.
+/// A dropout probability above 0 adds nn.Dropout after each hidden LeakyReLU, as the paper's D had.
+/// </summary>
 public sealed class Discriminator : Network
 {
     public static readonly int[] SeedWidths = [256, 128];
     public const float Slope = 0.2f;
 
-    public Discriminator(KernelSet kernels, int imagePixels, IReadOnlyList<int> hiddenWidths, int maxRows)
-        : this(kernels, new ParameterStore(), imagePixels, hiddenWidths, maxRows) { }
+    public Discriminator(KernelSet kernels, int imagePixels, IReadOnlyList<int> hiddenWidths, int maxRows, float dropout = 0f)
+        : this(kernels, new ParameterStore(), imagePixels, hiddenWidths, maxRows, dropout) { }
 
-    Discriminator(KernelSet kernels, ParameterStore store, int imagePixels, IReadOnlyList<int> hiddenWidths, int maxRows)
-        : base(kernels, "D", maxRows, store, Build(kernels, store, imagePixels, hiddenWidths)) { }
+    Discriminator(KernelSet kernels, ParameterStore store, int imagePixels, IReadOnlyList<int> hiddenWidths, int maxRows, float dropout)
+        : base(kernels, "D", maxRows, store, Build(kernels, store, imagePixels, hiddenWidths, maxRows, dropout)) { }
 
-    static List<ILayer> Build(KernelSet kernels, ParameterStore store, int imagePixels, IReadOnlyList<int> hiddenWidths)
+    static List<ILayer> Build(KernelSet kernels, ParameterStore store, int imagePixels, IReadOnlyList<int> hiddenWidths,
+        int maxRows, float dropout)
     {
         var layers = new List<ILayer>();
         int width = imagePixels;
@@ -54,10 +66,22 @@ public sealed class Discriminator : Network
         {
             layers.Add(new Linear(kernels, store, $"fc{i + 1}", width, hiddenWidths[i]));
             layers.Add(new LeakyRelu(kernels, hiddenWidths[i], Slope));
+            if (dropout > 0f) layers.Add(new DropoutLayer(kernels, hiddenWidths[i], dropout, maxRows));
             width = hiddenWidths[i];
         }
         layers.Add(new Linear(kernels, store, $"fc{hiddenWidths.Count + 1}", width, 1));
         layers.Add(new Sigmoid(kernels, 1));
         return layers;
+    }
+
+    /// <summary>Points each dropout layer at its mask for pass <paramref name="pass"/> of step <paramref name="step"/>.</summary>
+    public void SelectDropoutMasks(ulong seed, long step, int pass)
+    {
+        int layer = 0;
+        foreach (var dropout in Layers.OfType<DropoutLayer>())
+        {
+            dropout.Seed = seed;
+            dropout.Stream = RandomStreams.DropoutStream(step, pass, layer++);
+        }
     }
 }

@@ -6,7 +6,8 @@ namespace IlgpuGan.Model;
 /// </summary>
 public static class RandomStreams
 {
-    const ulong Noise = 1UL << 56, Shuffle = 2UL << 56, FixedSamples = 3UL << 56, Initialization = 4UL << 56;
+    const ulong Noise = 1UL << 56, Shuffle = 2UL << 56, FixedSamples = 3UL << 56, Initialization = 4UL << 56,
+        Dropout = 5UL << 56;
 
     /// <summary>The z of step <paramref name="step"/>: which 0 for D's fake batch, 1 for G's fresh one.</summary>
     public static ulong NoiseStream(long step, int which) => Noise | ((ulong)step << 1) | (uint)which;
@@ -17,4 +18,15 @@ public static class RandomStreams
     public static ulong FixedSampleStream(int which = 0) => FixedSamples | (uint)which;
 
     public static ulong InitializationStream(int tensor) => Initialization | (uint)tensor;
+
+    /// <summary>
+    /// The mask of dropout layer <paramref name="layer"/> (&lt; 16) in pass <paramref name="pass"/> (&lt; 16) of D
+    /// at step <paramref name="step"/>: 0 for the D step, 1 for the G step, as PyTorch draws a fresh mask per call.
+    /// </summary>
+    public static ulong DropoutStream(long step, int pass, int layer)
+    {
+        if ((uint)pass >= 16 || (uint)layer >= 16)
+            throw new ArgumentOutOfRangeException(nameof(layer), "dropout streams name passes and layers 0 to 15");
+        return Dropout | ((ulong)step << 8) | ((uint)pass << 4) | (uint)layer;
+    }
 }

@@ -32,10 +32,12 @@ public static class Program
     static IReadOnlyList<Command> Commands(TextWriter output, bool terminal) =>
     [
         new("info", "lists the accelerators found and why any cannot be used", _ => () => Info(output)),
-        new("train", "trains the seed's GAN; writes samples, metrics, loss curves and checkpoints to a run folder", args =>
+        new("train", "trains the GAN (the seed's recipe unless --recipe names another); writes samples, metrics, loss curves and checkpoints to a run folder", args =>
         {
-            var defaults = new TrainOptions();
-            var options = new TrainOptions
+            var recipe = args.Choice("recipe", Recipe.Seed, "training recipe, whose values the other options override: " +
+                string.Join("; ", Enum.GetValues<Recipe>().Select(r => $"{CommandArgs.ChoiceName(r)}: {Recipes.Describe(r)}")));
+            var defaults = TrainOptions.ForRecipe(recipe);
+            var options = defaults with
             {
                 DataDir = args.Path("data", defaults.DataDir, "folder of the four MNIST-format IDX files (raw or .gz); fetched when it does not exist"),
                 OutDir = args.Path("out", defaults.OutDir, "run folder"),
@@ -46,6 +48,10 @@ public static class Program
                 WeightDecay = args.Double("weight-decay", defaults.WeightDecay, "L2 weight decay added to the gradient", min: 0, max: 1),
                 Seed = (ulong)args.Int("seed", 0, "seed of every random draw of the run", min: 0),
                 Loss = args.Choice("loss", defaults.Loss, "generator loss"),
+                Beta1 = args.Double("beta1", defaults.Beta1, "Adam β1", min: 0, max: 0.999),
+                RealTarget = args.Double("real-target", defaults.RealTarget, "D's target for real images (below 1: one-sided label smoothing)", min: 0.5, max: 1),
+                DiscriminatorDropout = args.Double("d-dropout", defaults.DiscriminatorDropout, "dropout probability after each hidden LeakyReLU of D", min: 0, max: 0.99),
+                GeneratorAverageDecay = args.Double("g-average", defaults.GeneratorAverageDecay, "decay of the moving average of G's weights that draws the samples (0: none)", min: 0, max: 0.999999),
                 Accelerator = args.Choice("accelerator", defaults.Accelerator, "where the kernels run (auto: CUDA, then OpenCL, then CPU)"),
                 SampleEvery = args.Int("sample-every", defaults.SampleEvery, "epochs between sample grids (the first and last epoch always get one)", min: 1),
                 CheckpointEvery = args.Int("checkpoint-every", defaults.CheckpointEvery, "epochs between checkpoints (the run's end always gets one)", min: 1),

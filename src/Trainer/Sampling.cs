@@ -45,7 +45,7 @@ public static class Sampling
             // A train-mode tail of one row would normalise every pixel to β: draw a full batch and keep the head.
             int drawn = mode == SampleMode.Train ? batch : rows;
             kernels.Random.Gaussian(noise.View, drawn * z, seed, RandomStreams.FixedSampleStream(1 + chunk));
-            var images = gan.Generator.Forward(noise.View, drawn,
+            var images = gan.SamplingGenerator.Forward(noise.View, drawn,
                 mode == SampleMode.Train ? ForwardMode.BatchStatistics : ForwardMode.Eval);
             images.SubView(0, (long)rows * pixelsPerImage).CopyToCPU(result.AsSpan(start * pixelsPerImage, rows * pixelsPerImage));
         }

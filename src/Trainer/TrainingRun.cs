@@ -8,9 +8,10 @@ using SixLabors.ImageSharp.PixelFormats;
 
 namespace IlgpuGan.Trainer;
 
-/// <summary>What `train` was asked to do.</summary>
+/// <summary>What `train` was asked to do. The model's fields default to the seed recipe's values.</summary>
 public sealed record TrainOptions
 {
+    public Recipe Recipe { get; init; } = Recipe.Seed;
     public string DataDir { get; init; } = "data/mnist";
     public string OutDir { get; init; } = "runs/seed";
     public int Epochs { get; init; } = 300;
@@ -20,6 +21,10 @@ public sealed record TrainOptions
     public double WeightDecay { get; init; } = 8e-9;
     public ulong Seed { get; init; }
     public GeneratorLoss Loss { get; init; } = GeneratorLoss.NonSaturating;
+    public double Beta1 { get; init; } = 0.9;
+    public double RealTarget { get; init; } = 1;
+    public double DiscriminatorDropout { get; init; }
+    public double GeneratorAverageDecay { get; init; }
     public AcceleratorKind Accelerator { get; init; } = AcceleratorKind.Auto;
     public int SampleEvery { get; init; } = 20;
     public int CheckpointEvery { get; init; } = 10;
@@ -27,14 +32,48 @@ public sealed record TrainOptions
     public long? MaxSteps { get; init; }
     public string? Resume { get; init; }
 
-    public GanConfig ToGanConfig() => new()
+    /// <summary>The recipe's options: its config's values and a run folder of its name, for explicit options to override.</summary>
+    public static TrainOptions ForRecipe(Recipe recipe)
     {
-        BatchSize = BatchSize,
-        ZDim = ZDim,
-        Loss = Loss,
-        Seed = Seed,
-        Adam = AdamSettings.Seed with { LearningRate = (float)LearningRate, WeightDecay = (float)WeightDecay },
-    };
+        var config = Recipes.Config(recipe);
+        return new TrainOptions
+        {
+            Recipe = recipe,
+            OutDir = $"runs/{recipe.ToString().ToLowerInvariant()}",
+            BatchSize = config.BatchSize,
+            ZDim = config.ZDim,
+            LearningRate = Widen(config.Adam.LearningRate),
+            WeightDecay = Widen(config.Adam.WeightDecay),
+            Loss = config.Loss,
+            Beta1 = Widen(config.Adam.Beta1),
+            RealTarget = Widen(config.RealTarget),
+            DiscriminatorDropout = Widen(config.DiscriminatorDropout),
+            GeneratorAverageDecay = config.GeneratorAverageDecay,
+        };
+    }
+
+    /// <summary>The double a float was written as (2e-4f → 0.0002, not 0.00019999999494757503), for the help text.</summary>
+    static double Widen(float value) =>
+        double.Parse(value.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+
+    public GanConfig ToGanConfig()
+    {
+        var recipe = Recipes.Config(Recipe);
+        return recipe with
+        {
+            BatchSize = BatchSize,
+            ZDim = ZDim,
+            Loss = Loss,
+            Seed = Seed,
+            Adam = recipe.Adam with
+            {
+                LearningRate = (float)LearningRate, WeightDecay = (float)WeightDecay, Beta1 = (float)Beta1,
+            },
+            RealTarget = (float)RealTarget,
+            DiscriminatorDropout = (float)DiscriminatorDropout,
+            GeneratorAverageDecay = GeneratorAverageDecay,
+        };
+    }
 }
 
 /// <summary>Training stopped because the losses went NaN or infinite.</summary>
@@ -213,7 +252,7 @@ public sealed class TrainingRun
         /// <summary>Draws in train mode as the seed does, without touching the running statistics.</summary>
         public void Save(string path, string runFolder)
         {
-            gan.Generator.Forward(noise.View, count, ForwardMode.BatchStatistics, pixels.View);
+            gan.SamplingGenerator.Forward(noise.View, count, ForwardMode.BatchStatistics, pixels.View);
             using (var grid = Images.Grid(pixels.GetAsArray1D(), columns: 8))
                 AtomicFile.Write(path, stream => grid.SaveAsPng(stream));
             var frames = Directory.GetFiles(Path.GetDirectoryName(path)!, "epoch_*.png").Order(StringComparer.Ordinal)

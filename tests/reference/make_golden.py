@@ -6,12 +6,16 @@ stored. Run with Debian's python3-torch 1.13 (CPU):
     OMP_NUM_THREADS=1 python3 tests/reference/make_golden.py
 
 Besides the state after the last step it stores every parameter's gradient at step 0, before Adam first moves
-anything. It writes golden_b16.bin, golden_b16_saturating.bin and golden_b128.bin beside itself. Format (little-endian):
+anything. It writes golden_b16.bin, golden_b16_saturating.bin and golden_b128.bin beside itself, and
+golden_b16_recipe.bin: the seed with the recipe knobs PyTorch can reproduce (RECIPE below: tanh output, BatchNorm
+before LeakyReLU, Adam beta1 0.5, real target 0.9, and an average of G's parameters and running statistics,
+whose entries are "G_average.<name>"); D's dropout masks come from our own generator, so it has none here. Format (little-endian):
 b"IGGOLD1\\0", u32 batch, u32 steps, u32 saturating, u32 entry count, then per entry: u16 name length, name
 (UTF-8), u32 full tensor length, u32 stored count, i32 indices[count], f32 values[count]. A tensor of at most
 SAMPLE elements is stored whole; a larger one as SAMPLE elements at hashed indices plus an entry
 "<name>:sumsq" holding the sum of squares of all its elements.
 """
+import copy
 import os
 import struct
 import sys
@@ -48,9 +52,16 @@ def gaussian(stream, n):
     return (r * np.cos(2.0 * np.pi * u[1::2])).astype(np.float32)
 
 
+# The knobs of golden_b16_recipe.bin; tests/GoldenStepTests.cs sets the same. The average's decay is low so that
+# five steps move it measurably.
+SEED_KNOBS = dict(tanh=False, bn_before=False, beta1=0.9, real_target=1.0, average_decay=None)
+RECIPE = dict(tanh=True, bn_before=True, beta1=0.5, real_target=0.9, average_decay=0.8)
+
+
 class Generator(nn.Module):
-    def __init__(self):
+    def __init__(self, tanh=False, bn_before=False):
         super().__init__()
+        self.tanh, self.bn_before = tanh, bn_before
         dims = [Z, 128, 256, 512, 1024]
         for i, (a, b) in enumerate(zip(dims, dims[1:]), 1):
             setattr(self, f"fc{i}", nn.Linear(a, b))
@@ -59,8 +70,10 @@ class Generator(nn.Module):
 
     def forward(self, z):
         for i in range(1, 5):
-            z = getattr(self, f"bn{i}")(F.leaky_relu(getattr(self, f"fc{i}")(z), 0.2))
-        return self.fc5(z)
+            fc, bn = getattr(self, f"fc{i}"), getattr(self, f"bn{i}")
+            z = F.leaky_relu(bn(fc(z)), 0.2) if self.bn_before else bn(F.leaky_relu(fc(z), 0.2))
+        x = self.fc5(z)
+        return torch.tanh(x) if self.tanh else x
 
 
 class Discriminator(nn.Module):
@@ -103,18 +116,21 @@ def noise(step, which, batch):
     return torch.from_numpy(gaussian(NOISE_STREAM + 2 * step + which, batch * Z)).view(batch, Z)
 
 
-def run(batch, saturating):
-    G, D = Generator(), Discriminator()
+def run(batch, saturating, knobs=SEED_KNOBS):
+    G, D = Generator(knobs["tanh"], knobs["bn_before"]), Discriminator()
     init_linears(D, init_linears(G, PARAM_STREAM))
-    og = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.9, 0.999), eps=1e-8, weight_decay=8e-9)
-    od = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.9, 0.999), eps=1e-8, weight_decay=8e-9)
+    average = copy.deepcopy(G) if knobs["average_decay"] is not None else None
+    betas = (knobs["beta1"], 0.999)
+    og = torch.optim.Adam(G.parameters(), lr=2e-4, betas=betas, eps=1e-8, weight_decay=8e-9)
+    od = torch.optim.Adam(D.parameters(), lr=2e-4, betas=betas, eps=1e-8, weight_decay=8e-9)
     crit = nn.BCELoss()
     ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
+    real_targets = torch.full((batch, 1), knobs["real_target"])
     entries = []
     for step in range(STEPS):
         # exactly the seed's train.py step
         d_out_real = D(real_batch(step, batch))
-        d_real = crit(d_out_real, ones)
+        d_real = crit(d_out_real, real_targets)
         d_out_fake = D(G(noise(step, 0, batch)).detach())
         d_fake = crit(d_out_fake, zeros)
         d_loss = d_real + d_fake
@@ -131,6 +147,12 @@ def run(batch, saturating):
         if step == 0:
             entries += [(f"step0.grad.G.{n}", p.grad.clone()) for n, p in G.named_parameters()]
         og.step()
+        if average is not None:
+            with torch.no_grad():
+                for a, g in zip(list(average.parameters()) + list(average.buffers()),
+                                list(G.parameters()) + list(G.buffers())):
+                    if a.is_floating_point():  # not num_batches_tracked
+                        a.lerp_(g, 1 - knobs["average_decay"])
         for name, value in [("d_loss", d_loss), ("g_loss", g_loss), ("d_real", d_out_real.mean()),
                             ("d_fake", d_out_fake.mean())]:
             entries.append((f"step{step}.{name}", value.detach().reshape(1)))
@@ -143,6 +165,9 @@ def run(batch, saturating):
         for name, b in net.named_buffers():
             if "running" in name:
                 entries.append((f"{prefix}.{name}", b))
+    if average is not None:
+        entries += [(f"G_average.{name}", t) for name, t in average.named_parameters()]
+        entries += [(f"G_average.{name}", t) for name, t in average.named_buffers() if "running" in name]
     return entries
 
 
@@ -173,7 +198,9 @@ def write(path, batch, saturating, entries):
 if __name__ == "__main__":
     torch.set_num_threads(1)
     here = os.path.dirname(os.path.abspath(__file__))
-    for batch, saturating, name in [(16, False, "golden_b16.bin"), (16, True, "golden_b16_saturating.bin"),
-                                    (128, False, "golden_b128.bin")]:
-        write(os.path.join(here, name), batch, saturating, run(batch, saturating))
+    for batch, saturating, knobs, name in [(16, False, SEED_KNOBS, "golden_b16.bin"),
+                                           (16, True, SEED_KNOBS, "golden_b16_saturating.bin"),
+                                           (128, False, SEED_KNOBS, "golden_b128.bin"),
+                                           (16, False, RECIPE, "golden_b16_recipe.bin")]:
+        write(os.path.join(here, name), batch, saturating, run(batch, saturating, knobs))
         print(f"wrote {name}", file=sys.stderr)

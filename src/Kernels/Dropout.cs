@@ -1,0 +1,80 @@
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace IlgpuGan.Kernels;
+
+/// <summary>
+/// Inverted dropout, as F.dropout in train mode: each element is kept with probability 1 − p and scaled by
+/// 1/(1 − p), so the layer's expected output is its input. The mask is drawn on the device from Philox, a pure
+/// function of (seed, stream, element), so a run's masks need no generator state and a resumed run draws the
+/// same ones.
+/// </summary>
+public sealed class Dropout
+{
+    // Philox is 10 rounds of 2 multiplies and 4 XORs or adds per block of 4 elements, plus a compare and a multiply each.
+    const double OpsPerElement = 60.0 / 4 + 2;
+
+    readonly GpuDevice device;
+    readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float, ulong, ulong> forward;
+    readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> backward;
+
+    public Dropout(GpuDevice device)
+    {
+        this.device = device;
+        var accelerator = device.Accelerator;
+        forward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float, ulong, ulong>(ForwardKernel);
+        backward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BackwardKernel);
+    }
+
+    /// <summary>
+    /// mask[i] = 1/(1 − p) when <see cref="Philox.Uniform"/> of word i mod 4 of the Philox block i/4 of
+    /// (counter = (i/4, stream), key = seed) is at least p, else 0; y[i] = x[i]·mask[i]. p in [0, 1): p = 0 keeps
+    /// every element unscaled. y may be x; mask must alias neither.
+    /// </summary>
+    public void Forward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> mask, int n, float p, ulong seed, ulong stream)
+    {
+        if (!(p >= 0f && p < 1f)) throw new ArgumentOutOfRangeException(nameof(p), p, "a dropout probability is in [0, 1)");
+        // PyTorch divides the Bernoulli mask by (1 − p) formed in double and rounded to float.
+        float scale = (float)(1.0 / (1.0 - p));
+        int blocks = (int)(((long)n + 3) / 4);
+        using var _ = device.Profile("dropout_forward", OpsPerElement * n, 12.0 * n);
+        forward(device.GridStride(blocks), x, y, mask, n, p, scale, seed, stream);
+    }
+
+    /// <summary>dx = dy·mask, with the mask of the forward. dx may be dy.</summary>
+    public void Backward(ArrayView<float> dy, ArrayView<float> mask, ArrayView<float> dx, int n)
+    {
+        using var _ = device.Profile("dropout_backward", n, 12.0 * n);
+        backward(device.GridStride(n), dy, mask, dx, n);
+    }
+
+    /// <summary>One thread per Philox block of four elements, so no block is drawn twice.</summary>
+    static void ForwardKernel(ArrayView<float> x, ArrayView<float> y, ArrayView<float> mask, int n, float p, float scale,
+        ulong seed, ulong stream)
+    {
+        int blocks = (int)(((long)n + 3) / 4);
+        for (int block = Grid.GlobalIndex.X, step = GridStrideLoop.Step; block < blocks; block += step)
+        {
+            var (bits0, bits1, bits2, bits3) = Philox.Philox4x32_10((uint)block, 0, (uint)stream, (uint)(stream >> 32),
+                (uint)seed, (uint)(seed >> 32));
+            int i = 4 * block;
+            Apply(x, y, mask, i, bits0, p, scale);
+            if (i + 1 < n) Apply(x, y, mask, i + 1, bits1, p, scale);
+            if (i + 2 < n) Apply(x, y, mask, i + 2, bits2, p, scale);
+            if (i + 3 < n) Apply(x, y, mask, i + 3, bits3, p, scale);
+        }
+    }
+
+    static void Apply(ArrayView<float> x, ArrayView<float> y, ArrayView<float> mask, int i, uint bits, float p, float scale)
+    {
+        float keep = Philox.Uniform(bits) >= p ? scale : 0f;
+        mask[i] = keep;
+        y[i] = x[i] * keep;
+    }
+
+    static void BackwardKernel(ArrayView<float> dy, ArrayView<float> mask, ArrayView<float> dx, int n)
+    {
+        for (int i = Grid.GlobalIndex.X, step = GridStrideLoop.Step; i < n; i += step)
+            dx[i] = dy[i] * mask[i];
+    }
+}

@@ -1,0 +1,42 @@
+using ILGPU.Runtime;
+using IlgpuGan.Kernels;
+
+namespace IlgpuGan.Model;
+
+/// <summary>
+/// nn.Dropout(p): inverted dropout in Train and BatchStatistics mode, the identity in Eval mode. Its mask is
+/// that of (<see cref="Seed"/>, <see cref="Stream"/>), which the network sets before each forward so that
+/// every call of a step draws its own mask, reproducibly; the backward pass uses the last forward's mask.
+/// </summary>
+public sealed class DropoutLayer : ILayer, IDisposable
+{
+    readonly KernelSet kernels;
+    readonly float probability;
+    readonly MemoryBuffer1D<float, ILGPU.Stride1D.Dense> mask;
+
+    public DropoutLayer(KernelSet kernels, int features, float probability, int maxRows)
+    {
+        if (!(probability >= 0f && probability < 1f))
+            throw new ArgumentOutOfRangeException(nameof(probability), probability, "a dropout probability is in [0, 1)");
+        this.kernels = kernels;
+        this.probability = probability;
+        In = Out = features;
+        mask = kernels.Device.Accelerator.Allocate1D<float>((long)maxRows * features);
+    }
+
+    public int In { get; }
+    public int Out { get; }
+    public ulong Seed { get; set; }
+    public ulong Stream { get; set; }
+
+    public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardMode mode) =>
+        kernels.Dropout.Forward(x, y, mask.View, rows * Out, mode == ForwardMode.Eval ? 0f : probability, Seed, Stream);
+
+    public void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
+        bool parameterGradients)
+    {
+        if (dx.Length > 0) kernels.Dropout.Backward(dy, mask.View, dx, rows * Out);
+    }
+
+    public void Dispose() => mask.Dispose();
+}

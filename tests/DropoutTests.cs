@@ -1,0 +1,137 @@
+using IlgpuGan.Kernels;
+using IlgpuGan.Model;
+
+namespace IlgpuGan.Tests;
+
+public sealed class DropoutTests(AcceleratorKind kind) : DeviceFixture(kind)
+{
+    const ulong Seed = 0x243F6A8885A308D3;
+    const float P = 0.3f;
+
+    Dropout dropout = null!;
+
+    [OneTimeSetUp]
+    public void LoadKernels() => dropout = new Dropout(Device);
+
+    /// <summary>The mask recomputed from Philox's words in float64: element i keeps when word i mod 4 of block i/4, over 2^32, is at least p.</summary>
+    static double[] ReferenceMask(int n, float p, ulong seed, ulong stream) => Enumerable.Range(0, n).Select(i =>
+    {
+        var (w0, w1, w2, w3) = Philox.Philox4x32_10((uint)(i / 4), 0, (uint)stream, (uint)(stream >> 32), (uint)seed, (uint)(seed >> 32));
+        uint word = (i % 4) switch { 0 => w0, 1 => w1, 2 => w2, _ => w3 };
+        return (word >> 8) / 16777216.0 >= p ? 1.0 / (1.0 - p) : 0.0;
+    }).ToArray();
+
+    (float[] Y, float[] Mask) Forward(float[] x, float p, ulong seed, ulong stream)
+    {
+        int n = x.Length;
+        using var xs = TestData.Upload(Device, x);
+        using var ys = TestData.Poisoned(Device, n);
+        using var mask = TestData.Poisoned(Device, n);
+        dropout.Forward(xs.View, ys.View, mask.View, n, p, seed, stream);
+        return (TestData.Download(ys, n), TestData.Download(mask, n));
+    }
+
+    [TestCaseSource(typeof(TestData), nameof(TestData.OddSizes))]
+    public void ForwardMatchesReference(int n)
+    {
+        var x = TestData.Uniform(new Random(n), n);
+        var (y, mask) = Forward(x, P, Seed, 17);
+
+        var expectedMask = ReferenceMask(n, P, Seed, 17);
+        TestData.AssertClose(expectedMask, mask, 1e-7, 0, "mask");
+        TestData.AssertClose(x.Select((v, i) => v * expectedMask[i]).ToArray(), y, 1e-7, 0, "y");
+    }
+
+    [TestCaseSource(typeof(TestData), nameof(TestData.OddSizes))]
+    public void BackwardMatchesReference(int n)
+    {
+        var rng = new Random(100 + n);
+        var dy = TestData.Uniform(rng, n);
+        var mask = ReferenceMask(n, P, Seed, 3);
+        using var dys = TestData.Upload(Device, dy);
+        using var masks = TestData.Upload(Device, Array.ConvertAll(mask, m => (float)m));
+        using var dxs = TestData.Poisoned(Device, n);
+
+        dropout.Backward(dys.View, masks.View, dxs.View, n);
+
+        TestData.AssertClose(dy.Select((d, i) => d * mask[i]).ToArray(), TestData.Download(dxs, n), 1e-7, 0, "dx");
+    }
+
+    /// <summary>With the mask fixed by (seed, stream), the backward against central differences of the forward.</summary>
+    [Test]
+    public void BackwardMatchesFiniteDifferences()
+    {
+        const int n = 33;
+        const float h = 1e-2f;
+        var rng = new Random(7);
+        var x = TestData.Uniform(rng, n, -3f, 3f);
+        var dy = TestData.Uniform(rng, n);
+        var plus = Forward(x.Select(v => v + h).ToArray(), P, Seed, 9).Y;
+        var minus = Forward(x.Select(v => v - h).ToArray(), P, Seed, 9).Y;
+        var expected = Enumerable.Range(0, n).Select(i => dy[i] * ((double)plus[i] - minus[i]) / (2 * h)).ToArray();
+        Assert.That(expected.Count(d => d == 0), Is.InRange(1, n - 1), "the mask drops some elements and keeps others");
+
+        using var dys = TestData.Upload(Device, dy);
+        using var masks = TestData.Upload(Device, Forward(x, P, Seed, 9).Mask);
+        using var dxs = TestData.Poisoned(Device, n);
+        dropout.Backward(dys.View, masks.View, dxs.View, n);
+
+        TestData.AssertClose(expected, TestData.Download(dxs, n), 2e-3, 1e-4, "dx");
+    }
+
+    /// <summary>
+    /// Over 10^5 elements the share kept is 1 − p within 6σ, with the expected output equal to the input, and each
+    /// of the four Philox words keeps its share; p = 0 keeps all, unscaled.
+    /// </summary>
+    [TestCase(0.3f)]
+    [TestCase(0.5f)]
+    [TestCase(0f)]
+    public void MaskKeepsOneMinusPAndScales(float p)
+    {
+        const int n = 100_000;
+        var x = Enumerable.Repeat(1f, n).ToArray();
+        var (y, mask) = Forward(x, p, Seed, RandomStreams.DropoutStream(12, 0, 1));
+
+        float scale = (float)(1.0 / (1.0 - p));
+        Assert.That(mask.All(m => m == 0f || m == scale), "every mask value is 0 or 1/(1 − p)");
+        Assert.That(y, Is.EqualTo(mask), "y = x·mask");
+        double sigma = Math.Sqrt(p * (1 - p) / n);
+        Assert.That(mask.Count(m => m != 0f) / (double)n, Is.EqualTo(1 - p).Within(6 * sigma + 1e-12), "share kept");
+        Assert.That(y.Average(v => (double)v), Is.EqualTo(1).Within(6 * sigma / (1 - p) + 1e-6), "expected output");
+        for (int lane = 0; lane < 4; lane++)
+        {
+            double kept = Enumerable.Range(0, n / 4).Count(b => mask[4 * b + lane] != 0f) / (n / 4.0);
+            Assert.That(kept, Is.EqualTo(1 - p).Within(6 * 2 * sigma + 1e-12), $"share kept by word {lane}");
+        }
+    }
+
+    /// <summary>The same (seed, step, pass, layer) gives the same mask; another of any of them an independent one.</summary>
+    [Test]
+    public void MasksAreReproducibleAndIndependentAcrossStepsPassesLayersAndSeeds()
+    {
+        const int n = 20_000;
+        var x = Enumerable.Repeat(1f, n).ToArray();
+        float[] Mask(ulong seed, long step, int pass, int layer) => Forward(x, P, seed, RandomStreams.DropoutStream(step, pass, layer)).Mask;
+
+        var reference = Mask(Seed, 5, 0, 0);
+        Assert.That(Mask(Seed, 5, 0, 0), Is.EqualTo(reference), "same seed, step, pass and layer");
+        // Independent masks agree where both keep or both drop: (1 − p)² + p² of the elements.
+        double agreement = P * P + (1 - P) * (1 - P), sigma = Math.Sqrt(agreement * (1 - agreement) / n);
+        foreach (var (what, other) in new[] { ("next step", Mask(Seed, 6, 0, 0)), ("G step's pass", Mask(Seed, 5, 1, 0)),
+                                             ("next layer", Mask(Seed, 5, 0, 1)), ("another seed", Mask(Seed + 1, 5, 0, 0)) })
+        {
+            double agree = Enumerable.Range(0, n).Count(i => (other[i] != 0f) == (reference[i] != 0f)) / (double)n;
+            Assert.That(agree, Is.EqualTo(agreement).Within(6 * sigma), what);
+        }
+    }
+
+    [TestCase(-0.1f)]
+    [TestCase(1f)]
+    [TestCase(float.NaN)]
+    public void ProbabilityOutsideZeroToOneIsRejected(float p)
+    {
+        using var buffer = TestData.Poisoned(Device, 4);
+        Assert.That(() => dropout.Forward(buffer.View, buffer.View, buffer.View, 4, p, Seed, 0),
+            Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("[0, 1)"));
+    }
+}
