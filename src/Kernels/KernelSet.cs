@@ -12,4 +12,6 @@ public sealed class KernelSet(GpuDevice device)
     public Adam Adam { get; } = new(device);
     public DeviceRandom Random { get; } = new(device);
     public Gather Gather { get; } = new(device);
+    public SoftmaxCrossEntropy SoftmaxCrossEntropy { get; } = new(device);
+    public Statistics Statistics { get; } = new(device);
 }
