@@ -38,7 +38,8 @@ public static class ClassifierRun
         int steps = data.StepsPerEpoch(options.BatchSize);
         if (steps < 1) throw new ArgumentException($"--batch-size: {options.BatchSize} is more than the {data.Count} training images");
 
-        var adam = new AdamSettings(0, 0.9f, 0.999f, 1e-8f, 0);
+        // torch.optim.Adam's defaults; the rate is set per epoch.
+        var adam = AdamSettings.Seed with { WeightDecay = 0 };
         for (int epoch = 0; epoch < options.Epochs; epoch++)
         {
             var settings = adam with { LearningRate = ClassifierTraining.CosineLearningRate(options.LearningRate, epoch, options.Epochs) };
