@@ -26,7 +26,7 @@ public sealed class TrainerEndToEndTests
     [TearDown]
     public void RemoveFolder() => Directory.Delete(folder, recursive: true);
 
-    static void WriteTinyMnist(string directory, Random rng)
+    internal static void WriteTinyMnist(string directory, Random rng)
     {
         Directory.CreateDirectory(directory);
         foreach (var (images, labels, count) in new[] { ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", Images), ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", 16) })

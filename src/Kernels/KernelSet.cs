@@ -14,4 +14,6 @@ public sealed class KernelSet(GpuDevice device)
     public DeviceRandom Random { get; } = new(device);
     public Dropout Dropout { get; } = new(device);
     public Gather Gather { get; } = new(device);
+    public SoftmaxCrossEntropy SoftmaxCrossEntropy { get; } = new(device);
+    public Statistics Statistics { get; } = new(device);
 }

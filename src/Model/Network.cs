@@ -93,6 +93,12 @@ public class Network : IDisposable
         return fused;
     }
 
+    /// <summary>
+    /// Output [rows, Out] of <see cref="Layers"/>[<paramref name="layer"/>] (after fusion) in the last
+    /// <see cref="Forward"/>, e.g. a classifier's features; not the last layer when that one wrote into a caller's buffer.
+    /// </summary>
+    public ArrayView<float> LayerOutput(int layer, int rows) => Head(outputs[layer], (long)rows * Layers[layer].Out);
+
     static ArrayView<float> Head(MemoryBuffer1D<float, Stride1D.Dense> buffer, long length) => buffer.View.SubView(0, length);
 
     void CheckRows(int rows)

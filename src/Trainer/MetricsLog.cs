@@ -1,19 +1,33 @@
 using System.Globalization;
+using IlgpuGan.Model;
 
 namespace IlgpuGan.Trainer;
 
-/// <summary>metrics.csv: one row per epoch (and one for a run's last, partial epoch); a resumed run appends.</summary>
+/// <summary>
+/// metrics.csv: one row per epoch (and one for a run's last, partial epoch); a resumed run appends. The quality
+/// columns (eval's figures) are empty in the epochs `--eval-every` does not measure.
+/// </summary>
 public sealed class MetricsLog(string path)
 {
-    public const string Header = "epoch,step,d_loss,g_loss,d_x,d_g_z,seconds,samples_per_s";
+    public const string Header = "epoch,step,d_loss,g_loss,d_x,d_g_z,seconds,samples_per_s," +
+        "parzen,parzen_se,parzen_sigma,frechet,classifier_score,min_class_share," +
+        "share_0,share_1,share_2,share_3,share_4,share_5,share_6,share_7,share_8,share_9";
 
-    public void Append(long epoch, long step, float[] means, double seconds, double samplesPerSecond)
+    public void Append(long epoch, long step, float[] means, double seconds, double samplesPerSecond, QualityReport? quality = null)
     {
         bool fresh = !File.Exists(path);
         using var writer = new StreamWriter(path, append: true);
         if (fresh) writer.WriteLine(Header);
         writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{epoch},{step},{means[0]:R},{means[1]:R},{means[2]:R},{means[3]:R},{seconds:F3},{samplesPerSecond:F1}"));
+            $"{epoch},{step},{means[0]:R},{means[1]:R},{means[2]:R},{means[3]:R},{seconds:F3},{samplesPerSecond:F1},{QualityColumns(quality)}"));
+    }
+
+    static string QualityColumns(QualityReport? quality)
+    {
+        if (quality is null) return new string(',', 5 + Classifier.MnistClasses);
+        double[] figures = [quality.Parzen.Mean, quality.Parzen.StandardError, quality.Parzen.Sigma, quality.Frechet,
+            quality.ClassifierScore, quality.MinClassShare, .. quality.ClassShares];
+        return string.Join(',', figures.Select(f => f.ToString("R", CultureInfo.InvariantCulture)));
     }
 
     public IReadOnlyList<LossPoint> ReadLosses() =>

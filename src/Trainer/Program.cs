@@ -57,6 +57,8 @@ public static class Program
                 CheckpointEvery = args.Int("checkpoint-every", defaults.CheckpointEvery, "epochs between checkpoints (the run's end always gets one)", min: 1),
                 MaxSteps = args.Int("max-steps", 0, "stop after this many steps (0: no limit)", min: 0) is var max and > 0 ? max : null,
                 Resume = args.Path("resume", null, "checkpoint to continue from (its model config is used)"),
+                EvalEvery = args.Int("eval-every", 0, "epochs between quality measures appended to metrics.csv, as eval's (0: off; the run's last epoch too when on)", min: 0),
+                EvalSamples = args.Int("eval-samples", Evaluation.DefaultCount, "samples drawn for each quality measure", min: 2, max: 1_000_000),
             };
             return () =>
             {
@@ -81,6 +83,45 @@ public static class Program
         }),
         Profiling.Command(output),
         Benchmark.Command(output),
+        new("eval", "measures samples (from a checkpoint or an IDX file): Parzen log-likelihood, Fréchet distance, classifier score, class shares, beside real digits", args =>
+        {
+            var defaults = new EvalOptions();
+            var options = new EvalOptions
+            {
+                DataDir = args.Path("data", defaults.DataDir, "folder of the four MNIST-format IDX files"),
+                Checkpoint = args.Path("checkpoint", null, "checkpoint to draw the samples from"),
+                Samples = args.Path("samples", null, "IDX file of samples (N×28×28 bytes) instead of a checkpoint"),
+                Count = args.Int("count", defaults.Count, "samples to draw from the checkpoint", min: 2, max: 1_000_000),
+                Mode = args.Choice("bn", defaults.Mode, "BatchNorm statistics when drawing: train (batch statistics, as the seed samples) or eval (running statistics)"),
+                Seed = (ulong)args.Int("seed", (int)defaults.Seed, "seed of the samples' noise", min: 0),
+                Classifier = args.Path("classifier", defaults.Classifier, "classifier file whose features and predictions are measured"),
+                Json = args.Path("json", null, "also write the figures to this JSON file"),
+                Accelerator = args.Choice("accelerator", defaults.Accelerator, "where the kernels run"),
+            };
+            return () =>
+            {
+                Evaluation.Run(options, output);
+                return 0;
+            };
+        }),
+        new("classifier", "trains the MNIST classifier eval measures with (models/mnist-classifier.bin) by our kernels", args =>
+        {
+            var defaults = new ClassifierOptions();
+            var options = new ClassifierOptions
+            {
+                DataDir = args.Path("data", defaults.DataDir, "folder of the four MNIST-format IDX files"),
+                OutPath = args.Path("out", defaults.OutPath, "classifier file to write"),
+                Epochs = args.Int("epochs", defaults.Epochs, "epochs to train", min: 1),
+                BatchSize = args.Int("batch-size", defaults.BatchSize, "images per batch", min: 1, max: 65536),
+                Seed = (ulong)args.Int("seed", 0, "seed of the initial weights and the shuffles", min: 0),
+                Accelerator = args.Choice("accelerator", defaults.Accelerator, "where the kernels run"),
+            };
+            return () =>
+            {
+                ClassifierRun.Run(options, output);
+                return 0;
+            };
+        }),
     ];
 
     static int Info(TextWriter output)

@@ -14,20 +14,33 @@ public static class Sampling
         AcceleratorKind accelerator, TextWriter output)
     {
         var contents = Checkpoint.Read(checkpointPath);
-        var config = contents.Header.Config;
         using var device = GpuDevice.Create(accelerator);
         output.WriteLine($"device: {device.Kind} {device.Name}");
         var kernels = new KernelSet(device);
-        using var gan = new Gan(kernels, config);
-        Checkpoint.Restore(contents, gan, checkpointPath);
+        using var gan = Restore(kernels, contents, checkpointPath);
 
         var pixels = Draw(kernels, gan, count, mode, seed);
-        var bytes = Array.ConvertAll(pixels, MnistDataset.FloatToPixel);
-        IdxFile.WriteImages(idxPath, new IdxImages(count, MnistDataset.Side, MnistDataset.Side, bytes));
+        IdxFile.WriteImages(idxPath, new IdxImages(count, MnistDataset.Side, MnistDataset.Side, ToBytes(pixels)));
         using (var grid = Images.Grid(pixels, columns: (int)Math.Ceiling(Math.Sqrt(count))))
             AtomicFile.Write(pngPath, stream => grid.SaveAsPng(stream));
         output.WriteLine($"wrote {count} samples to {pngPath} and {idxPath}");
     }
+
+    /// <summary>A GAN of the checkpoint's config holding its state.</summary>
+    public static Gan Restore(KernelSet kernels, Checkpoint.Contents contents, string checkpointPath)
+    {
+        var gan = new Gan(kernels, contents.Header.Config);
+        try { Checkpoint.Restore(contents, gan, checkpointPath); }
+        catch
+        {
+            gan.Dispose();
+            throw;
+        }
+        return gan;
+    }
+
+    /// <summary>Samples quantised as saved images are: the bytes an IDX file of them holds.</summary>
+    public static byte[] ToBytes(float[] pixels) => Array.ConvertAll(pixels, MnistDataset.FloatToPixel);
 
     /// <summary>
     /// count samples in [−1, 1]. In train mode each batch of the training batch size is normalised by its own

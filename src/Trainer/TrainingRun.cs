@@ -31,6 +31,9 @@ public sealed record TrainOptions
     /// <summary>Steps this invocation may run, null for no limit: quick runs and tests.</summary>
     public long? MaxSteps { get; init; }
     public string? Resume { get; init; }
+    /// <summary>Epochs between quality measures in metrics.csv; 0: none.</summary>
+    public int EvalEvery { get; init; }
+    public int EvalSamples { get; init; } = Evaluation.DefaultCount;
 
     /// <summary>The recipe's options: its config's values and a run folder of its name, for explicit options to override.</summary>
     public static TrainOptions ForRecipe(Recipe recipe)
@@ -106,13 +109,14 @@ public sealed class TrainingRun
     {
         var resumed = options.Resume is { } resumePath ? Checkpoint.Read(resumePath) : null;
         var config = resumed?.Header.Config ?? options.ToGanConfig();
-        var images = LoadTrainingImages();
+        var mnist = LoadMnist();
 
         using var device = GpuDevice.Create(options.Accelerator);
         output.WriteLine($"device: {device.Kind} {device.Name}");
         var kernels = new KernelSet(device);
         using var gan = new Gan(kernels, config);
-        using var data = new DeviceDataset(kernels, images, config.ImagePixels);
+        using var data = new DeviceDataset(kernels, TrainingImages(mnist.Train), config.ImagePixels);
+        using var evaluation = options.EvalEvery > 0 ? new TrainingEvaluation(kernels, mnist, options.EvalSamples) : null;
         int stepsPerEpoch = data.StepsPerEpoch(config.BatchSize);
         if (stepsPerEpoch < 1)
             throw new ArgumentException($"--batch-size: {config.BatchSize} is more than the {data.Count} training images");
@@ -169,13 +173,15 @@ public sealed class TrainingRun
             long stepsInEpoch = step - epochStartStep;
             var means = epochSums.Select(s => s / stepsInEpoch).ToArray();
             double seconds = epochClock.Elapsed.TotalSeconds;
-            metrics.Append(epoch, step, means, seconds, stepsInEpoch * config.BatchSize / seconds);
+            bool lastOfRun = step == lastStep;
+            bool fullEpoch = step % stepsPerEpoch == 0;
             if (terminal) output.Write('\r');
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"epoch {epoch} step {step}/{lastStep}: d_loss {means[0]:F4} g_loss {means[1]:F4} D(x) {means[2]:F3} D(G(z)) {means[3]:F3} ({seconds:F1} s)"));
-
-            bool lastOfRun = step == lastStep;
-            bool fullEpoch = step % stepsPerEpoch == 0;
+            var quality = evaluation is not null && ((fullEpoch && (epoch + 1) % options.EvalEvery == 0) || lastOfRun)
+                ? evaluation.Measure(gan, output)
+                : null;
+            metrics.Append(epoch, step, means, seconds, stepsInEpoch * config.BatchSize / seconds, quality);
             if ((fullEpoch && epoch % options.SampleEvery == 0) || lastOfRun)
                 samples.Save(Path.Combine(options.OutDir, "samples", $"epoch_{epoch:000}.png"), options.OutDir);
             if ((fullEpoch && (epoch + 1) % options.CheckpointEvery == 0) || lastOfRun)
@@ -190,13 +196,17 @@ public sealed class TrainingRun
         output.WriteLine($"done: {step} steps in {clock.Elapsed.TotalSeconds:F1} s; run folder {options.OutDir}");
     }
 
-    float[] LoadTrainingImages()
+    MnistDataset LoadMnist()
     {
         var folder = options.DataDir;
         // Fetch only into a folder that holds nothing yet, so a mistyped path is reported, not filled.
         if (!Directory.Exists(folder) || !Directory.EnumerateFileSystemEntries(folder).Any())
             MnistDownload.EnsurePresent(folder, output);
-        var train = MnistDataset.Load(folder).Train;
+        return MnistDataset.Load(folder);
+    }
+
+    static float[] TrainingImages(MnistSplit train)
+    {
         var floats = new float[train.Images.Length];
         MnistDataset.PixelsToFloats(train.Images, floats);
         return floats;

@@ -1,0 +1,231 @@
+using System.Text.Json;
+using IlgpuGan.Kernels;
+using IlgpuGan.Model;
+using IlgpuGan.Trainer;
+
+namespace IlgpuGan.Tests;
+
+/// <summary>
+/// `eval`, `classifier` and `train --eval-every` end to end on the CPU accelerator, on the tiny MNIST-format
+/// set of <see cref="TrainerEndToEndTests"/> and a small random classifier each test writes.
+/// </summary>
+public sealed class EvalCommandTests
+{
+    string folder = null!;
+    string data = null!;
+    string classifierPath = null!;
+
+    [SetUp]
+    public void MakeData()
+    {
+        folder = Directory.CreateTempSubdirectory("ilgpugan-eval-").FullName;
+        data = Path.Combine(folder, "data");
+        TrainerEndToEndTests.WriteTinyMnist(data, new Random(5));
+        classifierPath = Path.Combine(folder, "classifier.bin");
+        using var device = GpuDevice.Create(AcceleratorKind.Cpu);
+        using var classifier = new Classifier(new KernelSet(device), 784, [16], 10, maxRows: 8);
+        Initialization.LikePyTorch(classifier, Initialization.PhiloxUniform(3), 0);
+        ClassifierFile.Save(classifierPath, classifier, epochs: 0, seed: 3, testAccuracy: 0.1);
+    }
+
+    [TearDown]
+    public void RemoveFolder() => Directory.Delete(folder, recursive: true);
+
+    static (int Code, string Output, string Error) Ilgpugan(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = Program.Run(args, output, error, terminal: false);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    string[] Eval(params string[] source) =>
+        ["eval", "--data", data, "--classifier", classifierPath, "--accelerator", "cpu", .. source];
+
+    string TrainTwoSteps()
+    {
+        var (code, _, error) = Ilgpugan("train", "--data", data, "--out", Path.Combine(folder, "run"), "--batch-size", "8",
+            "--accelerator", "cpu", "--max-steps", "2", "--seed", "11");
+        Assert.That(code, Is.EqualTo(0), error);
+        return Path.Combine(folder, "run", TrainingRun.CheckpointFile);
+    }
+
+    static JsonElement Figures(string jsonPath, string set) => JsonDocument.Parse(File.ReadAllText(jsonPath)).RootElement.GetProperty(set);
+
+    [Test]
+    public void EvalOfAnIdxFilePrintsAndWritesEveryFigure()
+    {
+        var samples = Path.Combine(folder, "samples-idx3-ubyte");
+        var pixels = new byte[20 * 784];
+        new Random(9).NextBytes(pixels);
+        IdxFile.WriteImages(samples, new IdxImages(20, 28, 28, pixels));
+        var json = Path.Combine(folder, "eval.json");
+
+        var (code, output, error) = Ilgpugan(Eval("--samples", samples, "--json", json));
+
+        Assert.That(code, Is.EqualTo(0), error);
+        Assert.That(output, Does.Contain("samples (20)").And.Contain("real train (48)"));
+        foreach (var row in new[] { "Parzen log-likelihood", "window σ", "Fréchet distance", "classifier score", "smallest class share", "class 9" })
+            Assert.That(output, Does.Contain(row));
+        foreach (var set in new[] { "samples", "real_training_digits" })
+        {
+            var figures = Figures(json, set);
+            Assert.That(figures.GetProperty("parzen").GetProperty("sigma").GetDouble(), Is.InRange(0.1, 1.0));
+            Assert.That(double.IsFinite(figures.GetProperty("parzen").GetProperty("mean").GetDouble()));
+            Assert.That(figures.GetProperty("parzen").GetProperty("standard_error").GetDouble(), Is.GreaterThan(0));
+            Assert.That(figures.GetProperty("frechet").GetDouble(), Is.GreaterThanOrEqualTo(0));
+            Assert.That(figures.GetProperty("classifier_score").GetDouble(), Is.InRange(1.0, 10.0));
+            var shares = figures.GetProperty("class_shares").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+            Assert.That(shares, Has.Length.EqualTo(10));
+            Assert.That(shares.Sum(), Is.EqualTo(1).Within(1e-9));
+            Assert.That(figures.GetProperty("min_class_share").GetDouble(), Is.EqualTo(shares.Min()));
+        }
+        Assert.That(Figures(json, "samples").GetProperty("count").GetInt32(), Is.EqualTo(20));
+    }
+
+    /// <summary>A checkpoint's samples and the IDX file `sample` writes of the same draw give the same figures.</summary>
+    [Test]
+    public void CheckpointAndItsSampledIdxGiveIdenticalFigures()
+    {
+        var checkpoint = TrainTwoSteps();
+        var idx = Path.Combine(folder, "s-idx3-ubyte");
+        Assert.That(Ilgpugan("sample", "--checkpoint", checkpoint, "--count", "24", "--png", Path.Combine(folder, "s.png"),
+            "--idx", idx, "--seed", "4", "--accelerator", "cpu").Code, Is.EqualTo(0));
+        var fromCheckpoint = Path.Combine(folder, "checkpoint.json");
+        var fromIdx = Path.Combine(folder, "idx.json");
+
+        var (code, _, error) = Ilgpugan(Eval("--checkpoint", checkpoint, "--count", "24", "--seed", "4", "--json", fromCheckpoint));
+        Assert.That(code, Is.EqualTo(0), error);
+        (code, _, error) = Ilgpugan(Eval("--samples", idx, "--json", fromIdx));
+        Assert.That(code, Is.EqualTo(0), error);
+
+        Assert.That(Figures(fromCheckpoint, "samples").ToString(), Is.EqualTo(Figures(fromIdx, "samples").ToString()));
+    }
+
+    [Test]
+    public void EvalNeedsExactlyOneSource()
+    {
+        Assert.That(Ilgpugan(Eval()).Code, Is.EqualTo(2));
+        var (code, _, error) = Ilgpugan(Eval("--samples", "a", "--checkpoint", "b"));
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Contain("--checkpoint or --samples"));
+    }
+
+    [Test]
+    public void MissingOrCorruptClassifierIsNamed()
+    {
+        var samples = Path.Combine(folder, "samples-idx3-ubyte");
+        IdxFile.WriteImages(samples, new IdxImages(4, 28, 28, new byte[4 * 784]));
+        var missing = Path.Combine(folder, "nowhere.bin");
+        var (code, _, error) = Ilgpugan("eval", "--data", data, "--samples", samples, "--classifier", missing, "--accelerator", "cpu");
+        Assert.That(code, Is.EqualTo(1));
+        Assert.That(error, Does.Contain(missing).And.Contain("no classifier file").And.Contain("classifier --data"));
+
+        var bytes = File.ReadAllBytes(classifierPath);
+        bytes[bytes.Length / 2] ^= 0x10;
+        File.WriteAllBytes(classifierPath, bytes);
+        (code, _, error) = Ilgpugan(Eval("--samples", samples));
+        Assert.That(code, Is.EqualTo(1));
+        Assert.That(error, Does.Contain(classifierPath).And.Contain("corrupt"));
+    }
+
+    [Test]
+    public void ClassifierFileRoundTrips()
+    {
+        var (header, parameters) = ClassifierFile.Read(classifierPath);
+        Assert.That(header.HiddenWidths, Is.EqualTo(new[] { 16 }));
+        Assert.That((header.Pixels, header.Classes, header.Seed, header.TestAccuracy), Is.EqualTo((784, 10, 3UL, 0.1)));
+
+        using var device = GpuDevice.Create(AcceleratorKind.Cpu);
+        var kernels = new KernelSet(device);
+        using var fresh = new Classifier(kernels, 784, [16], 10, maxRows: 8);
+        Initialization.LikePyTorch(fresh, Initialization.PhiloxUniform(3), 0);
+        var (loaded, _) = ClassifierFile.Load(classifierPath, kernels, maxRows: 4);
+        using (loaded)
+        {
+            Assert.That(loaded.Store.AllParameters.GetAsArray(), Is.EqualTo(fresh.Store.AllParameters.GetAsArray()));
+            Assert.That(parameters, Is.EqualTo(fresh.Store.AllParameters.GetAsArray()));
+        }
+
+        Assert.That(() => Checkpoint.Read(classifierPath), Throws.TypeOf<CheckpointException>().With.Message.Contain("not an IlgpuGan checkpoint"));
+    }
+
+    /// <summary>The committed classifier, which `eval` and `train --eval-every` use by default, copied beside the program.</summary>
+    [Test]
+    public void CommittedClassifierIsTheRecordedRecipe()
+    {
+        var (header, parameters) = ClassifierFile.Read(Evaluation.DefaultClassifierPath);
+        Assert.That(header.HiddenWidths, Is.EqualTo(Classifier.MnistWidths));
+        Assert.That((header.Pixels, header.Classes), Is.EqualTo((784, Classifier.MnistClasses)));
+        Assert.That(header.TestAccuracy, Is.GreaterThanOrEqualTo(0.98));
+        Assert.That(parameters, Has.Length.EqualTo(784 * 512 + 512 + 512 * 256 + 256 + 256 * 10 + 10));
+    }
+
+    /// <summary>The accuracy its header claims, on the real test set (a second or two), when the repository has MNIST.</summary>
+    [Test]
+    public void CommittedClassifierReachesItsAccuracyOnRealMnist()
+    {
+        var mnistFolder = RepositoryMnist();
+        if (mnistFolder is null) Assert.Ignore("no data/mnist in the repository");
+        var test = MnistDataset.Load(mnistFolder).Test;
+        using var device = GpuDevice.Create(AcceleratorKind.Cpu);
+        var kernels = new KernelSet(device);
+        var (classifier, header) = Evaluation.LoadClassifier(Evaluation.DefaultClassifierPath, kernels);
+        using (classifier)
+        {
+            double accuracy = ClassifierRun.Accuracy(kernels, classifier, test);
+            Assert.That(accuracy, Is.GreaterThanOrEqualTo(0.98));
+            Assert.That(accuracy, Is.EqualTo(header.TestAccuracy).Within(1e-4));
+        }
+    }
+
+    static string? RepositoryMnist()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+            if (File.Exists(Path.Combine(directory.FullName, "IlgpuGan.sln")))
+            {
+                var mnist = Path.Combine(directory.FullName, "data", "mnist");
+                return MnistDataset.MissingFiles(mnist).Count == 0 ? mnist : null;
+            }
+        return null;
+    }
+
+    [Test]
+    public void ClassifierCommandTrainsAndRecordsItsAccuracy()
+    {
+        var output = Path.Combine(folder, "trained.bin");
+        var (code, text, error) = Ilgpugan("classifier", "--data", data, "--out", output, "--epochs", "2", "--batch-size", "8",
+            "--seed", "2", "--accelerator", "cpu");
+        Assert.That(code, Is.EqualTo(0), error);
+        Assert.That(text, Does.Contain("epoch 1:").And.Contain("test accuracy"));
+        var (header, parameters) = ClassifierFile.Read(output);
+        Assert.That((header.Epochs, header.Seed), Is.EqualTo((2, 2UL)));
+        Assert.That(header.TestAccuracy, Is.InRange(0.0, 1.0));
+        Assert.That(parameters.All(float.IsFinite));
+
+        Assert.That(Ilgpugan("classifier", "--data", data, "--out", output + "2", "--epochs", "2", "--batch-size", "8",
+            "--seed", "2", "--accelerator", "cpu").Code, Is.EqualTo(0));
+        Assert.That(ClassifierFile.Read(output + "2").Parameters, Is.EqualTo(parameters), "a seed retrains the same weights");
+    }
+
+    [Test]
+    public void TrainEvalEveryAppendsQualityColumns()
+    {
+        var run = Path.Combine(folder, "run");
+        var (code, output, error) = Ilgpugan("train", "--data", data, "--out", run, "--batch-size", "8", "--accelerator", "cpu",
+            "--epochs", "3", "--max-steps", "14", "--eval-every", "2", "--eval-samples", "16");
+        Assert.That(code, Is.EqualTo(0), error);
+        Assert.That(output, Does.Contain("quality: Parzen"));
+
+        var lines = File.ReadAllLines(Path.Combine(run, "metrics.csv"));
+        var header = lines[0].Split(',');
+        Assert.That(header, Is.EqualTo(MetricsLog.Header.Split(',')));
+        var rows = lines.Skip(1).Select(l => l.Split(',')).ToArray();
+        Assert.That(rows.Select(r => r.Length), Is.All.EqualTo(header.Length));
+        int parzen = Array.IndexOf(header, "parzen"), share9 = Array.IndexOf(header, "share_9");
+        // Epochs 0, 1 and the partial epoch 2 that ends the run: measured at epoch 1 (every 2nd) and at the end.
+        Assert.That(rows.Select(r => r[parzen].Length > 0), Is.EqualTo(new[] { false, true, true }));
+        Assert.That(rows[0][parzen..].All(f => f.Length == 0));
+        Assert.That(double.IsFinite(double.Parse(rows[1][share9], System.Globalization.CultureInfo.InvariantCulture)));
+    }
+}
