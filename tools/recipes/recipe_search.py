@@ -314,9 +314,13 @@ def train(args, yardstick):
 
 
 def table(csv_path):
-    """The CSV as a markdown table, one row per (run, epoch, variant), in the order measured."""
+    """The CSV as a markdown table, one row per (run, epoch, sampler), runs in the order they started."""
     with open(csv_path) as f:
         rows = list(csv.DictReader(f))
+    first_seen = {}
+    for r in rows:
+        first_seen.setdefault(r["name"], len(first_seen))
+    rows.sort(key=lambda r: (first_seen[r["name"]], int(r["epoch"]), r["variant"] != "G"))
     print("| run | epoch | sampler | classes ≥5% | min share | score | Fréchet | Parzen ± s.e. (σ) |")
     print("|---|---:|---|---:|---:|---:|---:|---|")
     for r in rows:
