@@ -67,7 +67,12 @@ public sealed class TrainerEndToEndTests
         Assert.That(metrics.Skip(1).Select(l => l.Split(',')[1]), Is.EqualTo(new[] { "6", "8" }), "a row per epoch and one at the stop");
         var losses = new MetricsLog(Path.Combine(run, "metrics.csv")).ReadLosses();
         Assert.That(losses.All(p => float.IsFinite(p.DLoss) && p.DLoss > 0 && float.IsFinite(p.GLoss)));
-        Assert.That(Checkpoint.Read(Path.Combine(run, TrainingRun.CheckpointFile)).Header.Step, Is.EqualTo(8));
+        var header = Checkpoint.Read(Path.Combine(run, TrainingRun.CheckpointFile)).Header;
+        Assert.That(header.Step, Is.EqualTo(8));
+        // The widths come back from JSON as new arrays, which a record compares by reference.
+        Assert.That(header.Config with { GeneratorWidths = Generator.SeedWidths, DiscriminatorWidths = Discriminator.SeedWidths },
+            Is.EqualTo(Recipes.Config(Recipes.Default) with { BatchSize = Batch, Seed = 11 }),
+            "without --recipe, train runs the default recipe");
     }
 
     /// <summary>

@@ -32,9 +32,9 @@ public static class Program
     static IReadOnlyList<Command> Commands(TextWriter output, bool terminal) =>
     [
         new("info", "lists the accelerators found and why any cannot be used", _ => () => Info(output)),
-        new("train", "trains the GAN (the seed's recipe unless --recipe names another); writes samples, metrics, loss curves and checkpoints to a run folder", args =>
+        new("train", "trains the GAN (the stable recipe unless --recipe names another); writes samples, metrics, loss curves and checkpoints to a run folder", args =>
         {
-            var recipe = args.Choice("recipe", Recipe.Seed, "training recipe, whose values the other options override: " +
+            var recipe = args.Choice("recipe", Recipes.Default, "training recipe, whose values the other options override: " +
                 string.Join("; ", Enum.GetValues<Recipe>().Select(r => $"{CommandArgs.ChoiceName(r)}: {Recipes.Describe(r)}")));
             var defaults = TrainOptions.ForRecipe(recipe);
             var options = defaults with
@@ -68,7 +68,7 @@ public static class Program
         }),
         new("sample", "draws samples from a checkpoint as a PNG grid and an IDX ubyte file", args =>
         {
-            var checkpoint = args.Path("checkpoint", "runs/seed/" + TrainingRun.CheckpointFile, "checkpoint to sample from");
+            var checkpoint = args.Path("checkpoint", TrainOptions.ForRecipe(Recipes.Default).OutDir + "/" + TrainingRun.CheckpointFile, "checkpoint to sample from");
             var count = args.Int("count", 64, "samples to draw", min: 1, max: 1_000_000);
             var png = args.Path("png", "samples.png", "PNG grid to write");
             var idx = args.Path("idx", "samples-idx3-ubyte", "IDX file to write (MNIST's format, N×28×28 bytes)");
