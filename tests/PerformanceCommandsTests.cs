@@ -1,5 +1,6 @@
 using System.Text.Json;
 using IlgpuGan.Kernels;
+using IlgpuGan.Model;
 using IlgpuGan.Trainer;
 
 namespace IlgpuGan.Tests;
@@ -65,6 +66,30 @@ public sealed class PerformanceCommandsTests
             Assert.That(lines.Count(l => l.StartsWith(kernel.Kernel + " ", StringComparison.Ordinal)), Is.EqualTo(1), kernel.Kernel);
         Assert.That(lines.Any(l => l.StartsWith("(between kernels", StringComparison.Ordinal)));
         Assert.That(lines.Any(l => l.StartsWith("step ", StringComparison.Ordinal) && l.Contains(" launches per step")));
+    }
+
+    /// <summary>The seed's step by default; another recipe's step shows its own kernels, once per step each.</summary>
+    [Test]
+    public void ProfileTimesTheRecipeItIsGiven()
+    {
+        using var folder = new TempFolder();
+        string Profile(params string[] recipe)
+        {
+            var json = folder.File($"profile{recipe.Length}.json");
+            var (code, _, error) = Ilgpugan(["profile", "--accelerator", "cpu", "--batch-size", "4", "--images", "12",
+                "--steps", "2", "--warmup", "1", "--json", json, .. recipe]);
+            Assert.That(code, Is.EqualTo(0), error);
+            return File.ReadAllText(json);
+        }
+        var seed = JsonSerializer.Deserialize<ProfileReport>(Profile())!;
+        var stable = JsonSerializer.Deserialize<ProfileReport>(Profile("--recipe", "stable"))!;
+
+        Assert.That((seed.Recipe, stable.Recipe), Is.EqualTo((Recipe.Seed, Recipe.Stable)));
+        Assert.That(seed.Kernels.Select(k => k.Kernel), Has.None.StartWith("dropout").And.None.EqualTo("exponential_average"));
+        var launches = stable.Kernels.ToDictionary(k => k.Kernel, k => k.LaunchesPerStep);
+        Assert.That(launches["exponential_average"], Is.EqualTo(1), "the average follows each G step");
+        Assert.That(launches["tanh_forward"], Is.EqualTo(2), "G runs forward in both halves of a step");
+        Assert.That(launches["dropout_forward"], Is.EqualTo(2 * 2), "two hidden layers of D, in both halves");
     }
 
     [Test]

@@ -11,6 +11,8 @@ namespace IlgpuGan.Trainer;
 public sealed record BenchOptions
 {
     public AcceleratorKind Accelerator { get; init; } = AcceleratorKind.Auto;
+    /// <summary>The seed's by default: the model PyTorch's anchors time.</summary>
+    public Recipe Recipe { get; init; } = Recipe.Seed;
     public IReadOnlyList<int>? BatchSizes { get; init; }
     public IReadOnlyList<int>? Widths { get; init; }
     public int? Steps { get; init; }
@@ -52,7 +54,7 @@ public sealed record TrainingSpeed(int BatchSize, int Width, double MsPerIterati
 public sealed record GemmSpeed(string Source, string Op, int M, int N, int K, double OursGflopPerSecond,
     double? CuBlasGflopPerSecond, double? OursPercentOfCuBlas);
 
-public sealed record BenchReport(MeasuredOn MeasuredOn, int Steps, int Warmup, int Repeats, IReadOnlyList<TrainingSpeed> Training,
+public sealed record BenchReport(MeasuredOn MeasuredOn, Recipe Recipe, int Steps, int Warmup, int Repeats, IReadOnlyList<TrainingSpeed> Training,
     int GemmBatch, IReadOnlyList<GemmSpeed> Gemm, string CuBlas);
 
 /// <summary>`bench`: median training speed over a sweep of batch sizes and widths, and a GEMM sweep beside cuBLAS.</summary>
@@ -68,6 +70,7 @@ public static class Benchmark
             var options = new BenchOptions
             {
                 Accelerator = args.Choice("accelerator", defaults.Accelerator, "where the kernels run"),
+                Recipe = args.Choice("recipe", defaults.Recipe, "training recipe whose step is timed"),
                 BatchSizes = args.IntList("batch-sizes", null, "batch sizes to time" + PerAccelerator(d => d.BatchSizes), min: 2, max: 65536),
                 Widths = args.IntList("widths", null, "width factors of the hidden layers" + PerAccelerator(d => d.Widths), min: 1, max: 16),
                 Steps = args.OptionalInt("steps", "steps per timed run" + PerAccelerator(d => d.Steps), min: 1, max: 100_000),
@@ -96,14 +99,14 @@ public static class Benchmark
             throw new UsageException($"--batch-sizes: {batchSizes.Max()} is more than the {options.Images} --images");
         var modelShapes = ModelGemmShapes(device.Kind, options.GemmBatch);
         var measuredOn = MeasuredOn.Now(device);
-        output.WriteLine($"bench: {measuredOn.Accelerator} {measuredOn.Device} ({measuredOn.HostCpus} × {measuredOn.HostCpu}, load {measuredOn.HostLoad}), {measuredOn.Utc}; median of {repeats} runs of {steps} steps after {warmup} warm-up steps");
+        output.WriteLine($"bench: {measuredOn.Accelerator} {measuredOn.Device} ({measuredOn.HostCpus} × {measuredOn.HostCpu}, load {measuredOn.HostLoad}), {measuredOn.Utc}; recipe {CommandArgs.ChoiceName(options.Recipe)}; median of {repeats} runs of {steps} steps after {warmup} warm-up steps");
 
         var kernels = new KernelSet(device);
         var training = new List<TrainingSpeed>();
         using (var data = Measurement.SyntheticImages(kernels, options.Images, new GanConfig().ImagePixels, seed: 1))
             foreach (int width in widths)
                 foreach (int batch in batchSizes)
-                    training.Add(TimeTraining(kernels, data, batch, width, steps, warmup, repeats));
+                    training.Add(TimeTraining(kernels, data, options.Recipe, batch, width, steps, warmup, repeats));
         PrintTraining(training, output);
 
         var squares = (options.GemmSizes ?? defaults.GemmSizes).Select(s => new GemmShape("square", false, false, s, s, s));
@@ -115,14 +118,14 @@ public static class Benchmark
                 .ToList();
         PrintGemm(gemm, options.GemmBatch, cuBlasStatus, output);
 
-        var report = new BenchReport(measuredOn, steps, warmup, repeats, training, options.GemmBatch, gemm, cuBlasStatus);
+        var report = new BenchReport(measuredOn, options.Recipe, steps, warmup, repeats, training, options.GemmBatch, gemm, cuBlasStatus);
         if (options.Json is { } json) Measurement.WriteJson(json, report);
         return report;
     }
 
-    static TrainingSpeed TimeTraining(KernelSet kernels, DeviceDataset data, int batch, int width, int steps, int warmup, int repeats)
+    static TrainingSpeed TimeTraining(KernelSet kernels, DeviceDataset data, Recipe recipe, int batch, int width, int steps, int warmup, int repeats)
     {
-        using var gan = Measurement.InitializedGan(kernels, new GanConfig { BatchSize = batch }.Widened(width));
+        using var gan = Measurement.InitializedGan(kernels, (Recipes.Config(recipe) with { BatchSize = batch }).Widened(width));
         long step = 0;
         for (int i = 0; i < warmup; i++) gan.TrainStep(data, step++);
         var msPerIteration = new List<double>();

@@ -10,6 +10,8 @@ namespace IlgpuGan.Trainer;
 public sealed record ProfileOptions
 {
     public AcceleratorKind Accelerator { get; init; } = AcceleratorKind.Auto;
+    /// <summary>The seed's by default: the model PyTorch's anchors time.</summary>
+    public Recipe Recipe { get; init; } = Recipe.Seed;
     public int BatchSize { get; init; } = 128;
     public int Width { get; init; } = 1;
     public int Steps { get; init; } = 20;
@@ -44,7 +46,7 @@ public sealed record KernelTime(string Kernel, double LaunchesPerStep, double Mi
 /// A step taken apart by kernel. StepMicroseconds runs from a marker before a step's first launch to one after its
 /// last; GapMicroseconds is what the kernels leave of it: the host enqueuing launches (and the markers themselves).
 /// </summary>
-public sealed record ProfileReport(MeasuredOn MeasuredOn, int BatchSize, int Width, int Steps, int Warmup,
+public sealed record ProfileReport(MeasuredOn MeasuredOn, Recipe Recipe, int BatchSize, int Width, int Steps, int Warmup,
     double StepMicroseconds, double KernelMicroseconds, double GapMicroseconds, double GapSharePercent,
     double LaunchesPerStep, IReadOnlyList<KernelTime> Kernels);
 
@@ -58,6 +60,7 @@ public static class Profiling
             var options = new ProfileOptions
             {
                 Accelerator = args.Choice("accelerator", defaults.Accelerator, "where the kernels run"),
+                Recipe = args.Choice("recipe", defaults.Recipe, "training recipe whose step is profiled"),
                 BatchSize = args.Int("batch-size", defaults.BatchSize, "images per batch", min: 2, max: 65536),
                 Width = args.Int("width", defaults.Width, "every hidden layer this many times wider than the seed's", min: 1, max: 16),
                 Steps = args.Int("steps", defaults.Steps, "profiled training steps", min: 1, max: 100_000),
@@ -79,7 +82,7 @@ public static class Profiling
         using var device = GpuDevice.Create(options.Accelerator, profiling: true);
         var profiler = device.Profiler!;
         var kernels = new KernelSet(device);
-        var config = new GanConfig { BatchSize = options.BatchSize }.Widened(options.Width);
+        var config = (Recipes.Config(options.Recipe) with { BatchSize = options.BatchSize }).Widened(options.Width);
         using var gan = Measurement.InitializedGan(kernels, config);
         using var data = Measurement.SyntheticImages(kernels, options.Images, config.ImagePixels, seed: 1);
 
@@ -132,14 +135,14 @@ public static class Profiling
             .ToList();
         double kernelMicroseconds = kernels.Sum(k => k.MicrosecondsPerStep);
         double gap = stepMicroseconds - kernelMicroseconds;
-        return new ProfileReport(measuredOn, options.BatchSize, options.Width, steps, options.Warmup, stepMicroseconds,
+        return new ProfileReport(measuredOn, options.Recipe, options.BatchSize, options.Width, steps, options.Warmup, stepMicroseconds,
             kernelMicroseconds, gap, 100 * gap / stepMicroseconds, (double)launches.Count / steps, kernels);
     }
 
     static void Print(ProfileReport report, TextWriter output)
     {
         var on = report.MeasuredOn;
-        output.WriteLine($"profile: {on.Accelerator} {on.Device} ({on.HostCpus} × {on.HostCpu}, load {on.HostLoad}), batch {report.BatchSize}, width x{report.Width}, " +
+        output.WriteLine($"profile: {on.Accelerator} {on.Device} ({on.HostCpus} × {on.HostCpu}, load {on.HostLoad}), recipe {CommandArgs.ChoiceName(report.Recipe)}, batch {report.BatchSize}, width x{report.Width}, " +
                          $"{report.Steps} steps after {report.Warmup} warm-up steps, {on.Utc}");
         var rows = report.Kernels.Select(k => (IReadOnlyList<string>)
             [k.Kernel, Measurement.Cell(k.LaunchesPerStep, 2), Measurement.Cell(k.MicrosecondsPerStep, 1),
