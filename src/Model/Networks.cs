@@ -55,7 +55,11 @@ public sealed class Discriminator : Network
         : this(kernels, new ParameterStore(), imagePixels, hiddenWidths, maxRows, dropout) { }
 
     Discriminator(KernelSet kernels, ParameterStore store, int imagePixels, IReadOnlyList<int> hiddenWidths, int maxRows, float dropout)
-        : base(kernels, "D", maxRows, store, Build(kernels, store, imagePixels, hiddenWidths, maxRows, dropout)) { }
+        : base(kernels, "D", maxRows, store, Build(kernels, store, imagePixels, hiddenWidths, maxRows, dropout)) =>
+        dropoutLayers = Layers.OfType<DropoutLayer>().ToArray();
+
+    // Found once: the masks are selected twice per training step, which allocates nothing.
+    readonly DropoutLayer[] dropoutLayers;
 
     static List<ILayer> Build(KernelSet kernels, ParameterStore store, int imagePixels, IReadOnlyList<int> hiddenWidths,
         int maxRows, float dropout)
@@ -77,11 +81,10 @@ public sealed class Discriminator : Network
     /// <summary>Points each dropout layer at its mask for pass <paramref name="pass"/> of step <paramref name="step"/>.</summary>
     public void SelectDropoutMasks(ulong seed, long step, int pass)
     {
-        int layer = 0;
-        foreach (var dropout in Layers.OfType<DropoutLayer>())
+        for (int layer = 0; layer < dropoutLayers.Length; layer++)
         {
-            dropout.Seed = seed;
-            dropout.Stream = RandomStreams.DropoutStream(step, pass, layer++);
+            dropoutLayers[layer].Seed = seed;
+            dropoutLayers[layer].Stream = RandomStreams.DropoutStream(step, pass, layer);
         }
     }
 }
