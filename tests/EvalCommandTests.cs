@@ -22,7 +22,7 @@ public sealed class EvalCommandTests
         data = Path.Combine(folder, "data");
         TrainerEndToEndTests.WriteTinyMnist(data, new Random(5));
         classifierPath = Path.Combine(folder, "classifier.bin");
-        using var device = GpuDevice.Create(AcceleratorKind.Cpu);
+        using var device = ComputeDevice.Create(AcceleratorKind.Cpu);
         using var classifier = new Classifier(new KernelSet(device), 784, [16], 10, maxRows: 8);
         Initialization.LikePyTorch(classifier, Initialization.PhiloxUniform(3), 0);
         ClassifierFile.Save(classifierPath, classifier, epochs: 0, seed: 3, testAccuracy: 0.1);
@@ -136,7 +136,7 @@ public sealed class EvalCommandTests
         Assert.That(header.HiddenWidths, Is.EqualTo(new[] { 16 }));
         Assert.That((header.Pixels, header.Classes, header.Seed, header.TestAccuracy), Is.EqualTo((784, 10, 3UL, 0.1)));
 
-        using var device = GpuDevice.Create(AcceleratorKind.Cpu);
+        using var device = ComputeDevice.Create(AcceleratorKind.Cpu);
         var kernels = new KernelSet(device);
         using var fresh = new Classifier(kernels, 784, [16], 10, maxRows: 8);
         Initialization.LikePyTorch(fresh, Initialization.PhiloxUniform(3), 0);
@@ -168,7 +168,7 @@ public sealed class EvalCommandTests
         var mnistFolder = RepositoryMnist();
         if (mnistFolder is null) Assert.Ignore("no data/mnist in the repository");
         var test = MnistDataset.Load(mnistFolder).Test;
-        using var device = GpuDevice.Create(AcceleratorKind.Cpu);
+        using var device = ComputeDevice.Create(AcceleratorKind.Cpu);
         var kernels = new KernelSet(device);
         var (classifier, header) = Evaluation.LoadClassifier(Evaluation.DefaultClassifierPath, kernels);
         using (classifier)

@@ -25,7 +25,7 @@ public static class TestData
         return values;
     }
 
-    public static MemoryBuffer1D<float, Stride1D.Dense> Upload(GpuDevice device, float[] values)
+    public static MemoryBuffer1D<float, Stride1D.Dense> Upload(ComputeDevice device, float[] values)
     {
         var buffer = device.Accelerator.Allocate1D<float>(Math.Max(values.Length, 1));
         if (values.Length > 0) buffer.View.SubView(0, values.Length).CopyFromCPU(values);
@@ -33,7 +33,7 @@ public static class TestData
     }
 
     /// <summary>A device buffer full of NaN: any element a kernel fails to write stays NaN and fails the comparison.</summary>
-    public static MemoryBuffer1D<float, Stride1D.Dense> Poisoned(GpuDevice device, int n)
+    public static MemoryBuffer1D<float, Stride1D.Dense> Poisoned(ComputeDevice device, int n)
     {
         var values = new float[Math.Max(n, 1)];
         Array.Fill(values, float.NaN);

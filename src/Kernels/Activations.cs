@@ -6,7 +6,7 @@ namespace IlgpuGan.Kernels;
 /// <summary>LeakyReLU, sigmoid and tanh, forward and backward, element-wise over n values.</summary>
 public sealed class Activations
 {
-    readonly GpuDevice device;
+    readonly ComputeDevice device;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, float> leakyReluForward;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> leakyReluBackward;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int> sigmoidForward;
@@ -14,7 +14,7 @@ public sealed class Activations
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int> tanhForward;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> tanhBackward;
 
-    public Activations(GpuDevice device)
+    public Activations(ComputeDevice device)
     {
         this.device = device;
         var accelerator = device.Accelerator;
@@ -68,6 +68,7 @@ public sealed class Activations
         tanhBackward(device.GridStride(n), y, dy, dx, n);
     }
 
+    [Kernel]
     static void LeakyReluForwardKernel(ArrayView<float> x, ArrayView<float> y, int n, float slope)
     {
         for (int i = Grid.GlobalIndex.X, step = GridStrideLoop.Step; i < n; i += step)
@@ -77,18 +78,21 @@ public sealed class Activations
         }
     }
 
+    [Kernel]
     static void LeakyReluBackwardKernel(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int n, float slope)
     {
         for (int i = Grid.GlobalIndex.X, step = GridStrideLoop.Step; i < n; i += step)
             dx[i] = x[i] > 0f ? dy[i] : slope * dy[i];
     }
 
+    [Kernel]
     static void SigmoidForwardKernel(ArrayView<float> x, ArrayView<float> y, int n)
     {
         for (int i = Grid.GlobalIndex.X, step = GridStrideLoop.Step; i < n; i += step)
             y[i] = 1f / (1f + MathF.Exp(-x[i]));
     }
 
+    [Kernel]
     static void SigmoidBackwardKernel(ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int n)
     {
         for (int i = Grid.GlobalIndex.X, step = GridStrideLoop.Step; i < n; i += step)
@@ -98,12 +102,14 @@ public sealed class Activations
         }
     }
 
+    [Kernel]
     static void TanhForwardKernel(ArrayView<float> x, ArrayView<float> y, int n)
     {
         for (int i = Grid.GlobalIndex.X, step = GridStrideLoop.Step; i < n; i += step)
             y[i] = MathF.Tanh(x[i]);
     }
 
+    [Kernel]
     static void TanhBackwardKernel(ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int n)
     {
         for (int i = Grid.GlobalIndex.X, step = GridStrideLoop.Step; i < n; i += step)

@@ -20,12 +20,12 @@ public readonly record struct AdamSettings(float LearningRate, float Beta1, floa
 /// </summary>
 public sealed class Adam
 {
-    readonly GpuDevice device;
+    readonly ComputeDevice device;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, AdamSettings, float, float> stepKernel;
 
     /// <param name="device">The accelerator.</param>
     /// <param name="portable">Runs the grid-stride kernel even on the CPU accelerator (tests compare the two).</param>
-    public Adam(GpuDevice device, bool portable = false)
+    public Adam(ComputeDevice device, bool portable = false)
     {
         this.device = device;
         stepKernel = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, AdamSettings, float, float>(
@@ -49,6 +49,7 @@ public sealed class Adam
         stepKernel(device.GridStride(n), parameters, gradients, m, v, n, settings, stepSize, biasCorrection2Sqrt);
     }
 
+    [Kernel]
     static void StepKernel(ArrayView<float> parameters, ArrayView<float> gradients, ArrayView<float> m,
         ArrayView<float> v, int n, AdamSettings settings, float stepSize, float biasCorrection2Sqrt)
     {
@@ -56,6 +57,7 @@ public sealed class Adam
             Update(ref parameters[i], gradients[i], ref m[i], ref v[i], settings, stepSize, biasCorrection2Sqrt);
     }
 
+    [Kernel(KernelVariant.CpuWorker)]
     static void CpuStepKernel(ArrayView<float> parameters, ArrayView<float> gradients, ArrayView<float> m,
         ArrayView<float> v, int n, AdamSettings settings, float stepSize, float biasCorrection2Sqrt) =>
         CpuStepWorker(Grid.GlobalIndex.X, GridStrideLoop.Step, parameters, gradients, m, v, n, settings, stepSize,

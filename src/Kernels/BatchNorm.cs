@@ -10,7 +10,7 @@ namespace IlgpuGan.Kernels;
 /// </summary>
 public sealed class BatchNorm
 {
-    readonly GpuDevice device;
+    readonly ComputeDevice device;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
         ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, float> trainForward;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
@@ -18,7 +18,7 @@ public sealed class BatchNorm
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
         ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> backward;
 
-    public BatchNorm(GpuDevice device)
+    public BatchNorm(ComputeDevice device)
     {
         this.device = device;
         var accelerator = device.Accelerator;
@@ -70,6 +70,7 @@ public sealed class BatchNorm
         backward(device.GridStride(cols), x, dy, gamma, savedMean, savedInvStd, dx, dgamma, dbeta, rows, cols);
     }
 
+    [Kernel]
     static void TrainForwardKernel(ArrayView<float> x, ArrayView<float> y, ArrayView<float> gamma, ArrayView<float> beta,
         ArrayView<float> savedMean, ArrayView<float> savedInvStd, ArrayView<float> runningMean, ArrayView<float> runningVar,
         int rows, int cols, float momentum, float eps)
@@ -98,6 +99,7 @@ public sealed class BatchNorm
     }
 
     // Element-wise rather than by column: nothing is reduced, and a GPU gets rows·cols threads instead of cols.
+    [Kernel]
     static void EvalForwardKernel(ArrayView<float> x, ArrayView<float> y, ArrayView<float> gamma, ArrayView<float> beta,
         ArrayView<float> runningMean, ArrayView<float> runningVar, int rows, int cols, float eps)
     {
@@ -111,6 +113,7 @@ public sealed class BatchNorm
     }
 
     // PyTorch 1.13's training backward uses the saved invstd rather than recomputing it from the variance.
+    [Kernel]
     static void BackwardKernel(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> gamma, ArrayView<float> savedMean,
         ArrayView<float> savedInvStd, ArrayView<float> dx, ArrayView<float> dgamma, ArrayView<float> dbeta, int rows, int cols)
     {

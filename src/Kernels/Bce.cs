@@ -13,10 +13,10 @@ public sealed class Bce
     /// <summary>PyTorch's EPSILON in binary_cross_entropy_backward: the floor of the gradient's denominator p·(1−p).</summary>
     const float GradientEpsilon = 1e-12f;
 
-    readonly GpuDevice device;
+    readonly ComputeDevice device;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, float, float, ArrayView<float>, int, int> lossAndGradient;
 
-    public Bce(GpuDevice device)
+    public Bce(ComputeDevice device)
     {
         this.device = device;
         lossAndGradient = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, float, float,
@@ -44,6 +44,7 @@ public sealed class Bce
     /// ends once the sum is NaN (a diverged run hung there), and one ordered sum keeps the statistics
     /// deterministic. n is a batch (≤ 2·4096 here), so the serial sum is a few µs.
     /// </summary>
+    [Kernel]
     static void LossAndGradientKernel(ArrayView<float> p, ArrayView<float> dp, int n, float target, float sign,
         ArrayView<float> sums, int lossSlot, int meanSlot)
     {

@@ -6,11 +6,11 @@ namespace IlgpuGan.Kernels;
 /// <summary>The bias gradient: column sums of a [rows, cols] matrix.</summary>
 public sealed class Bias
 {
-    readonly GpuDevice device;
+    readonly ComputeDevice device;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int, int> backward;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float> backwardThroughLeakyRelu;
 
-    public Bias(GpuDevice device)
+    public Bias(ComputeDevice device)
     {
         this.device = device;
         backward = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int, int>(BackwardKernel);
@@ -52,6 +52,7 @@ public sealed class Bias
     }
 
     // accumulate is an int: ILGPU takes only blittable kernel arguments, and bool is not one (ILGPU PR #966).
+    [Kernel]
     static void BackwardKernel(ArrayView<float> dy, ArrayView<float> dbias, int rows, int cols, int accumulate)
     {
         int step = GridStrideLoop.Step;
@@ -62,6 +63,7 @@ public sealed class Bias
         }
     }
 
+    [Kernel]
     static void BackwardThroughLeakyReluKernel(ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dbias,
         int rows, int cols, float slope)
     {

@@ -134,11 +134,11 @@ public sealed class DeviceRandom
     // pair is a log, a sqrt, a sin, a cos and 5 multiplies or subtracts.
     const double PhiloxOps = 60, BoxMullerPairOps = 9;
 
-    readonly GpuDevice device;
+    readonly ComputeDevice device;
     readonly Action<KernelConfig, ArrayView<float>, int, ulong, ulong> gaussian;
     readonly Action<KernelConfig, ArrayView<int>, int, ulong, ulong> permutation;
 
-    public DeviceRandom(GpuDevice device)
+    public DeviceRandom(ComputeDevice device)
     {
         this.device = device;
         var accelerator = device.Accelerator;
@@ -163,6 +163,7 @@ public sealed class DeviceRandom
     }
 
     /// <summary>One thread per Philox block of four outputs, so no block is drawn twice.</summary>
+    [Kernel]
     static void GaussianKernel(ArrayView<float> output, int n, ulong seed, ulong stream)
     {
         int blocks = (int)(((long)n + 3) / 4);
@@ -177,6 +178,7 @@ public sealed class DeviceRandom
         }
     }
 
+    [Kernel]
     static void PermutationKernel(ArrayView<int> perm, int n, ulong seed, ulong stream)
     {
         for (int i = Grid.GlobalIndex.X, step = GridStrideLoop.Step; i < n; i += step)

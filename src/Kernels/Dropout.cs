@@ -14,11 +14,11 @@ public sealed class Dropout
     // Philox is 10 rounds of 2 multiplies and 4 XORs or adds per block of 4 elements, plus a compare and a multiply each.
     const double OpsPerElement = 60.0 / 4 + 2;
 
-    readonly GpuDevice device;
+    readonly ComputeDevice device;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float, ulong, ulong> forward;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> backward;
 
-    public Dropout(GpuDevice device)
+    public Dropout(ComputeDevice device)
     {
         this.device = device;
         var accelerator = device.Accelerator;
@@ -49,6 +49,7 @@ public sealed class Dropout
     }
 
     /// <summary>One thread per Philox block of four elements, so no block is drawn twice.</summary>
+    [Kernel]
     static void ForwardKernel(ArrayView<float> x, ArrayView<float> y, ArrayView<float> mask, int n, float p, float scale,
         ulong seed, ulong stream)
     {
@@ -72,6 +73,7 @@ public sealed class Dropout
         y[i] = x[i] * keep;
     }
 
+    [Kernel]
     static void BackwardKernel(ArrayView<float> dy, ArrayView<float> mask, ArrayView<float> dx, int n)
     {
         for (int i = Grid.GlobalIndex.X, step = GridStrideLoop.Step; i < n; i += step)

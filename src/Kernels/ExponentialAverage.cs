@@ -10,10 +10,10 @@ namespace IlgpuGan.Kernels;
 /// </summary>
 public sealed class ExponentialAverage
 {
-    readonly GpuDevice device;
+    readonly ComputeDevice device;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, ArrayView<float>, ArrayView<float>, int, float> update;
 
-    public ExponentialAverage(GpuDevice device)
+    public ExponentialAverage(ComputeDevice device)
     {
         this.device = device;
         update = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, ArrayView<float>,
@@ -42,6 +42,7 @@ public sealed class ExponentialAverage
     static float Lerp(float start, float end, float weight) =>
         weight < 0.5f ? start + weight * (end - start) : end - (end - start) * (1f - weight);
 
+    [Kernel]
     static void UpdateKernel(ArrayView<float> average, ArrayView<float> value, int n, ArrayView<float> secondAverage,
         ArrayView<float> secondValue, int secondN, float weight)
     {

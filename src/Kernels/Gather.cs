@@ -6,10 +6,10 @@ namespace IlgpuGan.Kernels;
 /// <summary>Row gathers: a training batch assembled on the device from the shuffled index, so no data crosses the bus per step.</summary>
 public sealed class Gather
 {
-    readonly GpuDevice device;
+    readonly ComputeDevice device;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<int>, int, ArrayView<float>, int, int> rowsKernel;
 
-    public Gather(GpuDevice device)
+    public Gather(ComputeDevice device)
     {
         this.device = device;
         rowsKernel = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<int>, int, ArrayView<float>, int, int>(RowsKernel);
@@ -26,6 +26,7 @@ public sealed class Gather
         rowsKernel(device.GridStride(n), source, index, start, batch, rows, width);
     }
 
+    [Kernel]
     static void RowsKernel(ArrayView<float> source, ArrayView<int> index, int start, ArrayView<float> batch, int rows, int width)
     {
         int n = rows * width;

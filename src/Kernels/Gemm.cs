@@ -40,13 +40,13 @@ public sealed class Gemm : IDisposable
 
     static readonly string[] ProfileNames = ["gemm_nn", "gemm_nt", "gemm_tn", "gemm_tt"];
 
-    readonly GpuDevice device;
+    readonly ComputeDevice device;
     readonly Action<KernelConfig, GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? gpuTiled;
     readonly Action<KernelConfig, GemmShape, long, long, long, long, long>? cpuBlocked;
     readonly MemoryBuffer1D<float, Stride1D.Dense>? cpuScratch;
     readonly Index2D gpuGroup;
 
-    public Gemm(GpuDevice device, GemmVariant variant = GemmVariant.Auto)
+    public Gemm(ComputeDevice device, GemmVariant variant = GemmVariant.Auto)
     {
         this.device = device;
         var accelerator = device.Accelerator;
@@ -148,9 +148,11 @@ public sealed class Gemm : IDisposable
     {
         public float X = x, Y = y, Z = z, W = w;
 
-        public readonly Row4 MultiplyAdd(float a, Row4 b) => new(
-            MathF.FusedMultiplyAdd(a, b.X, X), MathF.FusedMultiplyAdd(a, b.Y, Y),
-            MathF.FusedMultiplyAdd(a, b.Z, Z), MathF.FusedMultiplyAdd(a, b.W, W));
+        /// <summary>
+        /// Written as a multiply and an add, not MathF.FusedMultiplyAdd: ILGPU 1.5.3 emits that runtime call as an
+        /// unresolved external function on CUDA and OpenCL, while ptxas fuses mul.f32 + add.f32 into one FFMA.
+        /// </summary>
+        public readonly Row4 MultiplyAdd(float a, Row4 b) => new(X + a * b.X, Y + a * b.Y, Z + a * b.Z, W + a * b.W);
 
         public readonly float this[int index] => index switch { 0 => X, 1 => Y, 2 => Z, _ => W };
     }
@@ -160,6 +162,7 @@ public sealed class Gemm : IDisposable
     /// op(A) and rows of op(B) in shared memory, then each thread updates its 4×4 register tile. A thread's rows
     /// are DimY apart and its columns DimX apart, so neighbouring threads read and write neighbouring addresses.
     /// </summary>
+    [Kernel]
     static void GpuTiledKernel(GemmShape shape, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias)
     {
         var tileA = SharedMemory.Allocate1D<float>(GpuTileDepth * GpuTileStride);
@@ -235,6 +238,7 @@ public sealed class Gemm : IDisposable
     /// accelerator calls a kernel's own .NET method, so the worker runs as ordinary JIT-compiled code and may use
     /// SIMD, which ILGPU rejects inside a kernel.
     /// </summary>
+    [Kernel(KernelVariant.CpuWorker)]
     static void CpuBlockedKernel(GemmShape shape, long aAddress, long bAddress, long cAddress, long biasAddress,
                                  long scratchAddress) =>
         CpuBlockedWorker(Grid.GlobalIndex.X, GridStrideLoop.Step, shape, aAddress, bAddress, cAddress, biasAddress,

@@ -1,9 +1,9 @@
 namespace IlgpuGan.Kernels;
 
 /// <summary>Every op family, each loaded once for one device: what a model needs to run.</summary>
-public sealed class KernelSet(GpuDevice device)
+public sealed class KernelSet(ComputeDevice device)
 {
-    public GpuDevice Device { get; } = device;
+    public ComputeDevice Device { get; } = device;
     public Gemm Gemm { get; } = new(device);
     public Bias Bias { get; } = new(device);
     public Activations Activations { get; } = new(device);

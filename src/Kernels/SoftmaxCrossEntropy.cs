@@ -11,11 +11,11 @@ namespace IlgpuGan.Kernels;
 /// </summary>
 public sealed class SoftmaxCrossEntropy
 {
-    readonly GpuDevice device;
+    readonly ComputeDevice device;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, ArrayView<float>, int> lossAndGradient;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int> probabilities;
 
-    public SoftmaxCrossEntropy(GpuDevice device)
+    public SoftmaxCrossEntropy(ComputeDevice device)
     {
         this.device = device;
         var accelerator = device.Accelerator;
@@ -64,6 +64,7 @@ public sealed class SoftmaxCrossEntropy
     /// As <see cref="Bce"/>: every thread writes its rows' gradients, thread 0 alone sums the loss over all rows in
     /// order, without float atomics (they never end on NaN on the CPU accelerator) and deterministically.
     /// </summary>
+    [Kernel]
     static void LossAndGradientKernel(ArrayView<float> logits, ArrayView<float> targets, ArrayView<float> dLogits,
         int rows, int classes, ArrayView<float> sums, int lossSlot)
     {
@@ -91,6 +92,7 @@ public sealed class SoftmaxCrossEntropy
         sums[lossSlot] += loss / rows;
     }
 
+    [Kernel]
     static void ProbabilitiesKernel(ArrayView<float> logits, ArrayView<float> probabilities, int rows, int classes)
     {
         for (int r = Grid.GlobalIndex.X, step = GridStrideLoop.Step; r < rows; r += step)

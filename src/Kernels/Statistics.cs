@@ -11,12 +11,12 @@ namespace IlgpuGan.Kernels;
 /// </summary>
 public sealed class Statistics
 {
-    readonly GpuDevice device;
+    readonly ComputeDevice device;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int> rowSquaredNorms;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float> gaussianLogSumExp;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int> centerColumns;
 
-    public Statistics(GpuDevice device)
+    public Statistics(ComputeDevice device)
     {
         this.device = device;
         var accelerator = device.Accelerator;
@@ -59,6 +59,7 @@ public sealed class Statistics
         centerColumns(device.GridStride(cols), x, means, rows, cols);
     }
 
+    [Kernel]
     static void RowSquaredNormsKernel(ArrayView<float> x, ArrayView<float> norms, int rows, int cols)
     {
         for (int r = Grid.GlobalIndex.X, step = GridStrideLoop.Step; r < rows; r += step)
@@ -78,6 +79,7 @@ public sealed class Statistics
     /// One pass over the row with a running maximum (the streaming log-sum-exp): every exponent stays ≤ 0, and
     /// the row, up to tens of thousands of samples long, is read once.
     /// </summary>
+    [Kernel]
     static void GaussianLogSumExpKernel(ArrayView<float> dots, ArrayView<float> queryNorms, ArrayView<float> sampleNorms,
         ArrayView<float> output, int rows, int cols, float scale)
     {
@@ -100,6 +102,7 @@ public sealed class Statistics
         }
     }
 
+    [Kernel]
     static void CenterColumnsKernel(ArrayView<float> x, ArrayView<float> means, int rows, int cols)
     {
         for (int c = Grid.GlobalIndex.X, step = GridStrideLoop.Step; c < cols; c += step)

@@ -37,7 +37,7 @@ public sealed record BenchDefaults(int[] BatchSizes, int[] Widths, int Steps, in
     public static readonly BenchDefaults Cpu = new([128, 256], [1], Steps: 5, Warmup: 2, Repeats: 3, [1024],
         GemmSecondsPerRun: 0.05);
 
-    public static BenchDefaults For(GpuDevice device) => device.IsCpu ? Cpu : Gpu;
+    public static BenchDefaults For(ComputeDevice device) => device.IsCpu ? Cpu : Gpu;
 }
 
 /// <summary>
@@ -90,7 +90,7 @@ public static class Benchmark
 
     public static BenchReport Run(BenchOptions options, TextWriter output)
     {
-        using var device = GpuDevice.Create(options.Accelerator);
+        using var device = ComputeDevice.Create(options.Accelerator);
         var defaults = BenchDefaults.For(device);
         var batchSizes = options.BatchSizes ?? defaults.BatchSizes;
         var widths = options.Widths ?? defaults.Widths;
@@ -174,7 +174,7 @@ public static class Benchmark
     /// </summary>
     public static IReadOnlyList<GemmShape> ModelGemmShapes(AcceleratorKind accelerator, int batch)
     {
-        using var device = GpuDevice.Create(accelerator, profiling: true);
+        using var device = ComputeDevice.Create(accelerator, profiling: true);
         var kernels = new KernelSet(device);
         var config = new GanConfig { BatchSize = batch };
         using var gan = Measurement.InitializedGan(kernels, config);
@@ -258,7 +258,7 @@ public sealed class CuBlasGemm : IDisposable
     CuBlasGemm(CuBlas cuBlas) => this.cuBlas = cuBlas;
 
     /// <summary>cuBLAS on a CUDA device, or null and why it is not compared.</summary>
-    public static (CuBlasGemm? CuBlas, string Status) TryOpen(GpuDevice device)
+    public static (CuBlasGemm? CuBlas, string Status) TryOpen(ComputeDevice device)
     {
         if (device.Accelerator is not CudaAccelerator cuda)
             return (null, $"not compared: the {device.Kind} accelerator is not CUDA");

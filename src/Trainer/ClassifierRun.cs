@@ -26,7 +26,7 @@ public static class ClassifierRun
     public static void Run(ClassifierOptions options, TextWriter output)
     {
         var mnist = MnistDataset.Load(options.DataDir);
-        using var device = GpuDevice.Create(options.Accelerator);
+        using var device = ComputeDevice.Create(options.Accelerator);
         output.WriteLine($"device: {device.Kind} {device.Name}");
         var kernels = new KernelSet(device);
         using var classifier = new Classifier(kernels, MnistDataset.PixelsPerImage, Classifier.MnistWidths,

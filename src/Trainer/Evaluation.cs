@@ -78,7 +78,7 @@ public static class Evaluation
         var samplesFromFile = options.Samples is { } idxPath ? ReadSamples(idxPath) : null;
         var checkpoint = options.Checkpoint is { } checkpointPath ? Model.Checkpoint.Read(checkpointPath) : null;
 
-        using var device = GpuDevice.Create(options.Accelerator);
+        using var device = ComputeDevice.Create(options.Accelerator);
         output.WriteLine($"device: {device.Kind} {device.Name}");
         var kernels = new KernelSet(device);
         var (classifier, header) = LoadClassifier(options.Classifier, kernels);

@@ -35,7 +35,7 @@ public static class Measurement
     }
 
     /// <summary>Wall seconds of <paramref name="work"/>, the accelerator idle before and drained after.</summary>
-    public static double TimeSeconds(GpuDevice device, Action work)
+    public static double TimeSeconds(ComputeDevice device, Action work)
     {
         device.Synchronize();
         var clock = Stopwatch.StartNew();

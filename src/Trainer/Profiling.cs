@@ -26,7 +26,7 @@ public sealed record ProfileOptions
 /// </summary>
 public sealed record MeasuredOn(string Accelerator, string Device, string HostCpu, int HostCpus, string HostLoad, string Os, string Utc)
 {
-    public static MeasuredOn Now(GpuDevice device) => new(device.Kind.ToString(), device.Name,
+    public static MeasuredOn Now(ComputeDevice device) => new(device.Kind.ToString(), device.Name,
         LinuxFileLine("/proc/cpuinfo", "model name")?.Split(':', 2)[1].Trim() ?? RuntimeInformation.ProcessArchitecture.ToString(),
         Environment.ProcessorCount, string.Join(' ', (LinuxFileLine("/proc/loadavg", "") ?? "unknown").Split(' ').Take(3)),
         RuntimeInformation.OSDescription, DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture));
@@ -79,7 +79,7 @@ public static class Profiling
     {
         if (options.BatchSize > options.Images)
             throw new UsageException($"--batch-size: {options.BatchSize} is more than the {options.Images} --images");
-        using var device = GpuDevice.Create(options.Accelerator, profiling: true);
+        using var device = ComputeDevice.Create(options.Accelerator, profiling: true);
         var profiler = device.Profiler!;
         var kernels = new KernelSet(device);
         var config = (Recipes.Config(options.Recipe) with { BatchSize = options.BatchSize }).Widened(options.Width);

@@ -126,10 +126,10 @@ public static class Program
 
     static int Info(TextWriter output)
     {
-        foreach (var report in GpuDevice.Survey())
+        foreach (var report in ComputeDevice.Survey())
         {
             var memory = report.MemoryBytes > 0 ? string.Create(CultureInfo.InvariantCulture, $", {report.MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB") : "";
-            var verdict = report.RejectedBecause is null ? "usable" : $"not usable: {report.RejectedBecause}";
+            var verdict = report.Usable ? (report.Kind == AcceleratorKind.OpenCL && !report.IsGpu ? "usable (an OpenCL CPU device: auto prefers the CPU accelerator)" : "usable") : $"not usable: {report.RejectedBecause}";
             output.WriteLine($"{report.Kind,-6} {report.Name}{memory}: {verdict}");
         }
         return 0;

@@ -14,7 +14,7 @@ public static class Sampling
         AcceleratorKind accelerator, TextWriter output)
     {
         var contents = Checkpoint.Read(checkpointPath);
-        using var device = GpuDevice.Create(accelerator);
+        using var device = ComputeDevice.Create(accelerator);
         output.WriteLine($"device: {device.Kind} {device.Name}");
         var kernels = new KernelSet(device);
         using var gan = Restore(kernels, contents, checkpointPath);

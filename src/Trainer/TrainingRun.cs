@@ -111,7 +111,7 @@ public sealed class TrainingRun
         var config = resumed?.Header.Config ?? options.ToGanConfig();
         var mnist = LoadMnist();
 
-        using var device = GpuDevice.Create(options.Accelerator);
+        using var device = ComputeDevice.Create(options.Accelerator);
         output.WriteLine($"device: {device.Kind} {device.Name}");
         var kernels = new KernelSet(device);
         using var gan = new Gan(kernels, config);
