@@ -75,7 +75,7 @@ public sealed class ComputeDevice : IDisposable
                 // ILGPU's own rule: an OpenCL 2.0+ device with the generic address space.
                 case AcceleratorKind.OpenCL: builder.OpenCL(); break;
             }
-            builder.Optimize(OptimizationLevel.O2).EnableAlgorithms();
+            ConfigureCompiler(builder);
             if (profiling) builder.Profiling();
         });
         // A context built for CUDA or OpenCL lists ILGPU's CPU device too, even when it found no device of its own.
@@ -94,6 +94,10 @@ public sealed class ComputeDevice : IDisposable
         }
         return new ComputeDevice(context, device.CreateAccelerator(context), kind, profiling);
     }
+
+    /// <summary>How ILGPU compiles our kernels on every accelerator; the offline PTX check builds its context with it too.</summary>
+    public static Context.Builder ConfigureCompiler(Context.Builder builder) =>
+        builder.Optimize(OptimizationLevel.O2).EnableAlgorithms();
 
     static bool IsGpuDevice(CLDevice device) =>
         (device.DeviceType & (CLDeviceType.CL_DEVICE_TYPE_GPU | CLDeviceType.CL_DEVICE_TYPE_ACCELERATOR)) != 0;
@@ -131,7 +135,7 @@ public sealed class ComputeDevice : IDisposable
             reports.Add(new(AcceleratorKind.OpenCL, "OpenCL", 0, true, "no OpenCL platform with a device found"));
         reports.Add(new(AcceleratorKind.Cpu, $"ILGPU CPU accelerator, {Environment.ProcessorCount} workers",
             GC.GetGCMemoryInfo().TotalAvailableMemoryBytes, false, null));
-        return reports;
+        return reports.OrderBy(r => r.Kind).ToList();
     }
 
     /// <summary>

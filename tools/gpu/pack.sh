@@ -2,8 +2,8 @@
 # Packs everything tools/gpu/device.sh needs into .device/ (git-ignored), to be carried with ONE device call:
 #   tools/gpu/pack.sh                       # here, from any folder of the repository
 #   run(command="bash .device/device.sh", carry=[".device"], timeout_s=600)   # there, from the repo root
-# .device/ then holds the self-contained `ilgpugan` for linux-x64 (not trimmed: trimming breaks ILGPU's
-# reflection), device.sh itself, the PyTorch anchors and their import, and MNIST gzipped. It must stay under
+# .device/ then holds the self-contained `ilgpugan` and `IlgpuGan.Tests` for linux-x64 (not trimmed: trimming
+# breaks ILGPU's reflection), device.sh itself, the PyTorch anchors and their import, and MNIST gzipped. It must stay under
 # the device call's 64 MiB carry limit; the script fails if it does not.
 # Environment: ANCHORS (default /work/shared/anchors), MNIST (default data/mnist, else /work/main/data/mnist).
 set -euo pipefail
@@ -19,8 +19,12 @@ mkdir -p "$out/mnist" "$out/tools" "$out/tests/reference"
 staging=$(mktemp -d)
 trap 'rm -rf "$staging"' EXIT
 
-dotnet publish src/Trainer -c Release -r linux-x64 --self-contained -p:PublishTrimmed=false -o "$staging/ilgpugan" >"$staging/publish.log" 2>&1 \
-    || { tail -20 "$staging/publish.log"; exit 1; }
+# The trainer and the test executable (NUnit's Microsoft.Testing.Platform runner) share one folder, so the .NET
+# runtime travels once.
+for project in src/Trainer tests; do
+    dotnet publish "$project" -c Release -r linux-x64 --self-contained -p:PublishTrimmed=false -o "$staging/ilgpugan" \
+        >"$staging/publish.log" 2>&1 || { tail -20 "$staging/publish.log"; exit 1; }
+done
 tar -C "$staging" -cf - ilgpugan | xz -6 -T0 >"$out/ilgpugan-linux-x64.tar.xz"
 
 cp tools/gpu/device.sh tools/perf_tables.py "$out/"

@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Reflection;
+using ILGPU.Backends.EntryPoints;
+using ILGPU.Backends.PTX;
+using ILGPU.Runtime.Cuda;
+using IlgpuGan.Kernels;
+
+namespace IlgpuGan.Tests;
+
+/// <summary>
+/// The CUDA path proven with no GPU: every portable kernel is compiled to PTX by ILGPU's own backend, as
+/// LoadStreamKernel would on a CUDA accelerator, and assembled by NVIDIA's ptxas in whole-program mode, so an
+/// unresolved external function (a .NET runtime call ILGPU does not map) fails here rather than on a user's GPU.
+/// ptxas comes from tools/ci/ptxas.sh (CUDA 11.8: PTX ISA 7.8), from ILGPUGAN_PTXAS, or from PATH.
+/// </summary>
+[NonParallelizable]
+public sealed class PtxAssemblyTests
+{
+    static readonly CudaArchitecture[] Architectures = [CudaArchitecture.SM_70, CudaArchitecture.SM_80, CudaArchitecture.SM_90];
+
+    public static IEnumerable<TestCaseData> PortableKernels() =>
+        from kernel in KernelInventory.Marked
+        where KernelInventory.Variant(kernel) == KernelVariant.Portable
+        from architecture in Architectures
+        select new TestCaseData(kernel, architecture).SetArgDisplayNames(KernelInventory.Name(kernel), GpuName(architecture));
+
+    public static IEnumerable<TestCaseData> CpuWorkerKernels() =>
+        from kernel in KernelInventory.Marked
+        where KernelInventory.Variant(kernel) == KernelVariant.CpuWorker
+        select new TestCaseData(kernel).SetArgDisplayNames(KernelInventory.Name(kernel));
+
+    Context context = null!;
+
+    [OneTimeSetUp]
+    public void CreateContext() => context = Context.Create(builder => ComputeDevice.ConfigureCompiler(builder));
+
+    [OneTimeTearDown]
+    public void DisposeContext() => context.Dispose();
+
+    [TestCaseSource(nameof(PortableKernels))]
+    public void AssemblesWithPtxas(MethodInfo kernel, CudaArchitecture architecture)
+    {
+        var (exitCode, errors) = Assemble(CompileToPtx(kernel, architecture), architecture);
+        Assert.That(exitCode, Is.Zero, $"ptxas rejected {KernelInventory.Name(kernel)} for {GpuName(architecture)}:\n{errors}");
+    }
+
+    /// <summary>CPU workers call [External] .NET methods that no GPU has: they are kept off the GPU by design.</summary>
+    [TestCaseSource(nameof(CpuWorkerKernels))]
+    public void CpuWorkerKernelsAreNotForGpus(MethodInfo kernel) =>
+        Assert.Ignore($"{KernelInventory.Name(kernel)} runs an [External] worker that only the CPU accelerator executes");
+
+    /// <summary>The check can fail: the call that broke our GEMM on every GPU (issue 9) is refused by ptxas.</summary>
+    [Test]
+    public void RejectsAKernelThatCallsARuntimeInternal()
+    {
+        var kernel = typeof(PtxAssemblyTests).GetMethod(nameof(FusedMultiplyAddKernel), BindingFlags.NonPublic | BindingFlags.Static)!;
+        var (exitCode, errors) = Assemble(CompileToPtx(kernel, CudaArchitecture.SM_80), CudaArchitecture.SM_80);
+        Assert.That(exitCode, Is.Not.Zero);
+        Assert.That(errors, Does.Contain("FusedMultiplyAdd"));
+    }
+
+    /// <summary>The list this check compiles comes from the code: every kernel the assembly loads carries [Kernel], and every [Kernel] is loaded.</summary>
+    [Test]
+    public void EveryLoadedKernelIsMarkedAndEveryMarkedKernelIsLoaded()
+    {
+        var loaded = KernelInventory.Loaded();
+        Assert.That(loaded, Is.Not.Empty);
+        Assert.That(loaded.Select(KernelInventory.Name), Is.EquivalentTo(KernelInventory.Marked.Select(KernelInventory.Name)));
+    }
+
+    static void FusedMultiplyAddKernel(ArrayView<float> values) =>
+        values[Grid.GlobalIndex.X] = MathF.FusedMultiplyAdd(values[0], values[1], values[2]);
+
+    string CompileToPtx(MethodInfo kernel, CudaArchitecture architecture)
+    {
+        using var backend = new PTXBackend(context, new CudaCapabilityContext(architecture), architecture,
+            CudaInstructionSet.ISA_78, null);
+        var compiled = backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(kernel), KernelSpecialization.Empty);
+        return ((PTXCompiledKernel)compiled).PTXAssembly;
+    }
+
+    static (int ExitCode, string Errors) Assemble(string ptx, CudaArchitecture architecture)
+    {
+        var ptxas = FindPtxas();
+        var file = Path.Combine(Path.GetTempPath(), $"ilgpugan-{Guid.NewGuid():N}.ptx");
+        File.WriteAllText(file, ptx);
+        try
+        {
+            // No -c: whole-program mode, where an unresolved extern function is an error, not a relocation.
+            var start = new ProcessStartInfo(ptxas, ["--gpu-name", GpuName(architecture), "-o", "/dev/null", file])
+            {
+                RedirectStandardError = true,
+                RedirectStandardOutput = true,
+            };
+            using var process = Process.Start(start)!;
+            var errors = process.StandardError.ReadToEndAsync();
+            var output = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            return (process.ExitCode, errors.Result + output);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    static string GpuName(CudaArchitecture architecture) => $"sm_{architecture.Major}{architecture.Minor}";
+
+    static string FindPtxas()
+    {
+        var candidates = new List<string>();
+        if (Environment.GetEnvironmentVariable("ILGPUGAN_PTXAS") is { Length: > 0 } configured) candidates.Add(configured);
+        var cache = Environment.GetEnvironmentVariable("ILGPUGAN_CACHE") ??
+                    Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") ??
+                                 Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "ilgpugan");
+        candidates.Add(Path.Combine(cache, "ptxas-11.8", "usr", "bin", "ptxas"));
+        candidates.AddRange((Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
+            .Where(folder => folder.Length > 0).Select(folder => Path.Combine(folder, "ptxas")));
+        var found = candidates.FirstOrDefault(File.Exists);
+        if (found is null)
+            RequiredChecks.Unavailable("ptxas", "no ptxas (run tools/ci/ptxas.sh, or set ILGPUGAN_PTXAS)");
+        return found!;
+    }
+}
