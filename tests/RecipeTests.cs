@@ -10,10 +10,10 @@ public sealed class RecipeTests
     [Test]
     public void SeedRecipeIsTheDefaultConfigAndOptions()
     {
-        Assert.That(Recipes.Config(Recipe.Seed), Is.EqualTo(new GanConfig()));
-        Assert.That(TrainOptions.ForRecipe(Recipe.Seed), Is.EqualTo(new TrainOptions()));
+        Assert.That(Recipes.Config(Recipe.Reference), Is.EqualTo(new GanConfig()));
+        Assert.That(TrainOptions.ForRecipe(Recipe.Reference), Is.EqualTo(new TrainOptions()));
         Assert.That(new TrainOptions().ToGanConfig(), Is.EqualTo(new GanConfig()));
-        Assert.That(Recipes.Describe(Recipe.Seed), Is.EqualTo("the reference's exact recipe"));
+        Assert.That(Recipes.Describe(Recipe.Reference), Is.EqualTo("the reference's exact recipe"));
     }
 
     /// <summary>Every recipe's options turn back into exactly its config: no knob is lost on the way through the command line.</summary>
@@ -27,7 +27,7 @@ public sealed class RecipeTests
     {
         const string json = """{"BatchSize":128,"ZDim":100,"ImagePixels":784,"GeneratorWidths":[128,256,512,1024],"DiscriminatorWidths":[256,128],"Loss":0,"Adam":{"LearningRate":0.0002,"Beta1":0.9,"Beta2":0.999,"Eps":1e-08,"WeightDecay":8e-09},"Seed":0}""";
         var config = JsonSerializer.Deserialize<GanConfig>(json)!;
-        Assert.That(config with { GeneratorWidths = Generator.SeedWidths, DiscriminatorWidths = Discriminator.SeedWidths },
+        Assert.That(config with { GeneratorWidths = Generator.ReferenceWidths, DiscriminatorWidths = Discriminator.ReferenceWidths },
             Is.EqualTo(new GanConfig()));
     }
 }

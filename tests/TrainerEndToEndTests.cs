@@ -70,7 +70,7 @@ public sealed class TrainerEndToEndTests
         var header = Checkpoint.Read(Path.Combine(run, TrainingRun.CheckpointFile)).Header;
         Assert.That(header.Step, Is.EqualTo(8));
         // The widths come back from JSON as new arrays, which a record compares by reference.
-        Assert.That(header.Config with { GeneratorWidths = Generator.SeedWidths, DiscriminatorWidths = Discriminator.SeedWidths },
+        Assert.That(header.Config with { GeneratorWidths = Generator.ReferenceWidths, DiscriminatorWidths = Discriminator.ReferenceWidths },
             Is.EqualTo(Recipes.Config(Recipes.Default) with { BatchSize = Batch, Seed = 11 }),
             "without --recipe, train runs the default recipe");
     }

@@ -39,7 +39,7 @@ public static class ClassifierRun
         if (steps < 1) throw new ArgumentException($"--batch-size: {options.BatchSize} is more than the {data.Count} training images");
 
         // torch.optim.Adam's defaults; the rate is set per epoch.
-        var adam = AdamSettings.Seed with { WeightDecay = 0 };
+        var adam = AdamSettings.Reference with { WeightDecay = 0 };
         for (int epoch = 0; epoch < options.Epochs; epoch++)
         {
             var settings = adam with { LearningRate = ClassifierTraining.CosineLearningRate(options.LearningRate, epoch, options.Epochs) };

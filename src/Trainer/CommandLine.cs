@@ -1,5 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using System.Reflection;
+using System.Text.Json.Serialization;
 
 namespace IlgpuGan.Trainer;
 
@@ -165,12 +167,15 @@ public sealed class CommandArgs
     }
 
     /// <summary>
-    /// An enum value as typed on the command line: NonSaturating → non-saturating. A hyphen goes only where a
-    /// lower-case letter meets a capitalised word, so acronyms stay whole: OpenCL → opencl.
+    /// An enum value as typed on the command line: the name its <see cref="JsonStringEnumMemberNameAttribute"/>
+    /// gives (Recipe.Reference → seed), else the member's in kebab case: NonSaturating → non-saturating. A hyphen
+    /// goes only where a lower-case letter meets a capitalised word, so acronyms stay whole: OpenCL → opencl.
     /// </summary>
     public static string ChoiceName<T>(T value) where T : struct, Enum
     {
         var text = value.ToString();
+        if (typeof(T).GetField(text)?.GetCustomAttribute<JsonStringEnumMemberNameAttribute>() is { } spelled)
+            return spelled.Name;
         var name = new System.Text.StringBuilder();
         for (int i = 0; i < text.Length; i++)
         {

@@ -12,7 +12,7 @@ public static class Measurement
     /// <summary>MNIST's training set: the seed's epoch is 60000 / 128 = 468 steps (drop_last).</summary>
     public const int MnistTrainImages = 60_000;
     /// <summary>The seed's run: 300 epochs.</summary>
-    public const int SeedEpochs = 300;
+    public const int ReferenceEpochs = 300;
 
     /// <summary>
     /// <paramref name="count"/> images of uniform random pixels in [−1, 1], the range of scaled MNIST: a step

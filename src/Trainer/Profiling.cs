@@ -11,7 +11,7 @@ public sealed record ProfileOptions
 {
     public AcceleratorKind Accelerator { get; init; } = AcceleratorKind.Auto;
     /// <summary>The seed's by default: the model PyTorch's anchors time.</summary>
-    public Recipe Recipe { get; init; } = Recipe.Seed;
+    public Recipe Recipe { get; init; } = Recipe.Reference;
     public int BatchSize { get; init; } = 128;
     public int Width { get; init; } = 1;
     public int Steps { get; init; } = 20;

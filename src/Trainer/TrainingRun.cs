@@ -11,7 +11,7 @@ namespace IlgpuGan.Trainer;
 /// <summary>What `train` was asked to do. The model's fields default to the seed recipe's values.</summary>
 public sealed record TrainOptions
 {
-    public Recipe Recipe { get; init; } = Recipe.Seed;
+    public Recipe Recipe { get; init; } = Recipe.Reference;
     public string DataDir { get; init; } = "data/mnist";
     public string OutDir { get; init; } = "runs/seed";
     public int Epochs { get; init; } = 300;
