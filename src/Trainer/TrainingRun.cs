@@ -42,7 +42,7 @@ public sealed record TrainOptions
         return new TrainOptions
         {
             Recipe = recipe,
-            OutDir = $"runs/{recipe.ToString().ToLowerInvariant()}",
+            OutDir = $"runs/{CommandArgs.ChoiceName(recipe)}",
             BatchSize = config.BatchSize,
             ZDim = config.ZDim,
             LearningRate = Widen(config.Adam.LearningRate),
