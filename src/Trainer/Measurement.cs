@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using IlgpuGan.Kernels;
 using IlgpuGan.Model;
 
@@ -69,10 +68,4 @@ public static class Measurement
     /// <summary>A figure for a table: fixed decimals, invariant culture, "-" where there is none.</summary>
     public static string Cell(double? value, int decimals) =>
         value is { } v && double.IsFinite(v) ? v.ToString("F" + decimals, CultureInfo.InvariantCulture) : "-";
-
-    static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
-
-    /// <summary>Writes a report as indented JSON, atomically, for tools and docs/PERFORMANCE.md.</summary>
-    public static void WriteJson<T>(string path, T report) =>
-        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(report, Indented));
 }
