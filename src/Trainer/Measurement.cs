@@ -8,9 +8,9 @@ namespace IlgpuGan.Trainer;
 /// <summary>What `profile` and `bench` share: a training set that needs no download, timing, tables and JSON.</summary>
 public static class Measurement
 {
-    /// <summary>MNIST's training set: the seed's epoch is 60000 / 128 = 468 steps (drop_last).</summary>
+    /// <summary>MNIST's training set: the reference's epoch is 60000 / 128 = 468 steps (drop_last).</summary>
     public const int MnistTrainImages = 60_000;
-    /// <summary>The seed's run: 300 epochs.</summary>
+    /// <summary>The reference's run: 300 epochs.</summary>
     public const int ReferenceEpochs = 300;
 
     /// <summary>

@@ -3,7 +3,7 @@ using IlgpuGan.Model;
 
 namespace IlgpuGan.Trainer;
 
-/// <summary>How BatchNorm normalises while sampling: by each batch's statistics (the seed) or the running ones.</summary>
+/// <summary>How BatchNorm normalises while sampling: by each batch's statistics (the reference) or the running ones.</summary>
 public enum SampleMode { Train, Eval }
 
 /// <summary>Drawing a trained generator's digits, as `sample`, `eval` and `train --eval-every` do.</summary>
@@ -27,7 +27,7 @@ public static class Sampling
 
     /// <summary>
     /// count samples in [−1, 1]. In train mode each batch of the training batch size is normalised by its own
-    /// statistics, as the seed's G in train mode does; the running statistics are left alone either way.
+    /// statistics, as the reference's G in train mode does; the running statistics are left alone either way.
     /// </summary>
     public static float[] Draw(KernelSet kernels, Gan gan, int count, SampleMode mode, ulong seed)
     {

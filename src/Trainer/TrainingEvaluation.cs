@@ -23,7 +23,7 @@ public sealed class TrainingEvaluation : IDisposable
         quality = Evaluation.OpenQuality(kernels, classifier, mnist);
     }
 
-    /// <summary>Draws the samples in train-mode BatchNorm, as the seed samples, leaving the running statistics alone.</summary>
+    /// <summary>Draws the samples in train-mode BatchNorm, as the reference samples, leaving the running statistics alone.</summary>
     public QualityReport Measure(Gan gan, TextWriter output)
     {
         var report = quality.Evaluate(Sampling.ToBytes(Sampling.Draw(kernels, gan, count, SampleMode.Train, SampleSeed)));
