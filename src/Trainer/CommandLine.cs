@@ -37,6 +37,14 @@ public sealed record Command(string Name, string Summary, Func<CommandArgs, Func
                 return 0;
             };
         });
+
+    /// <summary>A command without options: any option given is rejected as unknown.</summary>
+    public static Command Of(string name, string summary, Action run) =>
+        new(name, summary, _ => () =>
+        {
+            run();
+            return 0;
+        });
 }
 
 /// <summary><c>ilgpugan &lt;command&gt; [--option value]...</c>: finds the command, checks its options, runs it.</summary>

@@ -7,7 +7,7 @@ namespace IlgpuGan.Trainer;
 public static class InfoCommand
 {
     public static Command Create(TextWriter output) =>
-        Command.Of("info", "lists the accelerators found and why any cannot be used", _ => 0, _ => Run(output));
+        Command.Of("info", "lists the accelerators found and why any cannot be used", () => Run(output));
 
     public static void Run(TextWriter output)
     {
