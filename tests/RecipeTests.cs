@@ -4,30 +4,43 @@ using IlgpuGan.Trainer;
 
 namespace IlgpuGan.Tests;
 
-/// <summary>The named recipes and their options: the seed stays the default and old checkpoints stay the seed.</summary>
+/// <summary>The named recipes and their options: the reference is the default config and old checkpoints read as it.</summary>
 public sealed class RecipeTests
 {
     [Test]
-    public void SeedRecipeIsTheDefaultConfigAndOptions()
+    public void ReferenceRecipeIsTheDefaultConfigAndOptions()
     {
-        Assert.That(Recipes.Config(Recipe.Seed), Is.EqualTo(new GanConfig()));
-        Assert.That(TrainOptions.ForRecipe(Recipe.Seed), Is.EqualTo(new TrainOptions()));
-        Assert.That(new TrainOptions().ToGanConfig(), Is.EqualTo(new GanConfig()));
-        Assert.That(Recipes.Describe(Recipe.Seed), Is.EqualTo("the reference's exact recipe"));
+        Assert.That(Recipes.Config(Recipe.Reference), Is.EqualTo(new GanConfig()));
+        Assert.That(new TrainOptions().Model, Is.EqualTo(new GanConfig()));
+        Assert.That(Recipes.Describe(Recipe.Reference), Is.EqualTo("the reference's exact recipe"));
     }
 
-    /// <summary>Every recipe's options turn back into exactly its config: no knob is lost on the way through the command line.</summary>
+    /// <summary>Users know the reference recipe as seed: on the command line and in its run folder.</summary>
     [Test]
-    public void OptionsOfARecipeGiveItsConfig([Values] Recipe recipe) =>
-        Assert.That(TrainOptions.ForRecipe(recipe).ToGanConfig(), Is.EqualTo(Recipes.Config(recipe)));
+    public void ReferenceRecipeIsSpelledSeed()
+    {
+        Assert.That(CommandArgs.ChoiceName(Recipe.Reference), Is.EqualTo("seed"));
+        Assert.That(TrainOptions.RunFolder(Recipe.Reference), Is.EqualTo("runs/seed"));
+        Assert.That(TrainOptions.RunFolder(Recipe.Stable), Is.EqualTo("runs/stable"));
+    }
+
+    /// <summary>A recipe named on the command line is its config, whole: no knob is lost on the way to the run.</summary>
+    [Test]
+    public void CommandLineOfARecipeGivesItsConfig([Values] Recipe recipe)
+    {
+        var options = TrainCommand.Read(new CommandArgs("train", ["--recipe", CommandArgs.ChoiceName(recipe)]));
+
+        Assert.That(options.Model, Is.EqualTo(Recipes.Config(recipe)));
+        Assert.That(options.OutDir, Is.EqualTo(TrainOptions.RunFolder(recipe)));
+    }
 
     /// <summary>The config in the header of a checkpoint written before the recipe knobs existed (runs/cpu-demo's).</summary>
     [Test]
-    public void ConfigWrittenBeforeTheKnobsReadsAsTheSeed()
+    public void ConfigWrittenBeforeTheKnobsReadsAsTheReference()
     {
         const string json = """{"BatchSize":128,"ZDim":100,"ImagePixels":784,"GeneratorWidths":[128,256,512,1024],"DiscriminatorWidths":[256,128],"Loss":0,"Adam":{"LearningRate":0.0002,"Beta1":0.9,"Beta2":0.999,"Eps":1e-08,"WeightDecay":8e-09},"Seed":0}""";
         var config = JsonSerializer.Deserialize<GanConfig>(json)!;
-        Assert.That(config with { GeneratorWidths = Generator.SeedWidths, DiscriminatorWidths = Discriminator.SeedWidths },
+        Assert.That(config with { GeneratorWidths = Generator.ReferenceWidths, DiscriminatorWidths = Discriminator.ReferenceWidths },
             Is.EqualTo(new GanConfig()));
     }
 }

@@ -5,7 +5,7 @@ public sealed class TempFolder : IDisposable
 {
     public string Path { get; } = Directory.CreateTempSubdirectory("ilgpugan-test-").FullName;
 
-    public string File(string name) => System.IO.Path.Combine(Path, name);
+    public string File(params string[] names) => System.IO.Path.Combine([Path, .. names]);
 
     public void Dispose() => Directory.Delete(Path, recursive: true);
 }

@@ -5,50 +5,20 @@ using IlgpuGan.Trainer;
 namespace IlgpuGan.Tests;
 
 /// <summary>
-/// The `ilgpugan` program end to end on the CPU accelerator, on a tiny MNIST-format set each test writes
-/// itself: 48 random images, so an epoch of batch 8 is 6 steps.
+/// The `ilgpugan` program end to end on the CPU accelerator, on the tiny MNIST-format set of
+/// <see cref="ProgramTests"/>: an epoch of batch 8 is 6 steps.
 /// </summary>
-public sealed class TrainerEndToEndTests
+public sealed class TrainerEndToEndTests : ProgramTests
 {
-    const int Images = 48, Batch = 8;
+    const int Batch = 8;
 
-    string folder = null!;
     string data = null!;
 
     [SetUp]
-    public void MakeData()
-    {
-        folder = Directory.CreateTempSubdirectory("ilgpugan-e2e-").FullName;
-        data = Path.Combine(folder, "data");
-        WriteTinyMnist(data, new Random(5));
-    }
-
-    [TearDown]
-    public void RemoveFolder() => Directory.Delete(folder, recursive: true);
-
-    internal static void WriteTinyMnist(string directory, Random rng)
-    {
-        Directory.CreateDirectory(directory);
-        foreach (var (images, labels, count) in new[] { ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", Images), ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", 16) })
-        {
-            var pixels = new byte[count * 784];
-            rng.NextBytes(pixels);
-            IdxFile.WriteImages(Path.Combine(directory, images), new IdxImages(count, 28, 28, pixels));
-            var header = new byte[] { 0, 0, 8, 1, 0, 0, (byte)(count >> 8), (byte)count };
-            File.WriteAllBytes(Path.Combine(directory, labels), header.Concat(Enumerable.Range(0, count).Select(i => (byte)(i % 10))).ToArray());
-        }
-    }
-
-    static (int Code, string Output, string Error) Ilgpugan(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = Program.Run(args, output, error, terminal: false);
-        return (code, output.ToString(), error.ToString());
-    }
+    public void MakeData() => data = WriteTinyMnist();
 
     string[] Train(string run, int maxSteps, params string[] extra) =>
-        ["train", "--data", data, "--out", Path.Combine(folder, run), "--batch-size", Batch.ToString(), "--accelerator", "cpu",
+        ["train", "--data", data, "--out", Folder.File(run), "--batch-size", Batch.ToString(), "--accelerator", "cpu",
          "--epochs", "3", "--max-steps", maxSteps.ToString(), "--seed", "11", .. extra];
 
     [Test]
@@ -57,7 +27,7 @@ public sealed class TrainerEndToEndTests
         var (code, output, error) = Ilgpugan(Train("run", 8));
 
         Assert.That(code, Is.EqualTo(0), error);
-        var run = Path.Combine(folder, "run");
+        var run = Folder.File("run");
         Assert.That(output, Does.StartWith("device: Cpu"));
         Assert.That(output, Does.Contain("expected time per epoch"));
         foreach (var file in new[] { "samples/epoch_000.png", "samples/epoch_001.png", "progress.gif", "loss.png", "config.json", TrainingRun.CheckpointFile })
@@ -70,7 +40,7 @@ public sealed class TrainerEndToEndTests
         var header = Checkpoint.Read(Path.Combine(run, TrainingRun.CheckpointFile)).Header;
         Assert.That(header.Step, Is.EqualTo(8));
         // The widths come back from JSON as new arrays, which a record compares by reference.
-        Assert.That(header.Config with { GeneratorWidths = Generator.SeedWidths, DiscriminatorWidths = Discriminator.SeedWidths },
+        Assert.That(header.Config with { GeneratorWidths = Generator.ReferenceWidths, DiscriminatorWidths = Discriminator.ReferenceWidths },
             Is.EqualTo(Recipes.Config(Recipes.Default) with { BatchSize = Batch, Seed = 11 }),
             "without --recipe, train runs the default recipe");
     }
@@ -86,12 +56,12 @@ public sealed class TrainerEndToEndTests
         const int n = 5; // the resumed half crosses an epoch boundary, so the reshuffle is resumed too
         Assert.That(Ilgpugan(Train("whole", 2 * n, "--recipe", recipe)).Code, Is.EqualTo(0));
         Assert.That(Ilgpugan(Train("halves", n, "--recipe", recipe)).Code, Is.EqualTo(0));
-        var half = Path.Combine(folder, "halves", TrainingRun.CheckpointFile);
+        var half = Folder.File("halves", TrainingRun.CheckpointFile);
         var (code, output, error) = Ilgpugan(Train("halves", n, "--resume", half));
         Assert.That(code, Is.EqualTo(0), error);
         Assert.That(output, Does.Contain($"at step {n}"));
 
-        var whole = Checkpoint.Read(Path.Combine(folder, "whole", TrainingRun.CheckpointFile));
+        var whole = Checkpoint.Read(Folder.File("whole", TrainingRun.CheckpointFile));
         var resumed = Checkpoint.Read(half);
         Assert.That(resumed.Header.Step, Is.EqualTo(2 * n));
         Assert.That(resumed.Header.GeneratorAdamStep, Is.EqualTo(whole.Header.GeneratorAdamStep));
@@ -107,11 +77,11 @@ public sealed class TrainerEndToEndTests
     public void SampleWritesPngAndIdx(string recipe)
     {
         Assert.That(Ilgpugan(Train("run", 2, "--recipe", recipe)).Code, Is.EqualTo(0));
-        var png = Path.Combine(folder, "s.png");
-        var idx = Path.Combine(folder, "s-idx3-ubyte");
+        var png = Folder.File("s.png");
+        var idx = Folder.File("s-idx3-ubyte");
         foreach (var bn in new[] { "train", "eval" })
         {
-            var (code, _, error) = Ilgpugan("sample", "--checkpoint", Path.Combine(folder, "run", TrainingRun.CheckpointFile),
+            var (code, _, error) = Ilgpugan("sample", "--checkpoint", Folder.File("run", TrainingRun.CheckpointFile),
                 "--count", "10", "--png", png, "--idx", idx, "--bn", bn, "--accelerator", "cpu");
             Assert.That(code, Is.EqualTo(0), error);
             var samples = IdxFile.ReadImages(idx);
@@ -127,7 +97,7 @@ public sealed class TrainerEndToEndTests
         var (code, _, error) = Ilgpugan(Train("run", 1, "--recipe", "stable", "--lr", "0.001", "--d-dropout", "0.1"));
 
         Assert.That(code, Is.EqualTo(0), error);
-        var config = Checkpoint.Read(Path.Combine(folder, "run", TrainingRun.CheckpointFile)).Header.Config;
+        var config = Checkpoint.Read(Folder.File("run", TrainingRun.CheckpointFile)).Header.Config;
         var stable = Recipes.Config(Recipe.Stable);
         var expected = stable with
         {
@@ -141,12 +111,14 @@ public sealed class TrainerEndToEndTests
     }
 
     [Test]
-    public void HelpListsTheRecipes()
+    public void HelpListsTheRecipesAndTheirDefaultsExactly()
     {
         var (code, output, _) = Ilgpugan("train", "--help");
         Assert.That(code, Is.EqualTo(0));
         foreach (var recipe in Enum.GetValues<Recipe>())
             Assert.That(output, Does.Contain(CommandArgs.ChoiceName(recipe) + ": " + Recipes.Describe(recipe)));
+        Assert.That(output, Does.Contain("Adam learning rate (default: 0.0002,").And.Contain("Adam β1 (default: 0.5,")
+            .And.Contain("(default: 8E-09,").And.Contain("one-sided label smoothing) (default: 0.9,").And.Contain("run folder (default: runs/stable)"));
     }
 
     [Test]
@@ -168,7 +140,7 @@ public sealed class TrainerEndToEndTests
     [TestCase("--real-target", "1.5", "--real-target")]
     public void BadArgumentsAreUsageErrors(string option, string value, string named)
     {
-        var (code, _, error) = Ilgpugan("train", "--data", data, "--out", Path.Combine(folder, "x"), option, value);
+        var (code, _, error) = Ilgpugan("train", "--data", data, "--out", Folder.File("x"), option, value);
         Assert.That(code, Is.EqualTo(2));
         Assert.That(error, Does.Contain(named));
     }
@@ -197,7 +169,7 @@ public sealed class TrainerEndToEndTests
     public void CorruptCheckpointIsRejected()
     {
         Assert.That(Ilgpugan(Train("run", 2)).Code, Is.EqualTo(0));
-        var checkpoint = Path.Combine(folder, "run", TrainingRun.CheckpointFile);
+        var checkpoint = Folder.File("run", TrainingRun.CheckpointFile);
         var bytes = File.ReadAllBytes(checkpoint);
         bytes[bytes.Length / 2] ^= 0x40;
         File.WriteAllBytes(checkpoint, bytes);
@@ -216,7 +188,7 @@ public sealed class TrainerEndToEndTests
     public void DivergenceStopsAndKeepsTheLastCheckpoint()
     {
         Assert.That(Ilgpugan(Train("run", 2)).Code, Is.EqualTo(0));
-        var checkpoint = Path.Combine(folder, "run", TrainingRun.CheckpointFile);
+        var checkpoint = Folder.File("run", TrainingRun.CheckpointFile);
         var before = File.ReadAllBytes(checkpoint);
 
         var (code, _, error) = Ilgpugan(Train("run", 4, "--lr", "1e30"));

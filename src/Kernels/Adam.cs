@@ -8,7 +8,7 @@ namespace IlgpuGan.Kernels;
 public readonly record struct AdamSettings(float LearningRate, float Beta1, float Beta2, float Eps, float WeightDecay)
 {
     /// <summary>The reference GAN's optimiser settings.</summary>
-    public static AdamSettings Seed => new(2e-4f, 0.9f, 0.999f, 1e-8f, 8e-9f);
+    public static AdamSettings Reference => new(2e-4f, 0.9f, 0.999f, 1e-8f, 8e-9f);
 }
 
 /// <summary>

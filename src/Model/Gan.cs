@@ -143,6 +143,19 @@ public sealed class Gan : IDisposable
             store.Parameters.Length, store.AdamStep, Config.Adam);
     }
 
+    /// <summary>Every multiply of one <see cref="Step"/> (repeats included), as its two halves run the networks.</summary>
+    public IEnumerable<GemmProblem> StepGemms()
+    {
+        int b = Config.BatchSize;
+        return Generator.ForwardGemms(b)
+            .Concat(Discriminator.ForwardGemms(2 * b))
+            .Concat(Discriminator.BackwardGemms(2 * b, parameterGradients: true, inputGradient: false))
+            .Concat(Generator.ForwardGemms(b))
+            .Concat(Discriminator.ForwardGemms(b))
+            .Concat(Discriminator.BackwardGemms(b, parameterGradients: false, inputGradient: true))
+            .Concat(Generator.BackwardGemms(b, parameterGradients: true, inputGradient: false));
+    }
+
     /// <summary>Reads and clears the device sums: one host round trip per progress update.</summary>
     public float[] TakeStatistics()
     {

@@ -15,10 +15,10 @@ public sealed record GanConfig
     public int BatchSize { get; init; } = 128;
     public int ZDim { get; init; } = 100;
     public int ImagePixels { get; init; } = 28 * 28;
-    public IReadOnlyList<int> GeneratorWidths { get; init; } = Generator.SeedWidths;
-    public IReadOnlyList<int> DiscriminatorWidths { get; init; } = Discriminator.SeedWidths;
+    public IReadOnlyList<int> GeneratorWidths { get; init; } = Generator.ReferenceWidths;
+    public IReadOnlyList<int> DiscriminatorWidths { get; init; } = Discriminator.ReferenceWidths;
     public GeneratorLoss Loss { get; init; } = GeneratorLoss.NonSaturating;
-    public AdamSettings Adam { get; init; } = AdamSettings.Seed;
+    public AdamSettings Adam { get; init; } = AdamSettings.Reference;
     public ulong Seed { get; init; }
 
     // The recipe knobs. Their defaults are the seed's, so a checkpoint written before they existed reads as the seed.

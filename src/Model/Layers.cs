@@ -84,6 +84,18 @@ public sealed class Linear : ILayer
         if (dx.Length > 0)
             kernels.Gemm.Multiply(dy, false, store.Parameter(Weight), false, dx, rows, In, Out);
     }
+
+    /// <summary>The multiplies of <see cref="Forward"/> and <see cref="Backward"/> over <paramref name="rows"/> rows, as they launch them.</summary>
+    public (GemmProblem Forward, GemmProblem InputGradient, GemmProblem WeightGradient) Gemms(int rows) =>
+        (new(false, true, rows, Out, In), new(false, false, rows, In, Out), new(true, false, Out, In, rows));
+}
+
+/// <summary>One multiply C[M, N] = op(A)·op(B) over K, as <see cref="Gemm.Multiply"/> takes it (bench times them).</summary>
+public readonly record struct GemmProblem(bool TransposeA, bool TransposeB, int M, int N, int K)
+{
+    /// <summary>nn, nt, tn or tt, as the gemm_xx kernels are named.</summary>
+    public string Op => (TransposeA ? "t" : "n") + (TransposeB ? "t" : "n");
+    public double Flops => 2.0 * M * N * K;
 }
 
 /// <summary>F.leaky_relu(x, slope).</summary>

@@ -84,6 +84,23 @@ public class Network : IDisposable
         }
     }
 
+    /// <summary>The multiplies of a <see cref="Forward"/> over <paramref name="rows"/> rows.</summary>
+    public IEnumerable<GemmProblem> ForwardGemms(int rows) => Layers.OfType<Linear>().Select(l => l.Gemms(rows).Forward);
+
+    /// <summary>
+    /// The multiplies of a <see cref="Backward"/> over <paramref name="rows"/> rows: weight gradients when
+    /// asked, input gradients of every Linear but a first one, whose dx is taken only when dInput is given.
+    /// </summary>
+    public IEnumerable<GemmProblem> BackwardGemms(int rows, bool parameterGradients, bool inputGradient)
+    {
+        foreach (var linear in Layers.OfType<Linear>())
+        {
+            var gemms = linear.Gemms(rows);
+            if (parameterGradients) yield return gemms.WeightGradient;
+            if (inputGradient || !ReferenceEquals(linear, Layers[0])) yield return gemms.InputGradient;
+        }
+    }
+
     static List<ILayer> FuseActivations(IReadOnlyList<ILayer> layers)
     {
         var fused = new List<ILayer>(layers.Count);

@@ -10,7 +10,7 @@ namespace IlgpuGan.Model;
 /// </summary>
 public sealed class Generator : Network
 {
-    public static readonly int[] SeedWidths = [128, 256, 512, 1024];
+    public static readonly int[] ReferenceWidths = [128, 256, 512, 1024];
     public const float Slope = 0.2f, BatchNormEps = 1e-5f, BatchNormMomentum = 0.8f;
 
     public Generator(KernelSet kernels, int zDim, IReadOnlyList<int> hiddenWidths, int imagePixels, int maxRows,
@@ -48,7 +48,7 @@ public sealed class Generator : Network
 /// </summary>
 public sealed class Discriminator : Network
 {
-    public static readonly int[] SeedWidths = [256, 128];
+    public static readonly int[] ReferenceWidths = [256, 128];
     public const float Slope = 0.2f;
 
     public Discriminator(KernelSet kernels, int imagePixels, IReadOnlyList<int> hiddenWidths, int maxRows, float dropout = 0f)

@@ -6,8 +6,8 @@ namespace IlgpuGan.Model;
 
 /// <summary>
 /// The file layout of checkpoints and of the classifier: magic, version, a JSON header, float32 tensors in
-/// the order the header lists them, and a SHA-256 of all that precedes it. Written to a temporary file and
-/// renamed, so an interrupted save never destroys the previous file.
+/// the order the header lists them, and a SHA-256 of all that precedes it. Written by <see cref="AtomicFile"/>,
+/// so an interrupted save never destroys the previous file.
 /// </summary>
 public static class TensorFile
 {
@@ -32,17 +32,12 @@ public static class TensorFile
                 writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
         }
         var hash = SHA256.HashData(body.GetBuffer().AsSpan(0, (int)body.Length));
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        Directory.CreateDirectory(directory);
-        var temporary = Path.Combine(directory, $".{Path.GetFileName(path)}.{Environment.ProcessId}.tmp");
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write))
+        AtomicFile.Write(path, file =>
         {
             body.Position = 0;
             body.CopyTo(file);
             file.Write(hash);
-            file.Flush(flushToDisk: true);
-        }
-        File.Move(temporary, path, overwrite: true);
+        });
     }
 
     /// <summary>

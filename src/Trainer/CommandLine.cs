@@ -1,6 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
-using System.Globalization;
-
 namespace IlgpuGan.Trainer;
 
 /// <summary>A command line that cannot be obeyed; the message names the argument at fault.</summary>
@@ -24,7 +21,31 @@ public sealed class UsageException(string message) : Exception(message)
 /// Splitting declaring from doing lets <c>--help</c> list the options and unknown options be rejected
 /// before any work starts.
 /// </summary>
-public sealed record Command(string Name, string Summary, Func<CommandArgs, Func<int>> Declare);
+public sealed record Command(string Name, string Summary, Func<CommandArgs, Func<int>> Declare)
+{
+    /// <summary>
+    /// A command whose <paramref name="read"/> declares and reads every option into one record, and whose
+    /// <paramref name="run"/> does the work with it, exiting 0 when it returns.
+    /// </summary>
+    public static Command Of<TOptions>(string name, string summary, Func<CommandArgs, TOptions> read, Action<TOptions> run) =>
+        new(name, summary, args =>
+        {
+            var options = read(args);
+            return () =>
+            {
+                run(options);
+                return 0;
+            };
+        });
+
+    /// <summary>A command without options: any option given is rejected as unknown.</summary>
+    public static Command Of(string name, string summary, Action run) =>
+        new(name, summary, _ => () =>
+        {
+            run();
+            return 0;
+        });
+}
 
 /// <summary><c>ilgpugan &lt;command&gt; [--option value]...</c>: finds the command, checks its options, runs it.</summary>
 public static class CommandLine
@@ -79,186 +100,5 @@ public static class CommandLine
         text.WriteLine();
         text.WriteLine($"Run '{ProgramName} <command> --help' for the options of a command.");
         return text.ToString();
-    }
-}
-
-/// <summary>
-/// The options given to one command, read by typed getters that also declare them (name, default, help).
-/// Options are <c>--name value</c> or <c>--name=value</c>; a flag is <c>--name</c> alone. Under
-/// <c>--help</c> every getter returns its default and only the declarations are kept, for the help text.
-/// </summary>
-public sealed class CommandArgs
-{
-    readonly string command;
-    readonly Dictionary<string, string?> given = [];
-    readonly List<(string Name, string Usage, string Help)> declared = [];
-
-    public bool HelpRequested { get; }
-
-    /// <summary>Splits a command's arguments (those after its name); throws <see cref="UsageException"/> on ill-formed ones.</summary>
-    public CommandArgs(string command, IReadOnlyList<string> arguments)
-    {
-        this.command = command;
-        HelpRequested = arguments.Any(a => a is "--help" or "-h");
-        if (HelpRequested) return;
-        for (int i = 0; i < arguments.Count; i++)
-        {
-            var argument = arguments[i];
-            if (!argument.StartsWith("--", StringComparison.Ordinal) || argument.Length == 2)
-                throw new UsageException($"unexpected argument '{argument}'; options are written --name value");
-            var (name, value) = argument.IndexOf('=') is var equals and > 0
-                ? (argument[2..equals], argument[(equals + 1)..])
-                : (argument[2..], i + 1 < arguments.Count && !arguments[i + 1].StartsWith("--", StringComparison.Ordinal)
-                    ? arguments[++i]
-                    : null);
-            if (!given.TryAdd(name, value)) throw new UsageException($"--{name} is given twice");
-        }
-    }
-
-    /// <summary>A whole number option, within [min, max].</summary>
-    public int Int(string name, int defaultValue, string help, int min = int.MinValue, int max = int.MaxValue)
-    {
-        var text = Declare(name, "<int>", help + Defaults(defaultValue.ToString(CultureInfo.InvariantCulture), min, max, int.MinValue, int.MaxValue));
-        return text is null ? defaultValue : ParseInt(name, text, min, max);
-    }
-
-    /// <summary>A whole number option within [min, max], null when absent: the help says what the command does then.</summary>
-    public int? OptionalInt(string name, string help, int min = int.MinValue, int max = int.MaxValue)
-    {
-        var text = Declare(name, "<int>", help);
-        return text is null ? null : ParseInt(name, text, min, max);
-    }
-
-    /// <summary>
-    /// Comma-separated whole numbers, each within [min, max]; the default (null: the help says what the command
-    /// does then) when absent.
-    /// </summary>
-    public IReadOnlyList<int>? IntList(string name, IReadOnlyList<int>? defaultValue, string help,
-        int min = int.MinValue, int max = int.MaxValue)
-    {
-        var text = Declare(name, "<int,int,...>",
-            help + (defaultValue is null ? "" : $" (default: {string.Join(',', defaultValue)})"));
-        if (text is null) return defaultValue;
-        return text.Split(',').Select(item => ParseInt(name, item.Trim(), min, max)).ToArray();
-    }
-
-    /// <summary>A finite real number option, within [min, max].</summary>
-    public double Double(string name, double defaultValue, string help,
-        double min = double.NegativeInfinity, double max = double.PositiveInfinity)
-    {
-        var text = Declare(name, "<number>", help + Defaults(defaultValue.ToString("R", CultureInfo.InvariantCulture), min, max, double.NegativeInfinity, double.PositiveInfinity));
-        if (text is null) return defaultValue;
-        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value))
-            throw new UsageException($"--{name}: '{text}' is not a number");
-        return InRange(name, value, min, max);
-    }
-
-    /// <summary>One of an enum's values, written in kebab case (any case is accepted).</summary>
-    public T Choice<T>(string name, T defaultValue, string help) where T : struct, Enum
-    {
-        var choices = Enum.GetValues<T>().ToDictionary(ChoiceName);
-        var text = Declare(name, $"<{string.Join('|', choices.Keys)}>", $"{help} (default: {ChoiceName(defaultValue)})");
-        if (text is null) return defaultValue;
-        return choices.TryGetValue(text.ToLowerInvariant(), out var value)
-            ? value
-            : throw new UsageException($"--{name}: '{text}' is not one of {string.Join(", ", choices.Keys)}");
-    }
-
-    /// <summary>
-    /// An enum value as typed on the command line: NonSaturating → non-saturating. A hyphen goes only where a
-    /// lower-case letter meets a capitalised word, so acronyms stay whole: OpenCL → opencl.
-    /// </summary>
-    public static string ChoiceName<T>(T value) where T : struct, Enum
-    {
-        var text = value.ToString();
-        var name = new System.Text.StringBuilder();
-        for (int i = 0; i < text.Length; i++)
-        {
-            if (i > 0 && char.IsUpper(text[i]) && char.IsLower(text[i - 1]) && i + 1 < text.Length && char.IsLower(text[i + 1]))
-                name.Append('-');
-            name.Append(char.ToLowerInvariant(text[i]));
-        }
-        return name.ToString();
-    }
-
-    /// <summary>A file or folder path, as given (relative to the working directory); null only when the default is.</summary>
-    [return: NotNullIfNotNull(nameof(defaultValue))]
-    public string? Path(string name, string? defaultValue, string help, bool mustExist = false)
-    {
-        var text = Declare(name, "<path>", help + (defaultValue is null ? "" : $" (default: {defaultValue})"));
-        if (text is null) return defaultValue;
-        if (text.Length == 0) throw new UsageException($"--{name}: the path is empty");
-        if (mustExist && !File.Exists(text) && !Directory.Exists(text))
-            throw new UsageException($"--{name}: '{text}' does not exist");
-        return text;
-    }
-
-    /// <summary>An option without a value: true when given.</summary>
-    public bool Flag(string name, string help)
-    {
-        Declare(name, "", help, isFlag: true);
-        return !HelpRequested && given.ContainsKey(name);
-    }
-
-    /// <summary>The command's help: usage, summary and every declared option.</summary>
-    public string Help(string summary)
-    {
-        var options = declared.Select(o => ($"--{o.Name} {o.Usage}".TrimEnd(), o.Help))
-            .Append(("--help", "show this help")).ToList();
-        int width = options.Max(o => o.Item1.Length);
-        var text = new StringWriter();
-        text.WriteLine($"Usage: {CommandLine.ProgramName} {command} [--option value]...");
-        text.WriteLine();
-        text.WriteLine(summary);
-        text.WriteLine();
-        text.WriteLine("Options:");
-        foreach (var (usage, help) in options) text.WriteLine($"  {usage.PadRight(width)}  {help}");
-        return text.ToString();
-    }
-
-    /// <summary>Throws <see cref="UsageException"/> for an option no getter declared.</summary>
-    public void RejectUndeclared()
-    {
-        var unknown = given.Keys.FirstOrDefault(name => declared.All(o => o.Name != name));
-        if (unknown is not null)
-            throw new UsageException(
-                $"--{unknown} is not an option of {command}; its options are " +
-                string.Join(", ", declared.Select(o => "--" + o.Name)));
-    }
-
-    /// <summary>Records the option and returns its text, or null when absent (or under --help).</summary>
-    string? Declare(string name, string usage, string help, bool isFlag = false)
-    {
-        if (name == "help" || declared.Any(o => o.Name == name))
-            throw new InvalidOperationException($"{command} declares --{name} twice");
-        declared.Add((name, usage, help));
-        if (HelpRequested || !given.TryGetValue(name, out var text)) return null;
-        if (isFlag && text is not null) throw new UsageException($"--{name} takes no value, got '{text}'");
-        if (!isFlag && text is null) throw new UsageException($"--{name}: missing value");
-        return text;
-    }
-
-    static int ParseInt(string name, string text, int min, int max)
-    {
-        if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
-            throw new UsageException($"--{name}: '{text}' is not a whole number");
-        return InRange(name, value, min, max);
-    }
-
-    static string Defaults<T>(string defaultText, T min, T max, T noMin, T noMax) where T : IEquatable<T>
-    {
-        var text = $" (default: {defaultText}";
-        if (!min.Equals(noMin)) text += string.Create(CultureInfo.InvariantCulture, $", at least {min}");
-        if (!max.Equals(noMax)) text += string.Create(CultureInfo.InvariantCulture, $", at most {max}");
-        return text + ")";
-    }
-
-    static T InRange<T>(string name, T value, T min, T max) where T : IComparable<T>, IFormattable
-    {
-        if (value.CompareTo(min) < 0)
-            throw new UsageException(string.Create(CultureInfo.InvariantCulture, $"--{name}: {value} is less than the minimum {min}"));
-        if (value.CompareTo(max) > 0)
-            throw new UsageException(string.Create(CultureInfo.InvariantCulture, $"--{name}: {value} is more than the maximum {max}"));
-        return value;
     }
 }

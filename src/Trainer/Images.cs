@@ -2,6 +2,7 @@ using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Gif;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing.Processors.Quantization;
+using IlgpuGan.Model;
 
 namespace IlgpuGan.Trainer;
 
@@ -54,6 +55,9 @@ public static class Images
         }
         return grid;
     }
+
+    /// <summary>Writes an image as a PNG file, atomically.</summary>
+    public static void SavePng(string path, Image image) => AtomicFile.Write(path, stream => image.SaveAsPng(stream));
 
     /// <summary>
     /// Writes grids (all one size) as an animated GIF looping forever, each frame shown frameDelayMs

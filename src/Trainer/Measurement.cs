@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using IlgpuGan.Kernels;
 using IlgpuGan.Model;
 
@@ -9,10 +8,10 @@ namespace IlgpuGan.Trainer;
 /// <summary>What `profile` and `bench` share: a training set that needs no download, timing, tables and JSON.</summary>
 public static class Measurement
 {
-    /// <summary>MNIST's training set: the seed's epoch is 60000 / 128 = 468 steps (drop_last).</summary>
+    /// <summary>MNIST's training set: the reference's epoch is 60000 / 128 = 468 steps (drop_last).</summary>
     public const int MnistTrainImages = 60_000;
-    /// <summary>The seed's run: 300 epochs.</summary>
-    public const int SeedEpochs = 300;
+    /// <summary>The reference's run: 300 epochs.</summary>
+    public const int ReferenceEpochs = 300;
 
     /// <summary>
     /// <paramref name="count"/> images of uniform random pixels in [−1, 1], the range of scaled MNIST: a step
@@ -69,10 +68,4 @@ public static class Measurement
     /// <summary>A figure for a table: fixed decimals, invariant culture, "-" where there is none.</summary>
     public static string Cell(double? value, int decimals) =>
         value is { } v && double.IsFinite(v) ? v.ToString("F" + decimals, CultureInfo.InvariantCulture) : "-";
-
-    static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
-
-    /// <summary>Writes a report as indented JSON, atomically, for tools and docs/PERFORMANCE.md.</summary>
-    public static void WriteJson<T>(string path, T report) =>
-        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(report, Indented));
 }

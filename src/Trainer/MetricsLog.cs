@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using IlgpuGan.Model;
 
 namespace IlgpuGan.Trainer;
@@ -13,18 +14,19 @@ public sealed class MetricsLog(string path)
         "parzen,parzen_se,parzen_sigma,frechet,classifier_score,min_class_share," +
         "share_0,share_1,share_2,share_3,share_4,share_5,share_6,share_7,share_8,share_9";
 
-    public void Append(long epoch, long step, float[] means, double seconds, double samplesPerSecond, QualityReport? quality = null)
+    /// <summary>Adds a row by rewriting the file whole (a few kB), so that no reader or crash sees half a row.</summary>
+    public void Append(long epoch, long step, TrainingStatistics means, double seconds, double samplesPerSecond,
+        QualityReport? quality = null)
     {
-        bool fresh = !File.Exists(path);
-        using var writer = new StreamWriter(path, append: true);
-        if (fresh) writer.WriteLine(Header);
-        writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{epoch},{step},{means[0]:R},{means[1]:R},{means[2]:R},{means[3]:R},{seconds:F3},{samplesPerSecond:F1},{QualityColumns(quality)}"));
+        var text = new StringBuilder(File.Exists(path) ? File.ReadAllText(path) : Header + Environment.NewLine);
+        text.AppendLine(string.Create(CultureInfo.InvariantCulture,
+            $"{epoch},{step},{means.DiscriminatorLoss:R},{means.GeneratorLoss:R},{means.RealScore:R},{means.FakeScore:R},{seconds:F3},{samplesPerSecond:F1},{QualityColumns(quality)}"));
+        AtomicFile.WriteAllText(path, text.ToString());
     }
 
     static string QualityColumns(QualityReport? quality)
     {
-        if (quality is null) return new string(',', 5 + Classifier.MnistClasses);
+        if (quality is null) return new string(',', 5 + MnistDataset.Classes);
         double[] figures = [quality.Parzen.Mean, quality.Parzen.StandardError, quality.Parzen.Sigma, quality.Frechet,
             quality.ClassifierScore, quality.MinClassShare, .. quality.ClassShares];
         return string.Join(',', figures.Select(f => f.ToString("R", CultureInfo.InvariantCulture)));
@@ -39,6 +41,6 @@ public sealed class MetricsLog(string path)
     public void PlotLosses(string pngPath)
     {
         using var plot = Images.LossPlot(ReadLosses());
-        AtomicFile.Write(pngPath, stream => SixLabors.ImageSharp.ImageExtensions.SaveAsPng(plot, stream));
+        Images.SavePng(pngPath, plot);
     }
 }

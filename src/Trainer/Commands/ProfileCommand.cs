@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using ILGPU.Runtime;
 using IlgpuGan.Kernels;
 using IlgpuGan.Model;
@@ -10,8 +9,8 @@ namespace IlgpuGan.Trainer;
 public sealed record ProfileOptions
 {
     public AcceleratorKind Accelerator { get; init; } = AcceleratorKind.Auto;
-    /// <summary>The seed's by default: the model PyTorch's anchors time.</summary>
-    public Recipe Recipe { get; init; } = Recipe.Seed;
+    /// <summary>The reference's by default: the model PyTorch's anchors time.</summary>
+    public Recipe Recipe { get; init; } = Recipe.Reference;
     public int BatchSize { get; init; } = 128;
     public int Width { get; init; } = 1;
     public int Steps { get; init; } = 20;
@@ -20,60 +19,28 @@ public sealed record ProfileOptions
     public string? Json { get; init; }
 }
 
-/// <summary>
-/// Where and when a figure was measured, so that every figure in docs/PERFORMANCE.md carries it. HostLoad is the
-/// 1, 5 and 15 minute load averages when the run began (Linux): on a shared machine, the context of every timing.
-/// </summary>
-public sealed record MeasuredOn(string Accelerator, string Device, string HostCpu, int HostCpus, string HostLoad, string Os, string Utc)
-{
-    public static MeasuredOn Now(ComputeDevice device) => new(device.Kind.ToString(), device.Name,
-        LinuxFileLine("/proc/cpuinfo", "model name")?.Split(':', 2)[1].Trim() ?? RuntimeInformation.ProcessArchitecture.ToString(),
-        Environment.ProcessorCount, string.Join(' ', (LinuxFileLine("/proc/loadavg", "") ?? "unknown").Split(' ').Take(3)),
-        RuntimeInformation.OSDescription, DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture));
-
-    static string? LinuxFileLine(string path, string prefix) =>
-        File.Exists(path) ? File.ReadLines(path).FirstOrDefault(line => line.StartsWith(prefix, StringComparison.Ordinal)) : null;
-}
-
-/// <summary>
-/// One kernel's share of a training step. GFLOP/s and GB/s are what its launches achieved given the FLOPs
-/// and bytes each must do (see the kernels' Profile calls); null for a kernel that does none.
-/// </summary>
-public sealed record KernelTime(string Kernel, double LaunchesPerStep, double MicrosecondsPerStep, double MeanMicroseconds,
-    double SharePercent, double? GflopPerSecond, double? GigabytesPerSecond);
-
-/// <summary>
-/// A step taken apart by kernel. StepMicroseconds runs from a marker before a step's first launch to one after its
-/// last; GapMicroseconds is what the kernels leave of it: the host enqueuing launches (and the markers themselves).
-/// </summary>
-public sealed record ProfileReport(MeasuredOn MeasuredOn, Recipe Recipe, int BatchSize, int Width, int Steps, int Warmup,
-    double StepMicroseconds, double KernelMicroseconds, double GapMicroseconds, double GapSharePercent,
-    double LaunchesPerStep, IReadOnlyList<KernelTime> Kernels);
-
 /// <summary>`profile`: a few training steps on synthetic data, every launch timed on the accelerator by markers.</summary>
-public static class Profiling
+public static class ProfileCommand
 {
-    public static Command Command(TextWriter output) =>
-        new("profile", "times every kernel of a few training steps on synthetic data; a table per kernel, or JSON", args =>
+    public static Command Create(TextWriter output) =>
+        Command.Of("profile", "times every kernel of a few training steps on synthetic data; a table per kernel, or JSON",
+            Read, options => Run(options, output));
+
+    static ProfileOptions Read(CommandArgs args)
+    {
+        var defaults = new ProfileOptions();
+        return new ProfileOptions
         {
-            var defaults = new ProfileOptions();
-            var options = new ProfileOptions
-            {
-                Accelerator = args.Choice("accelerator", defaults.Accelerator, "where the kernels run"),
-                Recipe = args.Choice("recipe", defaults.Recipe, "training recipe whose step is profiled"),
-                BatchSize = args.Int("batch-size", defaults.BatchSize, "images per batch", min: 2, max: 65536),
-                Width = args.Int("width", defaults.Width, "every hidden layer this many times wider than the seed's", min: 1, max: 16),
-                Steps = args.Int("steps", defaults.Steps, "profiled training steps", min: 1, max: 100_000),
-                Warmup = args.Int("warmup", defaults.Warmup, "steps before them, not profiled (compilation, caches)", min: 0, max: 100_000),
-                Images = args.Int("images", defaults.Images, "synthetic training images (random pixels; MNIST has 60000)", min: 2),
-                Json = args.Path("json", null, "also write the figures to this JSON file"),
-            };
-            return () =>
-            {
-                Run(options, output);
-                return 0;
-            };
-        });
+            Accelerator = args.Choice("accelerator", defaults.Accelerator, "where the kernels run"),
+            Recipe = args.Choice("recipe", defaults.Recipe, "training recipe whose step is profiled"),
+            BatchSize = args.Int("batch-size", defaults.BatchSize, "images per batch", min: 2, max: 65536),
+            Width = args.Int("width", defaults.Width, "every hidden layer this many times wider than the seed's", min: 1, max: 16),
+            Steps = args.Int("steps", defaults.Steps, "profiled training steps", min: 1, max: 100_000),
+            Warmup = args.Int("warmup", defaults.Warmup, "steps before them, not profiled (compilation, caches)", min: 0, max: 100_000),
+            Images = args.Int("images", defaults.Images, "synthetic training images (random pixels; MNIST has 60000)", min: 2),
+            Json = args.Path("json", null, "also write the figures to this JSON file"),
+        };
+    }
 
     public static ProfileReport Run(ProfileOptions options, TextWriter output)
     {
@@ -109,7 +76,7 @@ public static class Profiling
         profiler.Clear();
 
         Print(report, output);
-        if (options.Json is { } json) Measurement.WriteJson(json, report);
+        if (options.Json is { } json) JsonFile.Write(json, report);
         return report;
     }
 

@@ -1,0 +1,139 @@
+using System.Diagnostics;
+using System.Globalization;
+using IlgpuGan.Kernels;
+using IlgpuGan.Model;
+
+namespace IlgpuGan.Trainer;
+
+/// <summary>What `eval` was asked to measure: samples from a checkpoint or from an IDX file, against an MNIST folder.</summary>
+public sealed record EvalOptions
+{
+    public string DataDir { get; init; } = "data/mnist";
+    public string? Checkpoint { get; init; }
+    public string? Samples { get; init; }
+    public int Count { get; init; } = Evaluation.DefaultCount;
+    public SampleMode Mode { get; init; } = SampleMode.Train;
+    public ulong Seed { get; init; } = 1;
+    public string Classifier { get; init; } = Evaluation.DefaultClassifierPath;
+    public string? Json { get; init; }
+    public AcceleratorKind Accelerator { get; init; } = AcceleratorKind.Auto;
+}
+
+/// <summary>
+/// `eval`: samples from a checkpoint or an IDX file measured against an MNIST folder's test set, printed beside
+/// the figures of real training digits, their ceiling.
+/// </summary>
+public static class EvalCommand
+{
+    public static Command Create(TextWriter output) =>
+        Command.Of("eval", "measures samples (from a checkpoint or an IDX file): Parzen log-likelihood, Fréchet distance, classifier score, class shares, beside real digits",
+            Read, options => Run(options, output));
+
+    static EvalOptions Read(CommandArgs args)
+    {
+        var defaults = new EvalOptions();
+        return new EvalOptions
+        {
+            DataDir = args.Path("data", defaults.DataDir, "folder of the four MNIST-format IDX files"),
+            Checkpoint = args.Path("checkpoint", null, "checkpoint to draw the samples from"),
+            Samples = args.Path("samples", null, "IDX file of samples (N×28×28 bytes) instead of a checkpoint"),
+            Count = args.Int("count", defaults.Count, "samples to draw from the checkpoint", min: 2, max: 1_000_000),
+            Mode = args.Choice("bn", defaults.Mode, "BatchNorm statistics when drawing: train (batch statistics, as the seed samples) or eval (running statistics)"),
+            Seed = (ulong)args.Int("seed", (int)defaults.Seed, "seed of the samples' noise", min: 0),
+            Classifier = args.Path("classifier", defaults.Classifier, "classifier file whose features and predictions are measured"),
+            Json = args.Path("json", null, "also write the figures to this JSON file"),
+            Accelerator = args.Choice("accelerator", defaults.Accelerator, "where the kernels run"),
+        };
+    }
+
+    public static void Run(EvalOptions options, TextWriter output)
+    {
+        if ((options.Checkpoint is null) == (options.Samples is null))
+            throw new UsageException("give either --checkpoint or --samples");
+        var clock = Stopwatch.StartNew();
+        var mnist = MnistDataset.Load(options.DataDir);
+        var samplesFromFile = options.Samples is { } idxPath ? ReadSamples(idxPath) : null;
+        var checkpoint = options.Checkpoint is { } checkpointPath ? Checkpoint.Read(checkpointPath) : null;
+
+        using var device = ComputeDevice.Create(options.Accelerator);
+        output.WriteLine($"device: {device.Kind} {device.Name}");
+        var kernels = new KernelSet(device);
+        var (classifier, header) = Evaluation.LoadClassifier(options.Classifier, kernels);
+        using var _ = classifier;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"classifier: {options.Classifier} (test accuracy {100 * header.TestAccuracy:F2}%)"));
+
+        string source;
+        byte[] samples;
+        if (checkpoint is not null)
+        {
+            using var gan = Sampling.Restore(kernels, checkpoint, options.Checkpoint!);
+            samples = Sampling.ToBytes(Sampling.Draw(kernels, gan, options.Count, options.Mode, options.Seed));
+            source = $"{options.Count} samples from {options.Checkpoint} (BatchNorm {CommandArgs.ChoiceName(options.Mode)}, seed {options.Seed})";
+        }
+        else
+        {
+            samples = samplesFromFile!;
+            source = $"{samples.Length / MnistDataset.PixelsPerImage} samples from {options.Samples}";
+        }
+        output.WriteLine($"measuring {source}");
+
+        var setClock = Stopwatch.StartNew();
+        using var quality = Evaluation.OpenQuality(kernels, classifier, mnist);
+        var measured = quality.Evaluate(samples);
+        double samplesSeconds = setClock.Elapsed.TotalSeconds;
+        setClock.Restart();
+        var ceiling = quality.Evaluate(Evaluation.CeilingImages(mnist.Train, Evaluation.DefaultCount));
+        double ceilingSeconds = setClock.Elapsed.TotalSeconds;
+        double seconds = clock.Elapsed.TotalSeconds;
+        WriteTable(output, measured, ceiling);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"done in {seconds:F1} s (samples measured in {samplesSeconds:F1} s, the test set's side included; real digits in {ceilingSeconds:F1} s)"));
+
+        if (options.Json is { } jsonPath)
+            JsonFile.Write(jsonPath, new
+            {
+                source,
+                classifier = options.Classifier,
+                classifier_test_accuracy = header.TestAccuracy,
+                samples = ToJson(measured),
+                real_training_digits = ToJson(ceiling),
+                seconds,
+            });
+    }
+
+    static byte[] ReadSamples(string path)
+    {
+        var images = IdxFile.ReadImages(path);
+        if (images.Rows != MnistDataset.Side || images.Columns != MnistDataset.Side)
+            throw new DataFormatException(path, $"samples are {images.Rows}×{images.Columns}, MNIST's are {MnistDataset.Side}×{MnistDataset.Side}");
+        if (images.Count < 2) throw new DataFormatException(path, "one sample: the measures need at least 2");
+        return images.Pixels;
+    }
+
+    static void WriteTable(TextWriter output, QualityReport samples, QualityReport real)
+    {
+        string Line(string name, string left, string right) => $"{name,-28}{left,22}{right,22}";
+        string Row(string name, Func<QualityReport, string> figure) => Line(name, figure(samples), figure(real));
+        string F(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+        output.WriteLine(Line("", $"samples ({samples.Count})", $"real train ({real.Count})"));
+        output.WriteLine(Row("Parzen log-likelihood", r => F($"{r.Parzen.Mean:F1} ± {r.Parzen.StandardError:F1}")));
+        output.WriteLine(Row("  window σ", r => F($"{r.Parzen.Sigma:F4}")));
+        output.WriteLine(Row("Fréchet distance to test", r => F($"{r.Frechet:F3}")));
+        output.WriteLine(Row("classifier score (max 10)", r => F($"{r.ClassifierScore:F3}")));
+        output.WriteLine(Row("smallest class share", r => F($"{100 * r.MinClassShare:F1}%")));
+        for (int c = 0; c < samples.ClassShares.Length; c++)
+            output.WriteLine(Row($"  class {c}", r => F($"{100 * r.ClassShares[c]:F1}%")));
+        output.WriteLine("(Goodfellow et al. 2014, Table 1: adversarial nets 225 ± 2 on MNIST)");
+    }
+
+    static object ToJson(QualityReport report) => new
+    {
+        count = report.Count,
+        parzen = new { mean = report.Parzen.Mean, standard_error = report.Parzen.StandardError, sigma = report.Parzen.Sigma },
+        frechet = report.Frechet,
+        classifier_score = report.ClassifierScore,
+        min_class_share = report.MinClassShare,
+        class_shares = report.ClassShares,
+    };
+}

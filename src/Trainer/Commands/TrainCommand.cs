@@ -1,0 +1,76 @@
+using System.Text.Json.Serialization;
+using IlgpuGan.Kernels;
+using IlgpuGan.Model;
+
+namespace IlgpuGan.Trainer;
+
+/// <summary>What `train` was asked to do: the model to train and how the run goes around it.</summary>
+public sealed record TrainOptions
+{
+    /// <summary>
+    /// The recipe's config with the model options given. A resumed run trains the checkpoint's config instead
+    /// (<see cref="TrainingRun"/>); the checkpoint header and config.json record the config used, not this one.
+    /// </summary>
+    [JsonIgnore]
+    public GanConfig Model { get; init; } = Recipes.Config(Recipe.Reference);
+    public string DataDir { get; init; } = "data/mnist";
+    public string OutDir { get; init; } = RunFolder(Recipe.Reference);
+    public int Epochs { get; init; } = 300;
+    public AcceleratorKind Accelerator { get; init; } = AcceleratorKind.Auto;
+    public int SampleEvery { get; init; } = 20;
+    public int CheckpointEvery { get; init; } = 10;
+    /// <summary>Steps this invocation may run, null for no limit: quick runs and tests.</summary>
+    public long? MaxSteps { get; init; }
+    public string? Resume { get; init; }
+    /// <summary>Epochs between quality measures in metrics.csv; 0: none.</summary>
+    public int EvalEvery { get; init; }
+    public int EvalSamples { get; init; } = Evaluation.DefaultCount;
+
+    /// <summary>The run folder of a recipe when --out is not given: runs/seed, runs/stable.</summary>
+    public static string RunFolder(Recipe recipe) => $"runs/{CommandArgs.ChoiceName(recipe)}";
+}
+
+/// <summary>`train`: the GAN on MNIST, a recipe's config with any model option given on top.</summary>
+public static class TrainCommand
+{
+    public static Command Create(TextWriter output, bool terminal) =>
+        Command.Of("train", "trains the GAN (the stable recipe unless --recipe names another); writes samples, metrics, loss curves and checkpoints to a run folder",
+            Read, options => new TrainingRun(options, output, terminal).Run());
+
+    public static TrainOptions Read(CommandArgs args)
+    {
+        var recipe = args.Choice("recipe", Recipes.Default, "training recipe, whose values the other options override: " +
+            string.Join("; ", Enum.GetValues<Recipe>().Select(r => $"{CommandArgs.ChoiceName(r)}: {Recipes.Describe(r)}")));
+        var model = Recipes.Config(recipe);
+        var defaults = new TrainOptions();
+        return new TrainOptions
+        {
+            DataDir = args.Path("data", defaults.DataDir, "folder of the four MNIST-format IDX files (raw or .gz); fetched when it does not exist"),
+            OutDir = args.Path("out", TrainOptions.RunFolder(recipe), "run folder"),
+            Epochs = args.Int("epochs", defaults.Epochs, "epochs to train", min: 1),
+            Model = model with
+            {
+                BatchSize = args.Int("batch-size", model.BatchSize, "images per batch", min: 2, max: 65536),
+                ZDim = args.Int("z-dim", model.ZDim, "length of the noise vector z", min: 1, max: 65536),
+                Adam = model.Adam with
+                {
+                    LearningRate = args.Float("lr", model.Adam.LearningRate, "Adam learning rate", min: 0, max: float.MaxValue),
+                    WeightDecay = args.Float("weight-decay", model.Adam.WeightDecay, "L2 weight decay added to the gradient", min: 0, max: 1),
+                    Beta1 = args.Float("beta1", model.Adam.Beta1, "Adam β1", min: 0, max: 0.999f),
+                },
+                Seed = (ulong)args.Int("seed", (int)model.Seed, "seed of every random draw of the run", min: 0),
+                Loss = args.Choice("loss", model.Loss, "generator loss"),
+                RealTarget = args.Float("real-target", model.RealTarget, "D's target for real images (below 1: one-sided label smoothing)", min: 0.5f, max: 1),
+                DiscriminatorDropout = args.Float("d-dropout", model.DiscriminatorDropout, "dropout probability after each hidden LeakyReLU of D", min: 0, max: 0.99f),
+                GeneratorAverageDecay = args.Double("g-average", model.GeneratorAverageDecay, "decay of the moving average of G's weights that draws the samples (0: none)", min: 0, max: 0.999999),
+            },
+            Accelerator = args.Choice("accelerator", defaults.Accelerator, "where the kernels run (auto: CUDA, then OpenCL, then CPU)"),
+            SampleEvery = args.Int("sample-every", defaults.SampleEvery, "epochs between sample grids (the first and last epoch always get one)", min: 1),
+            CheckpointEvery = args.Int("checkpoint-every", defaults.CheckpointEvery, "epochs between checkpoints (the run's end always gets one)", min: 1),
+            MaxSteps = args.Int("max-steps", 0, "stop after this many steps (0: no limit)", min: 0) is var max and > 0 ? max : null,
+            Resume = args.Path("resume", null, "checkpoint to continue from (its model config is used)"),
+            EvalEvery = args.Int("eval-every", defaults.EvalEvery, "epochs between quality measures appended to metrics.csv, as eval's (0: off; the run's last epoch too when on)", min: 0),
+            EvalSamples = args.Int("eval-samples", defaults.EvalSamples, "samples drawn for each quality measure", min: 2, max: 1_000_000),
+        };
+    }
+}

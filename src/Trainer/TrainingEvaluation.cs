@@ -1,0 +1,40 @@
+using System.Globalization;
+using IlgpuGan.Kernels;
+using IlgpuGan.Model;
+
+namespace IlgpuGan.Trainer;
+
+/// <summary>`train --eval-every`: eval's measures of the generator as it trains, the test set's side computed once.</summary>
+public sealed class TrainingEvaluation : IDisposable
+{
+    /// <summary>eval's default seed: a run's figures are those `eval --checkpoint` gives at the same step.</summary>
+    const ulong SampleSeed = 1;
+
+    readonly KernelSet kernels;
+    readonly Classifier classifier;
+    readonly SampleQuality quality;
+    readonly int count;
+
+    public TrainingEvaluation(KernelSet kernels, MnistDataset mnist, int count)
+    {
+        this.kernels = kernels;
+        this.count = count;
+        (classifier, _) = Evaluation.LoadClassifier(Evaluation.DefaultClassifierPath, kernels);
+        quality = Evaluation.OpenQuality(kernels, classifier, mnist);
+    }
+
+    /// <summary>Draws the samples in train-mode BatchNorm, as the reference samples, leaving the running statistics alone.</summary>
+    public QualityReport Measure(Gan gan, TextWriter output)
+    {
+        var report = quality.Evaluate(Sampling.ToBytes(Sampling.Draw(kernels, gan, count, SampleMode.Train, SampleSeed)));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  quality: Parzen {report.Parzen.Mean:F1} ± {report.Parzen.StandardError:F1} (σ {report.Parzen.Sigma:F3}), Fréchet {report.Frechet:F3}, score {report.ClassifierScore:F3}, smallest class {100 * report.MinClassShare:F1}%"));
+        return report;
+    }
+
+    public void Dispose()
+    {
+        quality.Dispose();
+        classifier.Dispose();
+    }
+}

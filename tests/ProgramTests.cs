@@ -1,0 +1,47 @@
+using IlgpuGan.Trainer;
+
+namespace IlgpuGan.Tests;
+
+/// <summary>
+/// What the end-to-end suites share: the `ilgpugan` program run in-process as a user would type it (standard
+/// output not a terminal), a fresh temporary folder for each test, and a tiny MNIST-format set to write into it.
+/// </summary>
+public abstract class ProgramTests
+{
+    /// <summary>Random training images: an epoch of batch 8 is 6 steps.</summary>
+    protected const int TrainImages = 48;
+    const int TestImages = 16;
+
+    protected TempFolder Folder { get; private set; } = null!;
+
+    [SetUp]
+    public void CreateFolder() => Folder = new TempFolder();
+
+    [TearDown]
+    public void DeleteFolder() => Folder.Dispose();
+
+    protected static (int Code, string Output, string Error) Ilgpugan(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = Program.Run(args, output, error, terminal: false);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    /// <summary>Writes the four IDX files of random images, labelled 0–9 in turn, into <see cref="Folder"/>/data.</summary>
+    protected string WriteTinyMnist()
+    {
+        var directory = Folder.File("data");
+        var rng = new Random(5);
+        Directory.CreateDirectory(directory);
+        foreach (var (images, labels, count) in new[] { ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", TrainImages), ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", TestImages) })
+        {
+            var pixels = new byte[count * 784];
+            rng.NextBytes(pixels);
+            IdxFile.WriteImages(Path.Combine(directory, images), new IdxImages(count, 28, 28, pixels));
+            var header = new byte[] { 0, 0, 8, 1, 0, 0, (byte)(count >> 8), (byte)count };
+            File.WriteAllBytes(Path.Combine(directory, labels), header.Concat(Enumerable.Range(0, count).Select(i => (byte)(i % 10))).ToArray());
+        }
+        return directory;
+    }
+}
