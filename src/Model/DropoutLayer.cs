@@ -29,6 +29,8 @@ public sealed class DropoutLayer : ILayer, IDisposable
     public ulong Seed { get; set; }
     public ulong Stream { get; set; }
 
+    public void Initialize(UniformSource source) { }
+
     public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardMode mode) =>
         kernels.Dropout.Forward(x, y, mask.View, rows * Out, mode == ForwardMode.Eval ? 0f : probability, Seed, Stream);
 

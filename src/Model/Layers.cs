@@ -13,12 +13,13 @@ public enum ForwardMode { Train, BatchStatistics, Eval }
 /// <summary>
 /// One step of a network over a batch of rows: x [rows, In] → y [rows, Out]. Backward turns dy into dx (when
 /// dx is not empty) and into the layer's parameter gradients (when asked), from the x and y of the forward;
-/// it may overwrite dy.
+/// it may overwrite dy. Initialize gives the layer's tensors PyTorch's default initial values.
 /// </summary>
 public interface ILayer
 {
     int In { get; }
     int Out { get; }
+    void Initialize(UniformSource source);
     void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardMode mode);
     void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
         bool parameterGradients);
@@ -62,6 +63,22 @@ public sealed class Linear : ILayer
         return true;
     }
 
+    /// <summary>
+    /// nn.Linear's reset_parameters: kaiming_uniform_(a=√5) for W and U(±1/√fan_in) for b both come to
+    /// U(−1/√fan_in, 1/√fan_in); W draws first.
+    /// </summary>
+    public void Initialize(UniformSource source)
+    {
+        double bound = 1.0 / Math.Sqrt(In);
+        foreach (var slot in new[] { Weight, BiasSlot })
+        {
+            var u = source.Next(slot.Length);
+            var values = new float[slot.Length];
+            for (int i = 0; i < values.Length; i++) values[i] = (float)(bound * (2.0 * u[i] - 1.0));
+            store.Parameter(slot).CopyFromCPU(values);
+        }
+    }
+
     public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardMode mode) =>
         kernels.Gemm.Multiply(x, false, store.Parameter(Weight), true, y, rows, Out, In,
             bias: store.Parameter(BiasSlot), leakyReluSlope: FusedLeakyReluSlope);
@@ -93,6 +110,8 @@ public sealed class LeakyRelu(KernelSet kernels, int features, float slope) : IL
     public int Out => features;
     public float Slope => slope;
 
+    public void Initialize(UniformSource source) { }
+
     public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardMode mode) =>
         kernels.Activations.LeakyReluForward(x, y, rows * features, slope);
 
@@ -109,6 +128,8 @@ public sealed class Sigmoid(KernelSet kernels, int features) : ILayer
     public int In => features;
     public int Out => features;
 
+    public void Initialize(UniformSource source) { }
+
     public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardMode mode) =>
         kernels.Activations.SigmoidForward(x, y, rows * features);
 
@@ -124,6 +145,8 @@ public sealed class Tanh(KernelSet kernels, int features) : ILayer
 {
     public int In => features;
     public int Out => features;
+
+    public void Initialize(UniformSource source) { }
 
     public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardMode mode) =>
         kernels.Activations.TanhForward(x, y, rows * features);
@@ -167,6 +190,17 @@ public sealed class BatchNorm1d : ILayer, IDisposable
     public TensorSlot Beta { get; }
     public TensorSlot RunningMean { get; }
     public TensorSlot RunningVar { get; }
+
+    /// <summary>nn.BatchNorm1d's reset_parameters and reset_running_stats: γ = 1, β = 0, running mean 0, running variance 1.</summary>
+    public void Initialize(UniformSource source)
+    {
+        var ones = new float[Out];
+        Array.Fill(ones, 1f);
+        store.Parameter(Gamma).CopyFromCPU(ones);
+        store.Parameter(Beta).MemSetToZero();
+        store.StateTensor(RunningMean).MemSetToZero();
+        store.StateTensor(RunningVar).CopyFromCPU(ones);
+    }
 
     public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardMode mode)
     {

@@ -43,6 +43,18 @@ public class Network : IDisposable
     public int Out => Layers[^1].Out;
 
     /// <summary>
+    /// A new network as PyTorch starts one: each layer initialises its own tensors, drawing from
+    /// <paramref name="source"/> in the order the layers run; Adam's moments and step count start at zero.
+    /// </summary>
+    public void Initialize(UniformSource source)
+    {
+        foreach (var layer in Layers) layer.Initialize(source);
+        Store.AllAdamM.MemSetToZero();
+        Store.AllAdamV.MemSetToZero();
+        Store.AdamStep = 0;
+    }
+
+    /// <summary>
     /// Runs the layers on input [rows, In]. The last layer writes into <paramref name="output"/> when one is
     /// given (so the generator can write straight into the discriminator's batch), else into the network's
     /// own buffer. Returns the output view [rows, Out].
