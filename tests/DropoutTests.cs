@@ -42,6 +42,26 @@ public sealed class DropoutTests(AcceleratorKind kind) : DeviceFixture(kind)
         TestData.AssertClose(x.Select((v, i) => v * expectedMask[i]).ToArray(), y, 1e-7, 0, "y");
     }
 
+    /// <summary>
+    /// A dropout layer draws the mask of the context's seed and of (step, pass, its index among the network's
+    /// dropout layers): the streams a checkpoint's resume relies on drawing again.
+    /// </summary>
+    [Test]
+    public void LayerDrawsTheMaskOfItsContextsStream()
+    {
+        const int rows = 3, features = 11;
+        var x = TestData.Uniform(new Random(5), rows * features);
+        using var layer = new DropoutLayer(new KernelSet(Device), features, P, rows, index: 1);
+        using var xs = TestData.Upload(Device, x);
+        using var ys = TestData.Poisoned(Device, rows * features);
+
+        layer.Forward(xs.View, ys.View, rows, new ForwardContext(ForwardMode.Train, Seed, Step: 6, Pass: 1));
+
+        var expectedMask = ReferenceMask(rows * features, P, Seed, RandomStreams.DropoutStream(6, 1, 1));
+        TestData.AssertClose(x.Select((v, i) => v * expectedMask[i]).ToArray(), TestData.Download(ys, rows * features),
+            1e-7, 0, "y");
+    }
+
     [TestCaseSource(typeof(TestData), nameof(TestData.OddSizes))]
     public void BackwardMatchesReference(int n)
     {

@@ -11,6 +11,16 @@ namespace IlgpuGan.Model;
 public enum ForwardMode { Train, BatchStatistics, Eval }
 
 /// <summary>
+/// What one forward pass of a network is: its mode, and the (seed, step, pass) that name the dropout masks it
+/// draws, so that every pass of a step draws masks of its own, reproducibly. A mode alone names no masks: the
+/// context of a network without dropout.
+/// </summary>
+public readonly record struct ForwardContext(ForwardMode Mode, ulong Seed = 0, long Step = 0, int Pass = 0)
+{
+    public static implicit operator ForwardContext(ForwardMode mode) => new(mode);
+}
+
+/// <summary>
 /// One step of a network over a batch of rows: x [rows, In] → y [rows, Out]. Backward turns dy into dx (when
 /// dx is not empty) and into the layer's parameter gradients (when asked), from the x and y of the forward;
 /// it may overwrite dy. Initialize gives the layer's tensors PyTorch's default initial values.
@@ -20,7 +30,7 @@ public interface ILayer
     int In { get; }
     int Out { get; }
     void Initialize(UniformSource source);
-    void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardMode mode);
+    void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardContext context);
     void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
         bool parameterGradients);
 }
@@ -79,7 +89,7 @@ public sealed class Linear : ILayer
         }
     }
 
-    public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardMode mode) =>
+    public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardContext context) =>
         kernels.Gemm.Multiply(x, false, store.Parameter(Weight), true, y, rows, Out, In,
             bias: store.Parameter(BiasSlot), leakyReluSlope: FusedLeakyReluSlope);
 
@@ -112,7 +122,7 @@ public sealed class LeakyRelu(KernelSet kernels, int features, float slope) : IL
 
     public void Initialize(UniformSource source) { }
 
-    public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardMode mode) =>
+    public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardContext context) =>
         kernels.Activations.LeakyReluForward(x, y, rows * features, slope);
 
     public void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
@@ -130,7 +140,7 @@ public sealed class Sigmoid(KernelSet kernels, int features) : ILayer
 
     public void Initialize(UniformSource source) { }
 
-    public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardMode mode) =>
+    public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardContext context) =>
         kernels.Activations.SigmoidForward(x, y, rows * features);
 
     public void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
@@ -148,7 +158,7 @@ public sealed class Tanh(KernelSet kernels, int features) : ILayer
 
     public void Initialize(UniformSource source) { }
 
-    public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardMode mode) =>
+    public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardContext context) =>
         kernels.Activations.TanhForward(x, y, rows * features);
 
     public void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
@@ -202,8 +212,9 @@ public sealed class BatchNorm1d : ILayer, IDisposable
         store.StateTensor(RunningVar).CopyFromCPU(ones);
     }
 
-    public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardMode mode)
+    public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardContext context)
     {
+        var mode = context.Mode;
         if (mode != ForwardMode.Eval)
             // Momentum 0 keeps the running statistics exactly as they are.
             kernels.BatchNorm.TrainForward(x, y, store.Parameter(Gamma), store.Parameter(Beta), savedMean.View,

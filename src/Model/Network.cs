@@ -55,11 +55,11 @@ public class Network : IDisposable
     }
 
     /// <summary>
-    /// Runs the layers on input [rows, In]. The last layer writes into <paramref name="output"/> when one is
+    /// Runs the layers on input [rows, In], handing each the context of the pass. The last layer writes into <paramref name="output"/> when one is
     /// given (so the generator can write straight into the discriminator's batch), else into the network's
     /// own buffer. Returns the output view [rows, Out].
     /// </summary>
-    public ArrayView<float> Forward(ArrayView<float> input, int rows, ForwardMode mode, ArrayView<float> output = default)
+    public ArrayView<float> Forward(ArrayView<float> input, int rows, ForwardContext context, ArrayView<float> output = default)
     {
         CheckRows(rows);
         var x = input.SubView(0, (long)rows * In);
@@ -67,7 +67,7 @@ public class Network : IDisposable
         {
             bool last = i == Layers.Count - 1;
             var y = last && output.Length > 0 ? output.SubView(0, (long)rows * Out) : Head(outputs[i], rows * Layers[i].Out);
-            Layers[i].Forward(x, y, rows, mode);
+            Layers[i].Forward(x, y, rows, context);
             x = y;
         }
         lastOutput = x;
