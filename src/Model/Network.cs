@@ -14,6 +14,8 @@ public class Network : IDisposable
 {
     readonly MemoryBuffer1D<float, Stride1D.Dense>[] outputs;
     readonly MemoryBuffer1D<float, Stride1D.Dense> gradientA, gradientB;
+    /// <summary>For every layer as built, the index in <see cref="Layers"/> of the layer that writes its output.</summary>
+    readonly Dictionary<ILayer, int> writerOf;
     ArrayView<float> lastOutput;
 
     protected Network(KernelSet kernels, string name, int maxRows, ParameterStore store, IReadOnlyList<ILayer> layers)
@@ -25,11 +27,11 @@ public class Network : IDisposable
         for (int i = 1; i < layers.Count; i++)
             if (layers[i].In != layers[i - 1].Out)
                 throw new ArgumentException($"{name}: layer {i} takes {layers[i].In} features, layer {i - 1} gives {layers[i - 1].Out}");
-        Layers = layers = FuseActivations(layers);
+        (Layers, writerOf) = FuseActivations(layers);
         var accelerator = kernels.Device.Accelerator;
         store.Allocate(accelerator);
-        outputs = layers.Select(l => accelerator.Allocate1D<float>((long)maxRows * l.Out)).ToArray();
-        int widest = layers.Max(l => Math.Max(l.In, l.Out));
+        outputs = Layers.Select(l => accelerator.Allocate1D<float>((long)maxRows * l.Out)).ToArray();
+        int widest = Layers.Max(l => Math.Max(l.In, l.Out));
         gradientA = accelerator.Allocate1D<float>((long)maxRows * widest);
         gradientB = accelerator.Allocate1D<float>((long)maxRows * widest);
     }
@@ -96,20 +98,25 @@ public class Network : IDisposable
         }
     }
 
-    static List<ILayer> FuseActivations(IReadOnlyList<ILayer> layers)
+    static (List<ILayer> Fused, Dictionary<ILayer, int> WriterOf) FuseActivations(IReadOnlyList<ILayer> layers)
     {
         var fused = new List<ILayer>(layers.Count);
+        var writerOf = new Dictionary<ILayer, int>(layers.Count);
         foreach (var layer in layers)
+        {
             if (!(layer is LeakyRelu activation && fused.Count > 0 && fused[^1] is Linear linear && linear.TryFuse(activation)))
                 fused.Add(layer);
-        return fused;
+            writerOf[layer] = fused.Count - 1;
+        }
+        return (fused, writerOf);
     }
 
     /// <summary>
-    /// Output [rows, Out] of <see cref="Layers"/>[<paramref name="layer"/>] (after fusion) in the last
-    /// <see cref="Forward"/>, e.g. a classifier's features; not the last layer when that one wrote into a caller's buffer.
+    /// Output [rows, Out] of a layer the network was built with, in the last <see cref="Forward"/>, e.g. a
+    /// classifier's features: a fused activation's is that of the Linear it was fused into. Not the last layer
+    /// when that one wrote into a caller's buffer.
     /// </summary>
-    public ArrayView<float> LayerOutput(int layer, int rows) => Head(outputs[layer], (long)rows * Layers[layer].Out);
+    public ArrayView<float> LayerOutput(ILayer layer, int rows) => Head(outputs[writerOf[layer]], (long)rows * layer.Out);
 
     static ArrayView<float> Head(MemoryBuffer1D<float, Stride1D.Dense> buffer, long length) => buffer.View.SubView(0, length);
 
