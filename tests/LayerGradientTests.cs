@@ -28,8 +28,8 @@ public sealed class LayerGradientTests(AcceleratorKind kind) : DeviceFixture(kin
     {
         "linear" => new Linear(kernels, store, "fc", In, Out),
         "leaky_relu" => new LeakyRelu(kernels, In, 0.2f),
-        "sigmoid" => new Sigmoid(kernels, In),
-        "tanh" => new Tanh(kernels, In),
+        "sigmoid" => ElementWiseActivation.Sigmoid(kernels, In),
+        "tanh" => ElementWiseActivation.Tanh(kernels, In),
         "batch_norm" => new BatchNorm1d(kernels, store, "bn", In, 0.8f, 1e-5f),
         "dropout" => new DropoutLayer(kernels, In, 0.4f, Rows, index: 0),
         _ => throw new ArgumentException(layerKind),

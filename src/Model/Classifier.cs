@@ -12,6 +12,7 @@ namespace IlgpuGan.Model;
 public sealed class Classifier : Network
 {
     public static readonly int[] MnistWidths = [512, 256];
+    /// <summary>MNIST's ten digits: the one count of classes that the trainer's data set and the classifier share.</summary>
     public const int MnistClasses = 10;
 
     public Classifier(KernelSet kernels, int pixels, IReadOnlyList<int> hiddenWidths, int classes, int maxRows)

@@ -132,39 +132,42 @@ public sealed class LeakyRelu(KernelSet kernels, int features, float slope) : IL
     }
 }
 
-/// <summary>torch.sigmoid.</summary>
-public sealed class Sigmoid(KernelSet kernels, int features) : ILayer
+/// <summary>
+/// An element-wise activation whose derivative follows from its output, as torch.sigmoid's and torch.tanh's
+/// backward take it: the forward kernel (x, y, n) and the backward kernel (y, dy, dx, n).
+/// </summary>
+public sealed class ElementWiseActivation : ILayer
 {
-    public int In => features;
-    public int Out => features;
+    readonly Action<ArrayView<float>, ArrayView<float>, int> forward;
+    readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, int> backward;
 
-    public void Initialize(UniformSource source) { }
-
-    public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardContext context) =>
-        kernels.Activations.SigmoidForward(x, y, rows * features);
-
-    public void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
-        bool parameterGradients)
+    ElementWiseActivation(int features, Action<ArrayView<float>, ArrayView<float>, int> forward,
+        Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, int> backward)
     {
-        if (dx.Length > 0) kernels.Activations.SigmoidBackward(y, dy, dx, rows * features);
+        In = Out = features;
+        this.forward = forward;
+        this.backward = backward;
     }
-}
 
-/// <summary>torch.tanh.</summary>
-public sealed class Tanh(KernelSet kernels, int features) : ILayer
-{
-    public int In => features;
-    public int Out => features;
+    /// <summary>torch.sigmoid.</summary>
+    public static ElementWiseActivation Sigmoid(KernelSet kernels, int features) =>
+        new(features, kernels.Activations.SigmoidForward, kernels.Activations.SigmoidBackward);
+
+    /// <summary>torch.tanh.</summary>
+    public static ElementWiseActivation Tanh(KernelSet kernels, int features) =>
+        new(features, kernels.Activations.TanhForward, kernels.Activations.TanhBackward);
+
+    public int In { get; }
+    public int Out { get; }
 
     public void Initialize(UniformSource source) { }
 
-    public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardContext context) =>
-        kernels.Activations.TanhForward(x, y, rows * features);
+    public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardContext context) => forward(x, y, rows * Out);
 
     public void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
         bool parameterGradients)
     {
-        if (dx.Length > 0) kernels.Activations.TanhBackward(y, dy, dx, rows * features);
+        if (dx.Length > 0) backward(y, dy, dx, rows * Out);
     }
 }
 

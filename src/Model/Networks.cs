@@ -37,7 +37,7 @@ public sealed class Generator : Network
             width = next;
         }
         layers.Add(new Linear(kernels, store, $"fc{hiddenWidths.Count + 1}", width, imagePixels));
-        if (tanhOutput) layers.Add(new Tanh(kernels, imagePixels));
+        if (tanhOutput) layers.Add(ElementWiseActivation.Tanh(kernels, imagePixels));
         return layers;
     }
 }
@@ -70,7 +70,7 @@ public sealed class Discriminator : Network
             width = hiddenWidths[i];
         }
         layers.Add(new Linear(kernels, store, $"fc{hiddenWidths.Count + 1}", width, 1));
-        layers.Add(new Sigmoid(kernels, 1));
+        layers.Add(ElementWiseActivation.Sigmoid(kernels, 1));
         return layers;
     }
 }

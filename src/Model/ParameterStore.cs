@@ -26,9 +26,6 @@ public sealed class ParameterLayout
         Length += slot.Length;
         return slot;
     }
-
-    public TensorSlot this[string name] =>
-        slots.FirstOrDefault(s => s.Name == name) ?? throw new KeyNotFoundException($"no tensor '{name}'");
 }
 
 /// <summary>
