@@ -205,7 +205,7 @@ public sealed class SampleQualityTests(AcceleratorKind kind) : DeviceFixture(kin
         for (int i = 0; i < n; i++)
             for (int j = 0; j <= i; j++) m[i, j] = m[j, i] = rng.NextDouble() - 0.5;
 
-        var (values, vectors) = FrechetDistance.SymmetricEigen(m);
+        var (values, vectors) = SymmetricEigen.Decompose(m);
 
         for (int i = 0; i < n; i++)
             for (int j = 0; j < n; j++)
