@@ -69,23 +69,8 @@ public sealed class LayerGradientTests(AcceleratorKind kind) : DeviceFixture(kin
         var dx = TestData.Download(dxs, Rows * layer.In);
         var parameterGradients = store.Parameters.Length > 0 ? store.AllGradients.GetAsArray() : [];
 
-        TestData.AssertClose(CentralDifferences(x, input => Loss(input, parameters)), dx, 2e-2, 2e-3, $"{layerKind} dx");
-        var expectedDp = CentralDifferences(parameters, values => Loss(x, values));
+        TestData.AssertClose(FiniteDifference.Gradient(x, H, input => Loss(input, parameters)), dx, 2e-2, 2e-3, $"{layerKind} dx");
+        var expectedDp = FiniteDifference.Gradient(parameters, H, values => Loss(x, values));
         TestData.AssertClose(expectedDp, parameterGradients, 2e-2, 2e-3, $"{layerKind} parameter gradients");
-    }
-
-    /// <summary>(f(v + h·eᵢ) − f(v − h·eᵢ)) / 2h for every element i of v.</summary>
-    static double[] CentralDifferences(float[] values, Func<float[], double> f)
-    {
-        var derivatives = new double[values.Length];
-        for (int i = 0; i < values.Length; i++)
-        {
-            var plus = (float[])values.Clone();
-            var minus = (float[])values.Clone();
-            plus[i] += H;
-            minus[i] -= H;
-            derivatives[i] = (f(plus) - f(minus)) / (2 * H);
-        }
-        return derivatives;
     }
 }

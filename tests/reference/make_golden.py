@@ -87,7 +87,8 @@ class Discriminator(nn.Module):
         return torch.sigmoid(self.fc3(x))
 
 
-# Streams of the hash: one per tensor or input, fixed here and in tests/GoldenInputs.cs.
+# Streams of the hash: one per tensor or input, fixed here and in tests/GoldenFile.cs, which draws the same inputs.
+# SAMPLE_STREAM only picks the stored indices, which the file lists.
 PARAM_STREAM, REAL_STREAM, NOISE_STREAM, SAMPLE_STREAM = 1000, 2000, 3000, 4000
 
 
