@@ -173,7 +173,7 @@ def run(batch, saturating, knobs=SEED_KNOBS):
 
 
 def sample_indices(name, n):
-    stream = SAMPLE_STREAM + sum(name.encode())  # any fixed function of the name; reproduced in C#
+    stream = SAMPLE_STREAM + sum(name.encode())  # any fixed function of the name: the file stores the indices
     return np.unique((uniform(stream, SAMPLE) * n).astype(np.int64)).astype(np.int32)
 
 
