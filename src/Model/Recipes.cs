@@ -4,8 +4,8 @@ namespace IlgpuGan.Model;
 
 /// <summary>
 /// The named training recipes of `train --recipe`. Seed: the reference's exact recipe. Stable: the recipe research
-/// of issue 5 (PyTorch 1.13 on the CPU, 12 epochs) recommends it as the only one measured to keep all ten classes
-/// at ≥ 5% of samples while improving at every epoch, where the seed collapsed to 1–2 classes by epoch 5.
+/// (docs/recipe-research.md) measured it as the only one to keep all ten classes at ≥ 5% of samples while
+/// improving at every epoch, where the seed collapsed to 1–2 classes by epoch 5.
 /// </summary>
 public enum Recipe { Seed, Stable }
 
