@@ -152,7 +152,7 @@ public static class ClassifierFile
     public static (Header Header, float[] Parameters) Read(string path)
     {
         var (header, tensors) = TensorFile.Read<Header>(path, Magic, Version, "classifier",
-            h => h.HiddenWidths is null ? null : h.TensorLengths, "the widths or the tensor list");
+            h => h.HiddenWidths is not { Length: > 0 } ? null : h.TensorLengths, "the widths or the tensor list");
         if (!tensors.TryGetValue(ParametersTensor, out var parameters))
             throw new CheckpointException($"{path}: no tensor {ParametersTensor}");
         return (header, parameters);

@@ -13,6 +13,8 @@ public sealed class DropoutLayer : ILayer, IDisposable
 {
     readonly KernelSet kernels;
     readonly float probability;
+    /// <summary>The layer's place among its network's dropout layers, which names its masks.</summary>
+    readonly int index;
     readonly MemoryBuffer1D<float, ILGPU.Stride1D.Dense> mask;
 
     public DropoutLayer(KernelSet kernels, int features, float probability, int maxRows, int index)
@@ -21,20 +23,18 @@ public sealed class DropoutLayer : ILayer, IDisposable
             throw new ArgumentOutOfRangeException(nameof(probability), probability, "a dropout probability is in [0, 1)");
         this.kernels = kernels;
         this.probability = probability;
-        Index = index;
+        this.index = index;
         In = Out = features;
         mask = kernels.Device.Accelerator.Allocate1D<float>((long)maxRows * features);
     }
 
     public int In { get; }
     public int Out { get; }
-    public int Index { get; }
-
     public void Initialize(UniformSource source) { }
 
     public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardContext context) =>
         kernels.Dropout.Forward(x, y, mask.View, rows * Out, context.Mode == ForwardMode.Eval ? 0f : probability,
-            context.Seed, RandomStreams.DropoutStream(context.Step, context.Pass, Index));
+            context.Seed, RandomStreams.DropoutStream(context.Step, context.Pass, index));
 
     public void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
         bool parameterGradients)
