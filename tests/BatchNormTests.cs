@@ -214,20 +214,8 @@ public sealed class BatchNormTests(AcceleratorKind kind) : DeviceFixture(kind)
         double Loss(Inputs perturbed) =>
             RunTrainForward(perturbed, rows, cols, Momentum, Eps).Y.Select((v, i) => (double)dy[i] * v).Sum();
 
-        // Central difference of L along one element of one input array, over the step float actually took.
-        double[] Gradient(float[] values, Func<float[], Inputs> with)
-        {
-            var gradient = new double[values.Length];
-            for (int i = 0; i < values.Length; i++)
-            {
-                var plus = (float[])values.Clone();
-                var minus = (float[])values.Clone();
-                plus[i] += h;
-                minus[i] -= h;
-                gradient[i] = (Loss(with(plus)) - Loss(with(minus))) / ((double)plus[i] - minus[i]);
-            }
-            return gradient;
-        }
+        // L along the elements of one input array.
+        double[] Gradient(float[] values, Func<float[], Inputs> with) => FiniteDifference.Gradient(values, h, v => Loss(with(v)));
 
         var expectedDx = Gradient(a.X, x => a with { X = x });
         var expectedDGamma = Gradient(a.Gamma, gamma => a with { Gamma = gamma });

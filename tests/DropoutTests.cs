@@ -42,6 +42,26 @@ public sealed class DropoutTests(AcceleratorKind kind) : DeviceFixture(kind)
         TestData.AssertClose(x.Select((v, i) => v * expectedMask[i]).ToArray(), y, 1e-7, 0, "y");
     }
 
+    /// <summary>
+    /// A dropout layer draws the mask of the context's seed and of (step, pass, its index among the network's
+    /// dropout layers): the streams a checkpoint's resume relies on drawing again.
+    /// </summary>
+    [Test]
+    public void LayerDrawsTheMaskOfItsContextsStream()
+    {
+        const int rows = 3, features = 11;
+        var x = TestData.Uniform(new Random(5), rows * features);
+        using var layer = new DropoutLayer(new KernelSet(Device), features, P, rows, index: 1);
+        using var xs = TestData.Upload(Device, x);
+        using var ys = TestData.Poisoned(Device, rows * features);
+
+        layer.Forward(xs.View, ys.View, rows, new ForwardContext(ForwardMode.Train, Seed, Step: 6, Pass: 1));
+
+        var expectedMask = ReferenceMask(rows * features, P, Seed, RandomStreams.DropoutStream(6, 1, 1));
+        TestData.AssertClose(x.Select((v, i) => v * expectedMask[i]).ToArray(), TestData.Download(ys, rows * features),
+            1e-7, 0, "y");
+    }
+
     [TestCaseSource(typeof(TestData), nameof(TestData.OddSizes))]
     public void BackwardMatchesReference(int n)
     {
@@ -66,9 +86,8 @@ public sealed class DropoutTests(AcceleratorKind kind) : DeviceFixture(kind)
         var rng = new Random(7);
         var x = TestData.Uniform(rng, n, -3f, 3f);
         var dy = TestData.Uniform(rng, n);
-        var plus = Forward(x.Select(v => v + h).ToArray(), P, Seed, 9).Y;
-        var minus = Forward(x.Select(v => v - h).ToArray(), P, Seed, 9).Y;
-        var expected = Enumerable.Range(0, n).Select(i => dy[i] * ((double)plus[i] - minus[i]) / (2 * h)).ToArray();
+        var expected = FiniteDifference.ElementWise(x, h, input => Forward(input, P, Seed, 9).Y)
+            .Select((derivative, i) => dy[i] * derivative).ToArray();
         Assert.That(expected.Count(d => d == 0), Is.InRange(1, n - 1), "the mask drops some elements and keeps others");
 
         using var dys = TestData.Upload(Device, dy);

@@ -71,8 +71,9 @@ public sealed class GoldenStepTests(AcceleratorKind kind) : DeviceFixture(kind)
         };
         if (recipeKnobs) config = WithRecipeKnobs(config);
         using var gan = new Gan(kernels, config);
-        int next = Initialization.LikePyTorch(gan.Generator, GoldenFile.Uniform, GoldenFile.ParameterStream);
-        Initialization.LikePyTorch(gan.Discriminator, GoldenFile.Uniform, next);
+        var initialValues = new UniformSource(GoldenFile.Uniform, GoldenFile.ParameterStream);
+        gan.Generator.Initialize(initialValues);
+        gan.Discriminator.Initialize(initialValues);
         gan.StartAverage();
 
         var roundingOnly = config.BatchNormBeforeActivation

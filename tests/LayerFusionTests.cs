@@ -108,7 +108,7 @@ public sealed class LayerFusionTests(AcceleratorKind kind) : DeviceFixture(kind)
         ILayer[] layers =
         [
             first, new LeakyRelu(kernels, 6, Slope), new LeakyRelu(kernels, 6, Slope), norm, new LeakyRelu(kernels, 6, Slope),
-            second, negative, third, new Sigmoid(kernels, 2),
+            second, negative, third, ElementWiseActivation.Sigmoid(kernels, 2),
         ];
         using var network = new Stack(kernels, store, layers);
 

@@ -14,6 +14,9 @@ public sealed class LayerGradientTests(AcceleratorKind kind) : DeviceFixture(kin
     const int Rows = 7, In = 5, Out = 6;
     const float H = 1e-2f;
 
+    /// <summary>A fixed dropout mask: every forward of the difference quotients draws the same one.</summary>
+    static readonly ForwardContext MaskedPass = new(ForwardMode.Train, Seed: 5, Step: 3, Pass: 1);
+
     KernelSet kernels = null!;
 
     [OneTimeSetUp]
@@ -25,11 +28,10 @@ public sealed class LayerGradientTests(AcceleratorKind kind) : DeviceFixture(kin
     {
         "linear" => new Linear(kernels, store, "fc", In, Out),
         "leaky_relu" => new LeakyRelu(kernels, In, 0.2f),
-        "sigmoid" => new Sigmoid(kernels, In),
-        "tanh" => new Tanh(kernels, In),
+        "sigmoid" => ElementWiseActivation.Sigmoid(kernels, In),
+        "tanh" => ElementWiseActivation.Tanh(kernels, In),
         "batch_norm" => new BatchNorm1d(kernels, store, "bn", In, 0.8f, 1e-5f),
-        // A fixed mask: every forward of the difference quotients draws the same one.
-        "dropout" => new DropoutLayer(kernels, In, 0.4f, Rows) { Seed = 5, Stream = RandomStreams.DropoutStream(3, 1, 0) },
+        "dropout" => new DropoutLayer(kernels, In, 0.4f, Rows, index: 0),
         _ => throw new ArgumentException(layerKind),
     };
 
@@ -57,7 +59,7 @@ public sealed class LayerGradientTests(AcceleratorKind kind) : DeviceFixture(kin
         {
             using var inputs = TestData.Upload(Device, input);
             if (parameterValues.Length > 0) store.AllParameters.CopyFromCPU(parameterValues);
-            layer.Forward(inputs.View, ys.View, Rows, ForwardMode.Train);
+            layer.Forward(inputs.View, ys.View, Rows, MaskedPass);
             var y = TestData.Download(ys, Rows * layer.Out);
             return y.Select((v, i) => (double)v * dy[i]).Sum();
         }
@@ -67,23 +69,8 @@ public sealed class LayerGradientTests(AcceleratorKind kind) : DeviceFixture(kin
         var dx = TestData.Download(dxs, Rows * layer.In);
         var parameterGradients = store.Parameters.Length > 0 ? store.AllGradients.GetAsArray() : [];
 
-        TestData.AssertClose(CentralDifferences(x, input => Loss(input, parameters)), dx, 2e-2, 2e-3, $"{layerKind} dx");
-        var expectedDp = CentralDifferences(parameters, values => Loss(x, values));
+        TestData.AssertClose(FiniteDifference.Gradient(x, H, input => Loss(input, parameters)), dx, 2e-2, 2e-3, $"{layerKind} dx");
+        var expectedDp = FiniteDifference.Gradient(parameters, H, values => Loss(x, values));
         TestData.AssertClose(expectedDp, parameterGradients, 2e-2, 2e-3, $"{layerKind} parameter gradients");
-    }
-
-    /// <summary>(f(v + h·eᵢ) − f(v − h·eᵢ)) / 2h for every element i of v.</summary>
-    static double[] CentralDifferences(float[] values, Func<float[], double> f)
-    {
-        var derivatives = new double[values.Length];
-        for (int i = 0; i < values.Length; i++)
-        {
-            var plus = (float[])values.Clone();
-            var minus = (float[])values.Clone();
-            plus[i] += H;
-            minus[i] -= H;
-            derivatives[i] = (f(plus) - f(minus)) / (2 * H);
-        }
-        return derivatives;
     }
 }

@@ -110,6 +110,38 @@ public sealed class SampleQualityTests(AcceleratorKind kind) : DeviceFixture(kin
         Assert.That(result.StandardError, Is.EqualTo(se).Within(1e-3));
     }
 
+    /// <summary>The features are the last hidden layer's ReLU output, recomputed in float64 from the parameters.</summary>
+    [Test]
+    public void PredictGivesTheLastHiddenLayersActivations()
+    {
+        const int count = 9;
+        using var classifier = new Classifier(kernels, Pixels, [16, 12], 4, maxRows: 4);
+        Initialization.LikePyTorch(classifier, Initialization.PhiloxUniform(5), 0);
+        using var images = new DeviceImages(kernels, RandomImages(new Random(3), count, Pixels), Pixels);
+        using var features = TestData.Poisoned(Device, count * classifier.FeatureCount);
+        using var probabilities = TestData.Poisoned(Device, count * classifier.Classes);
+
+        classifier.Predict(images.Pixels, count, features.View, probabilities.View);
+
+        var parameters = classifier.Store.AllParameters.GetAsArray();
+        var activations = TestData.ToDouble(images.Pixels.GetAsArray());
+        foreach (var linear in classifier.Layers.OfType<Linear>().SkipLast(1))
+        {
+            var next = new double[count * linear.Out];
+            for (int r = 0; r < count; r++)
+                for (int o = 0; o < linear.Out; o++)
+                {
+                    double sum = parameters[linear.BiasSlot.Offset + o];
+                    for (int i = 0; i < linear.In; i++)
+                        sum += parameters[linear.Weight.Offset + o * linear.In + i] * activations[r * linear.In + i];
+                    next[r * linear.Out + o] = Math.Max(sum, 0);
+                }
+            activations = next;
+        }
+        Assert.That(classifier.FeatureCount, Is.EqualTo(12));
+        TestData.AssertClose(activations, TestData.Download(features, count * 12), 1e-5, 1e-6, "features");
+    }
+
     /// <summary>Through the device moments: a set against itself is 0, against another set it is not.</summary>
     [Test]
     public void FrechetOfASetWithItselfIsZero()
@@ -173,7 +205,7 @@ public sealed class SampleQualityTests(AcceleratorKind kind) : DeviceFixture(kin
         for (int i = 0; i < n; i++)
             for (int j = 0; j <= i; j++) m[i, j] = m[j, i] = rng.NextDouble() - 0.5;
 
-        var (values, vectors) = FrechetDistance.SymmetricEigen(m);
+        var (values, vectors) = SymmetricEigen.Decompose(m);
 
         for (int i = 0; i < n; i++)
             for (int j = 0; j < n; j++)

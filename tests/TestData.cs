@@ -61,22 +61,5 @@ public static class TestData
         }
     }
 
-    /// <summary>
-    /// (f(v + h·eᵢ) − f(v − h·eᵢ)) over the step float actually took, for every element i of v.
-    /// </summary>
-    public static double[] CentralDifferences(float[] values, float h, Func<float[], double> f)
-    {
-        var derivatives = new double[values.Length];
-        for (int i = 0; i < values.Length; i++)
-        {
-            var plus = (float[])values.Clone();
-            var minus = (float[])values.Clone();
-            plus[i] += h;
-            minus[i] -= h;
-            derivatives[i] = (f(plus) - f(minus)) / ((double)plus[i] - minus[i]);
-        }
-        return derivatives;
-    }
-
     public static double[] ToDouble(float[] values) => Array.ConvertAll(values, v => (double)v);
 }

@@ -12,16 +12,26 @@ namespace IlgpuGan.Model;
 public sealed class Classifier : Network
 {
     public static readonly int[] MnistWidths = [512, 256];
+    /// <summary>MNIST's ten digits: the one count of classes that the trainer's data set and the classifier share.</summary>
     public const int MnistClasses = 10;
 
     public Classifier(KernelSet kernels, int pixels, IReadOnlyList<int> hiddenWidths, int classes, int maxRows)
         : this(kernels, new ParameterStore(), pixels, hiddenWidths, classes, maxRows) { }
 
     Classifier(KernelSet kernels, ParameterStore store, int pixels, IReadOnlyList<int> hiddenWidths, int classes, int maxRows)
-        : base(kernels, "classifier", maxRows, store, Build(kernels, store, pixels, hiddenWidths, classes)) { }
-
-    static List<ILayer> Build(KernelSet kernels, ParameterStore store, int pixels, IReadOnlyList<int> hiddenWidths, int classes)
+        : base(kernels, "classifier", maxRows, store, Build(kernels, store, pixels, hiddenWidths, classes, out var features))
     {
+        featureLayer = features;
+        HiddenWidths = [.. hiddenWidths];
+    }
+
+    readonly ILayer featureLayer;
+
+    /// <summary>The layers, and the one whose output are the features: the last hidden layer's ReLU.</summary>
+    static List<ILayer> Build(KernelSet kernels, ParameterStore store, int pixels, IReadOnlyList<int> hiddenWidths, int classes,
+        out ILayer features)
+    {
+        if (hiddenWidths.Count == 0) throw new ArgumentException("a classifier needs a hidden layer for its features", nameof(hiddenWidths));
         var layers = new List<ILayer>();
         int width = pixels;
         for (int i = 0; i < hiddenWidths.Count; i++)
@@ -31,13 +41,15 @@ public sealed class Classifier : Network
             layers.Add(new LeakyRelu(kernels, hiddenWidths[i], 0f));
             width = hiddenWidths[i];
         }
+        features = layers[^1];
         layers.Add(new Linear(kernels, store, $"fc{hiddenWidths.Count + 1}", width, classes));
         return layers;
     }
 
+    public IReadOnlyList<int> HiddenWidths { get; }
     public int Classes => Out;
     /// <summary>Width of the last hidden layer, whose activations are the features.</summary>
-    public int FeatureCount => Layers[^1].In;
+    public int FeatureCount => featureLayer.Out;
 
     /// <summary>
     /// features [count, FeatureCount] and probabilities [count, Classes] of images [count, In], in chunks of
@@ -49,7 +61,7 @@ public sealed class Classifier : Network
         {
             int rows = Math.Min(MaxRows, count - start);
             var logits = Forward(images.SubView((long)start * In, (long)rows * In), rows, ForwardMode.Eval);
-            LayerOutput(Layers.Count - 2, rows).CopyTo(features.SubView((long)start * FeatureCount, (long)rows * FeatureCount));
+            LayerOutput(featureLayer, rows).CopyTo(features.SubView((long)start * FeatureCount, (long)rows * FeatureCount));
             Kernels.SoftmaxCrossEntropy.Probabilities(logits, probabilities.SubView((long)start * Classes, (long)rows * Classes),
                 rows, Classes);
         }
@@ -130,9 +142,8 @@ public static class ClassifierFile
 
     public static void Save(string path, Classifier classifier, int epochs, ulong seed, double testAccuracy)
     {
-        var hiddenWidths = classifier.Layers.OfType<Linear>().SkipLast(1).Select(l => l.Out).ToArray();
         (string Name, float[] Values)[] tensors = [(ParametersTensor, classifier.Store.AllParameters.GetAsArray())];
-        var header = new Header(Version, classifier.In, hiddenWidths, classifier.Classes, epochs, seed, testAccuracy,
+        var header = new Header(Version, classifier.In, [.. classifier.HiddenWidths], classifier.Classes, epochs, seed, testAccuracy,
             TensorFile.Lengths(tensors));
         TensorFile.Write(path, Magic, Version, header, tensors);
     }
@@ -141,7 +152,7 @@ public static class ClassifierFile
     public static (Header Header, float[] Parameters) Read(string path)
     {
         var (header, tensors) = TensorFile.Read<Header>(path, Magic, Version, "classifier",
-            h => h.HiddenWidths is null ? null : h.TensorLengths, "the widths or the tensor list");
+            h => h.HiddenWidths is not { Length: > 0 } ? null : h.TensorLengths, "the widths or the tensor list");
         if (!tensors.TryGetValue(ParametersTensor, out var parameters))
             throw new CheckpointException($"{path}: no tensor {ParametersTensor}");
         return (header, parameters);

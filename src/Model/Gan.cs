@@ -107,8 +107,7 @@ public sealed class Gan : IDisposable
         int b = Config.BatchSize, pixels = Config.ImagePixels;
         var fakeHalf = discriminatorBatch.View.SubView((long)b * pixels, (long)b * pixels);
         Generator.Forward(noiseD.View, b, ForwardMode.Train, output: fakeHalf);
-        Discriminator.SelectDropoutMasks(Config.Seed, step, pass: 0);
-        var scores = Discriminator.Forward(discriminatorBatch.View, 2 * b, ForwardMode.Train);
+        var scores = Discriminator.Forward(discriminatorBatch.View, 2 * b, new(ForwardMode.Train, Config.Seed, step, Pass: 0));
         var bce = kernels.Bce;
         bce.LossAndGradient(scores.SubView(0, b), dScores.View.SubView(0, b), b, Config.RealTarget, 1f, statistics.View,
             (int)Statistic.DiscriminatorLoss, (int)Statistic.RealScore);
@@ -122,8 +121,7 @@ public sealed class Gan : IDisposable
     {
         int b = Config.BatchSize;
         var fake = Generator.Forward(noiseG.View, b, ForwardMode.Train);
-        Discriminator.SelectDropoutMasks(Config.Seed, step, pass: 1);
-        var scores = Discriminator.Forward(fake, b, ForwardMode.Train);
+        var scores = Discriminator.Forward(fake, b, new(ForwardMode.Train, Config.Seed, step, Pass: 1));
         var (target, sign) = Config.Loss == GeneratorLoss.NonSaturating ? (1f, 1f) : (0f, -1f);
         kernels.Bce.LossAndGradient(scores, dScores.View.SubView(0, b), b, target, sign, statistics.View,
             (int)Statistic.GeneratorLoss, (int)Statistic.GeneratorFakeScore);

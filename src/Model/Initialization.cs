@@ -1,48 +1,25 @@
-using ILGPU.Runtime;
 using IlgpuGan.Kernels;
 
 namespace IlgpuGan.Model;
 
-/// <summary>PyTorch's default initial state for the layers we use.</summary>
+/// <summary>
+/// Where layers draw their initial values: <see cref="Next"/> gives n values in [0, 1) from a stream of their
+/// own, one stream per tensor counting from the first, so the source and the order of the layers fix a
+/// network's initial state. <c>uniform</c>(stream, n) gives a stream's first n values.
+/// </summary>
+public sealed class UniformSource(Func<int, int, double[]> uniform, int firstStream)
+{
+    public int NextStream { get; private set; } = firstStream;
+
+    public double[] Next(int n) => uniform(NextStream++, n);
+}
+
+/// <summary>PyTorch's default initial state, drawn from our counter-based generator.</summary>
 public static class Initialization
 {
-    /// <summary>
-    /// nn.Linear's reset_parameters: kaiming_uniform_(a=√5) for W and U(±1/√fan_in) for b both come to
-    /// U(−1/√fan_in, 1/√fan_in). BatchNorm: γ = 1, β = 0, running mean 0, running variance 1. Adam's moments and
-    /// step count start at zero. <paramref name="uniform"/>(stream, n) gives n values in [0, 1), one stream per
-    /// Linear tensor, weight then bias, layer by layer, counting from <paramref name="firstStream"/>.
-    /// </summary>
-    /// <returns>The next unused stream.</returns>
-    public static int LikePyTorch(Network network, Func<int, int, double[]> uniform, int firstStream)
-    {
-        var store = network.Store;
-        var parameters = new float[store.Parameters.Length];
-        var state = new float[store.State.Length];
-        int stream = firstStream;
-        foreach (var layer in network.Layers)
-        {
-            if (layer is Linear linear)
-            {
-                double bound = 1.0 / Math.Sqrt(linear.In);
-                foreach (var slot in new[] { linear.Weight, linear.BiasSlot })
-                {
-                    var u = uniform(stream++, slot.Length);
-                    for (int i = 0; i < slot.Length; i++) parameters[slot.Offset + i] = (float)(bound * (2.0 * u[i] - 1.0));
-                }
-            }
-            else if (layer is BatchNorm1d norm)
-            {
-                Array.Fill(parameters, 1f, norm.Gamma.Offset, norm.Gamma.Length);
-                Array.Fill(state, 1f, norm.RunningVar.Offset, norm.RunningVar.Length);
-            }
-        }
-        store.AllParameters.CopyFromCPU(parameters);
-        if (state.Length > 0) store.AllState.CopyFromCPU(state);
-        store.AllAdamM.MemSetToZero();
-        store.AllAdamV.MemSetToZero();
-        store.AdamStep = 0;
-        return stream;
-    }
+    /// <summary>A network initialised from <paramref name="uniform"/>, its first tensor drawing stream <paramref name="firstStream"/>.</summary>
+    public static void LikePyTorch(Network network, Func<int, int, double[]> uniform, int firstStream) =>
+        network.Initialize(new UniformSource(uniform, firstStream));
 
     /// <summary>
     /// The uniform source of a real run: Philox words of (seed, the initialisation stream of the tensor),
@@ -62,11 +39,12 @@ public static class Initialization
         return values;
     };
 
-    /// <summary>Both networks of a new run, from its seed, and G's average, from G.</summary>
+    /// <summary>Both networks of a new run from its seed, G's tensors drawing first, and G's average from G.</summary>
     public static void LikePyTorch(Gan gan)
     {
-        var uniform = PhiloxUniform(gan.Config.Seed);
-        LikePyTorch(gan.Discriminator, uniform, LikePyTorch(gan.Generator, uniform, 0));
+        var source = new UniformSource(PhiloxUniform(gan.Config.Seed), 0);
+        gan.Generator.Initialize(source);
+        gan.Discriminator.Initialize(source);
         gan.StartAverage();
     }
 }

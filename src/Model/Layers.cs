@@ -11,15 +11,26 @@ namespace IlgpuGan.Model;
 public enum ForwardMode { Train, BatchStatistics, Eval }
 
 /// <summary>
+/// What one forward pass of a network is: its mode, and the (seed, step, pass) that name the dropout masks it
+/// draws, so that every pass of a step draws masks of its own, reproducibly. A mode alone names no masks: the
+/// context of a network without dropout.
+/// </summary>
+public readonly record struct ForwardContext(ForwardMode Mode, ulong Seed = 0, long Step = 0, int Pass = 0)
+{
+    public static implicit operator ForwardContext(ForwardMode mode) => new(mode);
+}
+
+/// <summary>
 /// One step of a network over a batch of rows: x [rows, In] → y [rows, Out]. Backward turns dy into dx (when
 /// dx is not empty) and into the layer's parameter gradients (when asked), from the x and y of the forward;
-/// it may overwrite dy.
+/// it may overwrite dy. Initialize gives the layer's tensors PyTorch's default initial values.
 /// </summary>
 public interface ILayer
 {
     int In { get; }
     int Out { get; }
-    void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardMode mode);
+    void Initialize(UniformSource source);
+    void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardContext context);
     void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
         bool parameterGradients);
 }
@@ -62,7 +73,23 @@ public sealed class Linear : ILayer
         return true;
     }
 
-    public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardMode mode) =>
+    /// <summary>
+    /// nn.Linear's reset_parameters: kaiming_uniform_(a=√5) for W and U(±1/√fan_in) for b both come to
+    /// U(−1/√fan_in, 1/√fan_in); W draws first.
+    /// </summary>
+    public void Initialize(UniformSource source)
+    {
+        double bound = 1.0 / Math.Sqrt(In);
+        foreach (var slot in new[] { Weight, BiasSlot })
+        {
+            var u = source.Next(slot.Length);
+            var values = new float[slot.Length];
+            for (int i = 0; i < values.Length; i++) values[i] = (float)(bound * (2.0 * u[i] - 1.0));
+            store.Parameter(slot).CopyFromCPU(values);
+        }
+    }
+
+    public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardContext context) =>
         kernels.Gemm.Multiply(x, false, store.Parameter(Weight), true, y, rows, Out, In,
             bias: store.Parameter(BiasSlot), leakyReluSlope: FusedLeakyReluSlope);
 
@@ -105,7 +132,9 @@ public sealed class LeakyRelu(KernelSet kernels, int features, float slope) : IL
     public int Out => features;
     public float Slope => slope;
 
-    public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardMode mode) =>
+    public void Initialize(UniformSource source) { }
+
+    public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardContext context) =>
         kernels.Activations.LeakyReluForward(x, y, rows * features, slope);
 
     public void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
@@ -115,35 +144,42 @@ public sealed class LeakyRelu(KernelSet kernels, int features, float slope) : IL
     }
 }
 
-/// <summary>torch.sigmoid.</summary>
-public sealed class Sigmoid(KernelSet kernels, int features) : ILayer
+/// <summary>
+/// An element-wise activation whose derivative follows from its output, as torch.sigmoid's and torch.tanh's
+/// backward take it: the forward kernel (x, y, n) and the backward kernel (y, dy, dx, n).
+/// </summary>
+public sealed class ElementWiseActivation : ILayer
 {
-    public int In => features;
-    public int Out => features;
+    readonly Action<ArrayView<float>, ArrayView<float>, int> forward;
+    readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, int> backward;
 
-    public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardMode mode) =>
-        kernels.Activations.SigmoidForward(x, y, rows * features);
-
-    public void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
-        bool parameterGradients)
+    ElementWiseActivation(int features, Action<ArrayView<float>, ArrayView<float>, int> forward,
+        Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, int> backward)
     {
-        if (dx.Length > 0) kernels.Activations.SigmoidBackward(y, dy, dx, rows * features);
+        In = Out = features;
+        this.forward = forward;
+        this.backward = backward;
     }
-}
 
-/// <summary>torch.tanh.</summary>
-public sealed class Tanh(KernelSet kernels, int features) : ILayer
-{
-    public int In => features;
-    public int Out => features;
+    /// <summary>torch.sigmoid.</summary>
+    public static ElementWiseActivation Sigmoid(KernelSet kernels, int features) =>
+        new(features, kernels.Activations.SigmoidForward, kernels.Activations.SigmoidBackward);
 
-    public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardMode mode) =>
-        kernels.Activations.TanhForward(x, y, rows * features);
+    /// <summary>torch.tanh.</summary>
+    public static ElementWiseActivation Tanh(KernelSet kernels, int features) =>
+        new(features, kernels.Activations.TanhForward, kernels.Activations.TanhBackward);
+
+    public int In { get; }
+    public int Out { get; }
+
+    public void Initialize(UniformSource source) { }
+
+    public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardContext context) => forward(x, y, rows * Out);
 
     public void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
         bool parameterGradients)
     {
-        if (dx.Length > 0) kernels.Activations.TanhBackward(y, dy, dx, rows * features);
+        if (dx.Length > 0) backward(y, dy, dx, rows * Out);
     }
 }
 
@@ -180,8 +216,20 @@ public sealed class BatchNorm1d : ILayer, IDisposable
     public TensorSlot RunningMean { get; }
     public TensorSlot RunningVar { get; }
 
-    public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardMode mode)
+    /// <summary>nn.BatchNorm1d's reset_parameters and reset_running_stats: γ = 1, β = 0, running mean 0, running variance 1.</summary>
+    public void Initialize(UniformSource source)
     {
+        var ones = new float[Out];
+        Array.Fill(ones, 1f);
+        store.Parameter(Gamma).CopyFromCPU(ones);
+        store.Parameter(Beta).MemSetToZero();
+        store.StateTensor(RunningMean).MemSetToZero();
+        store.StateTensor(RunningVar).CopyFromCPU(ones);
+    }
+
+    public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardContext context)
+    {
+        var mode = context.Mode;
         if (mode != ForwardMode.Eval)
             // Momentum 0 keeps the running statistics exactly as they are.
             kernels.BatchNorm.TrainForward(x, y, store.Parameter(Gamma), store.Parameter(Beta), savedMean.View,

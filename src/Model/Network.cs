@@ -14,6 +14,8 @@ public class Network : IDisposable
 {
     readonly MemoryBuffer1D<float, Stride1D.Dense>[] outputs;
     readonly MemoryBuffer1D<float, Stride1D.Dense> gradientA, gradientB;
+    /// <summary>For every layer as built, the index in <see cref="Layers"/> of the layer that writes its output.</summary>
+    readonly Dictionary<ILayer, int> writerOf;
     ArrayView<float> lastOutput;
 
     protected Network(KernelSet kernels, string name, int maxRows, ParameterStore store, IReadOnlyList<ILayer> layers)
@@ -25,11 +27,11 @@ public class Network : IDisposable
         for (int i = 1; i < layers.Count; i++)
             if (layers[i].In != layers[i - 1].Out)
                 throw new ArgumentException($"{name}: layer {i} takes {layers[i].In} features, layer {i - 1} gives {layers[i - 1].Out}");
-        Layers = layers = FuseActivations(layers);
+        (Layers, writerOf) = FuseActivations(layers);
         var accelerator = kernels.Device.Accelerator;
         store.Allocate(accelerator);
-        outputs = layers.Select(l => accelerator.Allocate1D<float>((long)maxRows * l.Out)).ToArray();
-        int widest = layers.Max(l => Math.Max(l.In, l.Out));
+        outputs = Layers.Select(l => accelerator.Allocate1D<float>((long)maxRows * l.Out)).ToArray();
+        int widest = Layers.Max(l => Math.Max(l.In, l.Out));
         gradientA = accelerator.Allocate1D<float>((long)maxRows * widest);
         gradientB = accelerator.Allocate1D<float>((long)maxRows * widest);
     }
@@ -43,11 +45,23 @@ public class Network : IDisposable
     public int Out => Layers[^1].Out;
 
     /// <summary>
-    /// Runs the layers on input [rows, In]. The last layer writes into <paramref name="output"/> when one is
+    /// A new network as PyTorch starts one: each layer initialises its own tensors, drawing from
+    /// <paramref name="source"/> in the order the layers run; Adam's moments and step count start at zero.
+    /// </summary>
+    public void Initialize(UniformSource source)
+    {
+        foreach (var layer in Layers) layer.Initialize(source);
+        Store.AllAdamM.MemSetToZero();
+        Store.AllAdamV.MemSetToZero();
+        Store.AdamStep = 0;
+    }
+
+    /// <summary>
+    /// Runs the layers on input [rows, In], handing each the context of the pass. The last layer writes into <paramref name="output"/> when one is
     /// given (so the generator can write straight into the discriminator's batch), else into the network's
     /// own buffer. Returns the output view [rows, Out].
     /// </summary>
-    public ArrayView<float> Forward(ArrayView<float> input, int rows, ForwardMode mode, ArrayView<float> output = default)
+    public ArrayView<float> Forward(ArrayView<float> input, int rows, ForwardContext context, ArrayView<float> output = default)
     {
         CheckRows(rows);
         var x = input.SubView(0, (long)rows * In);
@@ -55,7 +69,7 @@ public class Network : IDisposable
         {
             bool last = i == Layers.Count - 1;
             var y = last && output.Length > 0 ? output.SubView(0, (long)rows * Out) : Head(outputs[i], rows * Layers[i].Out);
-            Layers[i].Forward(x, y, rows, mode);
+            Layers[i].Forward(x, y, rows, context);
             x = y;
         }
         lastOutput = x;
@@ -101,20 +115,25 @@ public class Network : IDisposable
         }
     }
 
-    static List<ILayer> FuseActivations(IReadOnlyList<ILayer> layers)
+    static (List<ILayer> Fused, Dictionary<ILayer, int> WriterOf) FuseActivations(IReadOnlyList<ILayer> layers)
     {
         var fused = new List<ILayer>(layers.Count);
+        var writerOf = new Dictionary<ILayer, int>(layers.Count);
         foreach (var layer in layers)
+        {
             if (!(layer is LeakyRelu activation && fused.Count > 0 && fused[^1] is Linear linear && linear.TryFuse(activation)))
                 fused.Add(layer);
-        return fused;
+            writerOf[layer] = fused.Count - 1;
+        }
+        return (fused, writerOf);
     }
 
     /// <summary>
-    /// Output [rows, Out] of <see cref="Layers"/>[<paramref name="layer"/>] (after fusion) in the last
-    /// <see cref="Forward"/>, e.g. a classifier's features; not the last layer when that one wrote into a caller's buffer.
+    /// Output [rows, Out] of a layer the network was built with, in the last <see cref="Forward"/>, e.g. a
+    /// classifier's features: a fused activation's is that of the Linear it was fused into. Not the last layer
+    /// when that one wrote into a caller's buffer.
     /// </summary>
-    public ArrayView<float> LayerOutput(int layer, int rows) => Head(outputs[layer], (long)rows * Layers[layer].Out);
+    public ArrayView<float> LayerOutput(ILayer layer, int rows) => Head(outputs[writerOf[layer]], (long)rows * layer.Out);
 
     static ArrayView<float> Head(MemoryBuffer1D<float, Stride1D.Dense> buffer, long length) => buffer.View.SubView(0, length);
 

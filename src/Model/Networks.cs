@@ -37,7 +37,7 @@ public sealed class Generator : Network
             width = next;
         }
         layers.Add(new Linear(kernels, store, $"fc{hiddenWidths.Count + 1}", width, imagePixels));
-        if (tanhOutput) layers.Add(new Tanh(kernels, imagePixels));
+        if (tanhOutput) layers.Add(ElementWiseActivation.Tanh(kernels, imagePixels));
         return layers;
     }
 }
@@ -55,11 +55,7 @@ public sealed class Discriminator : Network
         : this(kernels, new ParameterStore(), imagePixels, hiddenWidths, maxRows, dropout) { }
 
     Discriminator(KernelSet kernels, ParameterStore store, int imagePixels, IReadOnlyList<int> hiddenWidths, int maxRows, float dropout)
-        : base(kernels, "D", maxRows, store, Build(kernels, store, imagePixels, hiddenWidths, maxRows, dropout)) =>
-        dropoutLayers = Layers.OfType<DropoutLayer>().ToArray();
-
-    // Found once: the masks are selected twice per training step, which allocates nothing.
-    readonly DropoutLayer[] dropoutLayers;
+        : base(kernels, "D", maxRows, store, Build(kernels, store, imagePixels, hiddenWidths, maxRows, dropout)) { }
 
     static List<ILayer> Build(KernelSet kernels, ParameterStore store, int imagePixels, IReadOnlyList<int> hiddenWidths,
         int maxRows, float dropout)
@@ -70,21 +66,11 @@ public sealed class Discriminator : Network
         {
             layers.Add(new Linear(kernels, store, $"fc{i + 1}", width, hiddenWidths[i]));
             layers.Add(new LeakyRelu(kernels, hiddenWidths[i], Slope));
-            if (dropout > 0f) layers.Add(new DropoutLayer(kernels, hiddenWidths[i], dropout, maxRows));
+            if (dropout > 0f) layers.Add(new DropoutLayer(kernels, hiddenWidths[i], dropout, maxRows, index: i));
             width = hiddenWidths[i];
         }
         layers.Add(new Linear(kernels, store, $"fc{hiddenWidths.Count + 1}", width, 1));
-        layers.Add(new Sigmoid(kernels, 1));
+        layers.Add(ElementWiseActivation.Sigmoid(kernels, 1));
         return layers;
-    }
-
-    /// <summary>Points each dropout layer at its mask for pass <paramref name="pass"/> of step <paramref name="step"/>.</summary>
-    public void SelectDropoutMasks(ulong seed, long step, int pass)
-    {
-        for (int layer = 0; layer < dropoutLayers.Length; layer++)
-        {
-            dropoutLayers[layer].Seed = seed;
-            dropoutLayers[layer].Stream = RandomStreams.DropoutStream(step, pass, layer);
-        }
     }
 }

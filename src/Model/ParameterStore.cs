@@ -7,7 +7,8 @@ namespace IlgpuGan.Model;
 /// <summary>One named tensor's place in a flat buffer.</summary>
 public sealed record TensorSlot(string Name, int Offset, int[] Shape)
 {
-    public int Length => Shape.Aggregate(1, (a, b) => a * b);
+    // Computed once: every layer launch of a step asks for it.
+    public int Length { get; } = Shape.Aggregate(1, (a, b) => a * b);
 }
 
 /// <summary>Named tensors packed one after another into a flat buffer, as llm.c's ParameterTensors.</summary>
@@ -26,9 +27,6 @@ public sealed class ParameterLayout
         Length += slot.Length;
         return slot;
     }
-
-    public TensorSlot this[string name] =>
-        slots.FirstOrDefault(s => s.Name == name) ?? throw new KeyNotFoundException($"no tensor '{name}'");
 }
 
 /// <summary>

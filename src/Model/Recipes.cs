@@ -5,7 +5,8 @@ namespace IlgpuGan.Model;
 
 /// <summary>
 /// The named training recipes of `train --recipe`. Reference: the reference's exact recipe, known to users and
-/// written as "seed". Stable: what the PyTorch recipe research recommends (docs/recipe-research.md).
+/// written as "seed". Stable: the recipe research (docs/recipe-research.md) measured it as the only one to keep all
+/// ten classes at ≥ 5% of samples while improving at every epoch, where the reference collapsed to 1–2 classes by epoch 5.
 /// </summary>
 public enum Recipe { [JsonStringEnumMemberName("seed")] Reference, Stable }
 

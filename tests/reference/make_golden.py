@@ -87,7 +87,8 @@ class Discriminator(nn.Module):
         return torch.sigmoid(self.fc3(x))
 
 
-# Streams of the hash: one per tensor or input, fixed here and in tests/GoldenInputs.cs.
+# Streams of the hash: one per tensor or input, fixed here and in tests/GoldenFile.cs, which draws the same inputs.
+# SAMPLE_STREAM only picks the stored indices, which the file lists.
 PARAM_STREAM, REAL_STREAM, NOISE_STREAM, SAMPLE_STREAM = 1000, 2000, 3000, 4000
 
 
@@ -172,7 +173,7 @@ def run(batch, saturating, knobs=SEED_KNOBS):
 
 
 def sample_indices(name, n):
-    stream = SAMPLE_STREAM + sum(name.encode())  # any fixed function of the name; reproduced in C#
+    stream = SAMPLE_STREAM + sum(name.encode())  # any fixed function of the name: the file stores the indices
     return np.unique((uniform(stream, SAMPLE) * n).astype(np.int64)).astype(np.int32)
 
 
