@@ -83,6 +83,8 @@ public static class Program
         }),
         Profiling.Command(output),
         Benchmark.Command(output),
+        Interop.ExportCommand(output),
+        Interop.ImportCommand(output),
         new("eval", "measures samples (from a checkpoint or an IDX file): Parzen log-likelihood, Fréchet distance, classifier score, class shares, beside real digits", args =>
         {
             var defaults = new EvalOptions();
