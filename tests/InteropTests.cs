@@ -84,6 +84,7 @@ public sealed class InteropTests
     {
         Assert.That(actual, Has.Length.EqualTo(expected.Length), what);
         double worst = Enumerable.Range(0, expected.Length).Max(i => Math.Abs(actual[i] - expected[i]));
+        TestContext.Out.WriteLine($"{what}: largest difference {worst:E2} over values up to {expected.Max(Math.Abs):F2}");
         Assert.That(worst, Is.LessThanOrEqualTo(Tolerance), $"{what}: largest difference {worst:E2}");
     }
 
