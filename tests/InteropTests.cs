@@ -118,6 +118,26 @@ public sealed class InteropTests
         AssertClose(PyTorchSamples(file), ours, $"PyTorch's G on {run}{(raw ? " (raw)" : "")}");
     }
 
+    /// <summary>D's export in the seed's PyTorch Discriminator scores our samples as our D does (the stable recipe's dropout off, as in eval).</summary>
+    [TestCase("seed")]
+    [TestCase("stable")]
+    public void PyTorchLoadsTheDiscriminatorExport(string run)
+    {
+        var file = Path.Combine(folder, $"{run}-d.safetensors");
+        Assert.That(Ilgpugan("export", "--checkpoint", Checkpoint(run), "--d-safetensors", file).Code, Is.EqualTo(0));
+        var images = OurSamples(Checkpoint(run));
+        float[] ours = new float[Rows];
+        using (var gan = Sampling.Restore(kernels, IlgpuGan.Model.Checkpoint.Read(Checkpoint(run)), Checkpoint(run)))
+        using (var x = device.Accelerator.Allocate1D(images))
+            gan.Discriminator.Forward(x.View, Rows, ForwardMode.Eval).CopyToCPU(ours);
+
+        var python = PythonWith("torch", "pytorch", "python3-torch");
+        string xFile = Path.Combine(folder, "x.f32"), scores = Path.Combine(folder, "torch-scores.f32");
+        WriteFloats(xFile, images);
+        Python(python, Script(), "score", file, "--x", xFile, "--out", scores);
+        AssertClose(ReadFloats(scores), ours, $"PyTorch's D on {run}");
+    }
+
     [TestCase("seed")]
     [TestCase("stable")]
     public void OnnxRuntimeReproducesSample(string run)

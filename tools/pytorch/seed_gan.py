@@ -4,12 +4,13 @@ here with json and numpy. Run with Debian's python3-torch:
 
     # IlgpuGan -> PyTorch: `ilgpugan export --safetensors G.safetensors`, then
     python3 tools/pytorch/seed_gan.py sample G.safetensors --count 64 --out images.f32
+    python3 tools/pytorch/seed_gan.py score D.safetensors --x images.f32 --out scores.f32   # `export --d-safetensors`
     # PyTorch -> IlgpuGan: a torch.save'd state_dict of the seed's G, then `ilgpugan import --safetensors G.safetensors`
     python3 tools/pytorch/seed_gan.py save G_state_dict.pt G.safetensors [--tanh] [--bn-before]
 
 `sample` builds the seed's G with the file's recipe (tanh, BatchNorm placement from its metadata), loads the state_dict
 with strict=True, and writes G.eval()(z) as raw little-endian float32 [N, 784]; z is N(0, 1) from --seed or read from
---z (raw float32 [N, 100]). `demo` writes a PyTorch G of its own (random weights and BatchNorm statistics moved by a few
+--z (raw float32 [N, 100]). `score` loads the seed's D likewise and writes D.eval()(x) [N, 1]. `demo` writes a PyTorch G of its own (random weights and BatchNorm statistics moved by a few
 train-mode batches), standing in for one trained in PyTorch.
 """
 import argparse
@@ -21,7 +22,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "reference"))
-from make_golden import Z, Generator  # noqa: E402
+from make_golden import Z, Discriminator, Generator  # noqa: E402
 
 DTYPES = {"F32": np.float32, "F64": np.float64, "I64": np.int64, "I32": np.int32, "U8": np.uint8}
 NAMES = {np.dtype(v): k for k, v in DTYPES.items()}
@@ -79,6 +80,10 @@ def main():
     sample.add_argument("--count", type=int, default=64)
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--out", required=True, help="raw float32 file of the images [N, 784]")
+    score = commands.add_parser("score", help="D.eval()(x) of an exported discriminator")
+    score.add_argument("safetensors")
+    score.add_argument("--x", required=True, help="raw float32 file of images [N, 784] in [-1, 1]")
+    score.add_argument("--out", required=True, help="raw float32 file of D's outputs [N, 1]")
     for name, text in (("save", "a torch.save'd state_dict of the seed's G as safetensors"),
                        ("demo", "a PyTorch G of its own as safetensors")):
         command = commands.add_parser(name, help=text)
@@ -98,6 +103,13 @@ def main():
             z = torch.randn(args.count, Z, generator=torch.Generator().manual_seed(args.seed))
         with torch.no_grad():
             G(z).numpy().astype("<f4").tofile(args.out)
+        return
+    if args.command == "score":
+        D = Discriminator()
+        D.load_state_dict(read_safetensors(args.safetensors)[0], strict=True)
+        x = torch.from_numpy(np.fromfile(args.x, dtype="<f4").reshape(-1, 784))
+        with torch.no_grad():
+            D.eval()(x).numpy().astype("<f4").tofile(args.out)
         return
     G = Generator(args.tanh, args.bn_before)
     if args.command == "save":
