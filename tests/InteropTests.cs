@@ -210,6 +210,22 @@ public sealed class InteropTests
         Assert.That(Ilgpugan("import", "--safetensors", g, "--out", run).Error, Does.Contain("exists already"));
     }
 
+    /// <summary>A named recipe gives the training settings; the file's metadata still gives the architecture it was trained with.</summary>
+    [Test]
+    public void ImportWithARecipeKeepsTheFilesArchitecture()
+    {
+        var file = Path.Combine(folder, "recipe.safetensors");
+        Assert.That(Ilgpugan("export", "--checkpoint", Checkpoint("seed"), "--safetensors", file).Code, Is.EqualTo(0));
+        var run = Path.Combine(folder, "recipe-run");
+        var (code, _, error) = Ilgpugan("import", "--safetensors", file, "--out", run, "--recipe", "stable");
+        Assert.That(code, Is.EqualTo(0), error);
+        var config = IlgpuGan.Model.Checkpoint.Read(Path.Combine(run, TrainingRun.CheckpointFile)).Header.Config;
+        var stable = Recipes.Config(Recipe.Stable);
+        Assert.That((config.TanhOutput, config.BatchNormBeforeActivation), Is.EqualTo((false, false)), "the seed's layers, from the metadata");
+        Assert.That((config.Adam, config.GeneratorAverageDecay, config.DiscriminatorDropout),
+            Is.EqualTo((stable.Adam, stable.GeneratorAverageDecay, stable.DiscriminatorDropout)), "the stable recipe's training");
+    }
+
     /// <summary>An exported G's tensors, changed by <paramref name="change"/>, written as a new file to import.</summary>
     string ChangedExport(string name, Action<List<(string Name, SafeTensor Tensor)>> change)
     {
