@@ -20,7 +20,8 @@ public abstract class ProgramTests
     [TearDown]
     public void DeleteFolder() => Folder.Dispose();
 
-    protected static (int Code, string Output, string Error) Ilgpugan(params string[] args)
+    /// <summary>The program as a user runs it, in-process: its exit code, standard output and standard error.</summary>
+    public static (int Code, string Output, string Error) Ilgpugan(params string[] args)
     {
         var output = new StringWriter();
         var error = new StringWriter();
@@ -29,9 +30,11 @@ public abstract class ProgramTests
     }
 
     /// <summary>Writes the four IDX files of random images, labelled 0–9 in turn, into <see cref="Folder"/>/data.</summary>
-    protected string WriteTinyMnist()
+    protected string WriteTinyMnist() => WriteTinyMnist(Folder.File("data"));
+
+    /// <summary>The tiny set written into <paramref name="directory"/>, for suites that share one set across their tests.</summary>
+    public static string WriteTinyMnist(string directory)
     {
-        var directory = Folder.File("data");
         var rng = new Random(5);
         Directory.CreateDirectory(directory);
         foreach (var (images, labels, count) in new[] { ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", TrainImages), ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", TestImages) })

@@ -153,9 +153,10 @@ public sealed class ElementWiseActivation : ILayer
     readonly Action<ArrayView<float>, ArrayView<float>, int> forward;
     readonly Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, int> backward;
 
-    ElementWiseActivation(int features, Action<ArrayView<float>, ArrayView<float>, int> forward,
+    ElementWiseActivation(string function, int features, Action<ArrayView<float>, ArrayView<float>, int> forward,
         Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, int> backward)
     {
+        Function = function;
         In = Out = features;
         this.forward = forward;
         this.backward = backward;
@@ -163,11 +164,14 @@ public sealed class ElementWiseActivation : ILayer
 
     /// <summary>torch.sigmoid.</summary>
     public static ElementWiseActivation Sigmoid(KernelSet kernels, int features) =>
-        new(features, kernels.Activations.SigmoidForward, kernels.Activations.SigmoidBackward);
+        new("Sigmoid", features, kernels.Activations.SigmoidForward, kernels.Activations.SigmoidBackward);
 
     /// <summary>torch.tanh.</summary>
     public static ElementWiseActivation Tanh(KernelSet kernels, int features) =>
-        new(features, kernels.Activations.TanhForward, kernels.Activations.TanhBackward);
+        new("Tanh", features, kernels.Activations.TanhForward, kernels.Activations.TanhBackward);
+
+    /// <summary>The function's name as PyTorch's module and ONNX's operator both call it.</summary>
+    public string Function { get; }
 
     public int In { get; }
     public int Out { get; }

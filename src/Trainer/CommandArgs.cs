@@ -126,6 +126,9 @@ public sealed class CommandArgs
         return text;
     }
 
+    /// <summary>An option that takes no value: true when given.</summary>
+    public bool Flag(string name, string help) => Declare(name, "", help, isFlag: true) is not null;
+
     /// <summary>The command's help: usage, summary and every declared option.</summary>
     public string Help(string summary)
     {
@@ -152,13 +155,14 @@ public sealed class CommandArgs
                 string.Join(", ", declared.Select(o => "--" + o.Name)));
     }
 
-    /// <summary>Records the option and returns its text, or null when absent (or under --help).</summary>
-    string? Declare(string name, string usage, string help)
+    /// <summary>Records the option and returns its text (empty for a flag), or null when absent (or under --help).</summary>
+    string? Declare(string name, string usage, string help, bool isFlag = false)
     {
         if (name == "help" || declared.Any(o => o.Name == name))
             throw new InvalidOperationException($"{command} declares --{name} twice");
         declared.Add((name, usage, help));
         if (HelpRequested || !given.TryGetValue(name, out var text)) return null;
+        if (isFlag) return text is null ? "" : throw new UsageException($"--{name} takes no value, but was given '{text}'");
         return text ?? throw new UsageException($"--{name}: missing value");
     }
 

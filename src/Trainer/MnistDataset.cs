@@ -14,7 +14,7 @@ public sealed class MnistDataset
 {
     public const int Side = 28;
     public const int PixelsPerImage = Side * Side;
-    public const int Classes = 10;
+    public const int Classes = Model.Classifier.MnistClasses;
 
     public const string TrainImagesFile = "train-images-idx3-ubyte";
     public const string TrainLabelsFile = "train-labels-idx1-ubyte";

@@ -36,5 +36,7 @@ public static class Program
         BenchCommand.Create(output),
         EvalCommand.Create(output),
         ClassifierCommand.Create(output),
+        ExportCommand.Create(output),
+        ImportCommand.Create(output),
     ];
 }

@@ -15,6 +15,10 @@ public sealed class DivergedException(string message) : Exception(message);
 public sealed class TrainingRun(TrainOptions options, TextWriter output, bool terminal)
 {
     public const string CheckpointFile = "checkpoint.ckpt";
+
+    /// <summary>The checkpoint a command was pointed at: a checkpoint file, or a run folder's <see cref="CheckpointFile"/>.</summary>
+    public static string CheckpointOf(string checkpointOrRunFolder) =>
+        Directory.Exists(checkpointOrRunFolder) ? Path.Combine(checkpointOrRunFolder, CheckpointFile) : checkpointOrRunFolder;
     const int GridSamples = 64;
 
     public void Run()
