@@ -7,7 +7,7 @@ namespace IlgpuGan.Model;
 public static class RandomStreams
 {
     const ulong Noise = 1UL << 56, Shuffle = 2UL << 56, FixedSamples = 3UL << 56, Initialization = 4UL << 56,
-        Dropout = 5UL << 56;
+        Dropout = 5UL << 56, LatentWalk = 6UL << 56;
 
     /// <summary>The z of step <paramref name="step"/>: which 0 for D's fake batch, 1 for G's fresh one.</summary>
     public static ulong NoiseStream(long step, int which) => Noise | ((ulong)step << 1) | (uint)which;
@@ -18,6 +18,9 @@ public static class RandomStreams
     public static ulong FixedSampleStream(int which = 0) => FixedSamples | (uint)which;
 
     public static ulong InitializationStream(int tensor) => Initialization | (uint)tensor;
+
+    /// <summary>The anchor points of `interpolate`'s latent walk.</summary>
+    public static ulong LatentWalkStream() => LatentWalk;
 
     /// <summary>
     /// The mask of dropout layer <paramref name="layer"/> (&lt; 16) in pass <paramref name="pass"/> (&lt; 16) of D
