@@ -94,49 +94,4 @@ public class ImagesTests
             grids.ForEach(g => g.Dispose());
         }
     }
-
-    static int CountColour(Image<Rgba32> image, Rgba32 colour, int? row = null)
-    {
-        int count = 0;
-        for (int y = row ?? 0; y < (row + 1 ?? image.Height); y++)
-        for (int x = 0; x < image.Width; x++)
-            if (image[x, y] == colour) count++;
-        return count;
-    }
-
-    [Test]
-    public void LossPlotDrawsEachCurveWhereItsLossesAre()
-    {
-        using var folder = new TempFolder();
-        var points = Enumerable.Range(0, 200).Select(s => new LossPoint(s * 10, 1f, 2f)).ToList();
-
-        using (var plot = Images.LossPlot(points, 640, 300)) plot.SaveAsPng(folder.File("losses.png"));
-        using var empty = Images.LossPlot([], 640, 300);
-
-        Assert.That(new FileInfo(folder.File("losses.png")).Length, Is.GreaterThan(0));
-        using var loaded = Image.Load<Rgba32>(folder.File("losses.png"));
-        Assert.That((loaded.Width, loaded.Height), Is.EqualTo((640, 300)));
-        var dRows = Enumerable.Range(0, 300).Where(y => CountColour(loaded, Images.DLossColour, y) > 500).ToList();
-        var gRows = Enumerable.Range(0, 300).Where(y => CountColour(loaded, Images.GLossColour, y) > 500).ToList();
-        Assert.That(dRows, Has.Count.EqualTo(1), "a constant d_loss is one horizontal line");
-        Assert.That(gRows, Has.Count.EqualTo(1), "a constant g_loss is one horizontal line");
-        Assert.That(gRows[0], Is.LessThan(dRows[0]), "the larger loss is drawn higher");
-        foreach (int row in dRows.Concat(gRows))
-            Assert.That(CountColour(empty, Images.DLossColour, row) + CountColour(empty, Images.GLossColour, row), Is.LessThan(20),
-                "without losses the curve rows hold at most the legend");
-    }
-
-    [Test]
-    public void NonFiniteLossesBreakTheCurve()
-    {
-        var whole = Enumerable.Range(0, 100).Select(s => new LossPoint(s, 1f, 1f)).ToList();
-        var broken = whole.Select(p => p.Step is >= 40 and < 60 ? p with { DLoss = float.NaN, GLoss = float.PositiveInfinity } : p).ToList();
-
-        using var wholePlot = Images.LossPlot(whole);
-        using var brokenPlot = Images.LossPlot(broken);
-
-        int wholeCount = CountColour(wholePlot, Images.GLossColour), brokenCount = CountColour(brokenPlot, Images.GLossColour);
-        Assert.That(brokenCount, Is.LessThan(wholeCount - 100));
-        Assert.That(brokenCount, Is.GreaterThan(300));
-    }
 }

@@ -18,7 +18,7 @@ public sealed class LatentWalkTests
     {
         folder = Directory.CreateTempSubdirectory("ilgpugan-walk-").FullName;
         var data = Path.Combine(folder, "data");
-        TrainerEndToEndTests.WriteTinyMnist(data, new Random(4));
+        ProgramTests.WriteTinyMnist(data);
         var run = Path.Combine(folder, "run");
         var error = new StringWriter();
         int code = Program.Run(["train", "--data", data, "--out", run, "--batch-size", "8", "--accelerator", "cpu",

@@ -77,7 +77,7 @@ public sealed class RunReportTests
     {
         folder = Directory.CreateTempSubdirectory("ilgpugan-report-").FullName;
         var data = Path.Combine(folder, "data");
-        TrainerEndToEndTests.WriteTinyMnist(data, new Random(3));
+        ProgramTests.WriteTinyMnist(data);
         run = Path.Combine(folder, "run");
         var error = new StringWriter();
         int code = Program.Run(["train", "--data", data, "--out", run, "--batch-size", "8", "--accelerator", "cpu",

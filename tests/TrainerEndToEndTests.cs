@@ -1,6 +1,7 @@
 using System.Text.Json;
 using IlgpuGan.Model;
 using IlgpuGan.Trainer;
+using IlgpuGan.Trainer.Report;
 
 namespace IlgpuGan.Tests;
 
@@ -30,13 +31,13 @@ public sealed class TrainerEndToEndTests : ProgramTests
         var run = Folder.File("run");
         Assert.That(output, Does.StartWith("device: Cpu"));
         Assert.That(output, Does.Contain("expected time per epoch"));
-        foreach (var file in new[] { "samples/epoch_000.png", "samples/epoch_001.png", "progress.gif", "loss.png", "config.json", TrainingRun.CheckpointFile })
+        foreach (var file in new[] { "samples/epoch_000.png", "samples/epoch_001.png", "progress.gif", RunReport.FileName, "config.json", TrainingRun.CheckpointFile })
             Assert.That(File.Exists(Path.Combine(run, file)), $"{file} is written");
         var metrics = File.ReadAllLines(Path.Combine(run, "metrics.csv"));
         Assert.That(metrics[0], Is.EqualTo(MetricsLog.Header));
         Assert.That(metrics.Skip(1).Select(l => l.Split(',')[1]), Is.EqualTo(new[] { "6", "8" }), "a row per epoch and one at the stop");
-        var losses = new MetricsLog(Path.Combine(run, "metrics.csv")).ReadLosses();
-        Assert.That(losses.All(p => float.IsFinite(p.DLoss) && p.DLoss > 0 && float.IsFinite(p.GLoss)));
+        var table = MetricsTable.Read(Path.Combine(run, "metrics.csv"));
+        Assert.That(table.Column("d_loss").Concat(table.Column("g_loss")), Has.All.Matches<double>(loss => double.IsFinite(loss) && loss > 0));
         var header = Checkpoint.Read(Path.Combine(run, TrainingRun.CheckpointFile)).Header;
         Assert.That(header.Step, Is.EqualTo(8));
         // The widths come back from JSON as new arrays, which a record compares by reference.

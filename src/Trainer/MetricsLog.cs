@@ -10,6 +10,8 @@ namespace IlgpuGan.Trainer;
 /// </summary>
 public sealed class MetricsLog(string path)
 {
+    public string Path => path;
+
     public const string Header = "epoch,step,d_loss,g_loss,d_x,d_g_z,seconds,samples_per_s," +
         "parzen,parzen_se,parzen_sigma,frechet,classifier_score,min_class_share," +
         "share_0,share_1,share_2,share_3,share_4,share_5,share_6,share_7,share_8,share_9";
@@ -30,17 +32,5 @@ public sealed class MetricsLog(string path)
         double[] figures = [quality.Parzen.Mean, quality.Parzen.StandardError, quality.Parzen.Sigma, quality.Frechet,
             quality.ClassifierScore, quality.MinClassShare, .. quality.ClassShares];
         return string.Join(',', figures.Select(f => f.ToString("R", CultureInfo.InvariantCulture)));
-    }
-
-    public IReadOnlyList<LossPoint> ReadLosses() =>
-        File.ReadLines(path).Skip(1).Select(line => line.Split(','))
-            .Select(f => new LossPoint(long.Parse(f[1], CultureInfo.InvariantCulture),
-                float.Parse(f[2], CultureInfo.InvariantCulture), float.Parse(f[3], CultureInfo.InvariantCulture)))
-            .ToList();
-
-    public void PlotLosses(string pngPath)
-    {
-        using var plot = Images.LossPlot(ReadLosses());
-        Images.SavePng(pngPath, plot);
     }
 }

@@ -38,5 +38,7 @@ public static class Program
         ClassifierCommand.Create(output),
         ExportCommand.Create(output),
         ImportCommand.Create(output),
+        ReportCommand.Create(output),
+        InterpolateCommand.Create(output),
     ];
 }

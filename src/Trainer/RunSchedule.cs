@@ -5,7 +5,7 @@ namespace IlgpuGan.Trainer;
 /// run keeps the schedule), an event every N epochs, and every event also at the run's last step, whether that
 /// ends an epoch or not.
 /// </summary>
-public sealed record RunSchedule(int StepsPerEpoch, long LastStep, int SampleEvery, int CheckpointEvery, int EvalEvery)
+public sealed record RunSchedule(int StepsPerEpoch, long LastStep, int SampleEvery, int CheckpointEvery, int EvalEvery, int KeepEvery = 0)
 {
     /// <summary>Whether the step just taken closes an epoch, or the run's last, partial one.</summary>
     public bool EndsEpoch(long step) => step % StepsPerEpoch == 0 || step == LastStep;
@@ -21,6 +21,9 @@ public sealed record RunSchedule(int StepsPerEpoch, long LastStep, int SampleEve
 
     /// <summary>Quality measures after every EvalEvery completed epochs; never when EvalEvery is 0.</summary>
     public bool Evaluates(long step) => EvalEvery > 0 && Due(step, EvalEvery, firstAfter: EvalEvery);
+
+    /// <summary>A kept snapshot after every KeepEvery completed epochs; never when KeepEvery is 0.</summary>
+    public bool Keeps(long step) => KeepEvery > 0 && Due(step, KeepEvery, firstAfter: KeepEvery);
 
     /// <summary>At the run's last step, or at the end of the <paramref name="firstAfter"/>th completed epoch and every <paramref name="every"/> after it.</summary>
     bool Due(long step, int every, int firstAfter)

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using IlgpuGan.Kernels;
 using IlgpuGan.Model;
+using IlgpuGan.Trainer.Report;
 
 namespace IlgpuGan.Trainer;
 
@@ -15,6 +16,8 @@ public sealed class DivergedException(string message) : Exception(message);
 public sealed class TrainingRun(TrainOptions options, TextWriter output, bool terminal)
 {
     public const string CheckpointFile = "checkpoint.ckpt";
+    /// <summary>Where --keep-every's snapshots and --eval-every's best checkpoint go, inside the run folder.</summary>
+    public const string SnapshotFolder = "checkpoints", BestCheckpointFile = "best.ckpt";
 
     /// <summary>The checkpoint a command was pointed at: a checkpoint file, or a run folder's <see cref="CheckpointFile"/>.</summary>
     public static string CheckpointOf(string checkpointOrRunFolder) =>
@@ -53,7 +56,12 @@ public sealed class TrainingRun(TrainOptions options, TextWriter output, bool te
 
         long lastStep = (long)options.Epochs * stepsPerEpoch;
         if (options.MaxSteps is { } maxSteps) lastStep = Math.Min(lastStep, step + maxSteps);
-        var schedule = new RunSchedule(stepsPerEpoch, lastStep, options.SampleEvery, options.CheckpointEvery, options.EvalEvery);
+        var schedule = new RunSchedule(stepsPerEpoch, lastStep, options.SampleEvery, options.CheckpointEvery, options.EvalEvery, options.KeepEvery);
+        var snapshots = Path.Combine(options.OutDir, SnapshotFolder);
+        if (options.KeepEvery > 0 || evaluation is not null) Directory.CreateDirectory(snapshots);
+        evaluation?.WriteCeiling(Path.Combine(options.OutDir, RunReport.CeilingFile), output);
+        // A resumed run's best so far is in the rows metrics.csv already holds.
+        double bestFrechet = MetricsTable.Read(metrics.Path).Column("frechet").Where(double.IsFinite).DefaultIfEmpty(double.PositiveInfinity).Min();
         var progress = new ProgressReporter(output, terminal, stepsPerEpoch, step, lastStep);
         var epochSums = new TrainingStatistics();
         long epochStartStep = step;
@@ -80,9 +88,15 @@ public sealed class TrainingRun(TrainOptions options, TextWriter output, bool te
             metrics.Append(epoch, step, means, seconds, stepsInEpoch * config.BatchSize / seconds, quality);
             if (schedule.Samples(step))
                 samples.Save(Path.Combine(options.OutDir, "samples", $"epoch_{epoch:000}.png"), options.OutDir);
-            if (schedule.Checkpoints(step))
-                Checkpoint.Save(Path.Combine(options.OutDir, CheckpointFile), gan, step, JsonSerializer.SerializeToElement(options));
-            metrics.PlotLosses(Path.Combine(options.OutDir, "loss.png"));
+            var runOptions = JsonSerializer.SerializeToElement(options);
+            if (schedule.Checkpoints(step)) Checkpoint.Save(Path.Combine(options.OutDir, CheckpointFile), gan, step, runOptions);
+            if (schedule.Keeps(step)) Checkpoint.Save(Path.Combine(snapshots, $"epoch_{epoch:000}.ckpt"), gan, step, runOptions);
+            if (quality is not null && quality.Frechet < bestFrechet)
+            {
+                bestFrechet = quality.Frechet;
+                Checkpoint.Save(Path.Combine(snapshots, BestCheckpointFile), gan, step, runOptions);
+            }
+            RunReport.Write(options.OutDir);
 
             epochSums = new TrainingStatistics();
             epochStartStep = step;

@@ -35,7 +35,7 @@ public static class EvalCommand
         return new EvalOptions
         {
             DataDir = args.Path("data", defaults.DataDir, "folder of the four MNIST-format IDX files"),
-            Checkpoint = args.Path("checkpoint", null, "checkpoint to draw the samples from"),
+            Checkpoint = args.Path("checkpoint", null, "checkpoint, or a run folder, to draw the samples from"),
             Samples = args.Path("samples", null, "IDX file of samples (N×28×28 bytes) instead of a checkpoint"),
             Count = args.Int("count", defaults.Count, "samples to draw from the checkpoint", min: 2, max: 1_000_000),
             Mode = args.Choice("bn", defaults.Mode, "BatchNorm statistics when drawing: train (batch statistics, as the seed samples) or eval (running statistics)"),
@@ -48,6 +48,7 @@ public static class EvalCommand
 
     public static void Run(EvalOptions options, TextWriter output)
     {
+        options = options with { Checkpoint = options.Checkpoint is { } given ? TrainingRun.CheckpointOf(given) : null };
         if ((options.Checkpoint is null) == (options.Samples is null))
             throw new UsageException("give either --checkpoint or --samples");
         var clock = Stopwatch.StartNew();

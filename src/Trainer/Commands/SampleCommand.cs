@@ -8,7 +8,8 @@ public sealed record SampleOptions
 {
     public string Checkpoint { get; init; } = Path.Combine(TrainOptions.RunFolder(Recipes.Default), TrainingRun.CheckpointFile);
     public int Count { get; init; } = 64;
-    public string Png { get; init; } = "samples.png";
+    public string? Png { get; init; } = "samples.png";
+    public string? PngDir { get; init; }
     public string Idx { get; init; } = "samples-idx3-ubyte";
     public SampleMode Mode { get; init; } = SampleMode.Train;
     public ulong Seed { get; init; } = 1;
@@ -24,30 +25,44 @@ public static class SampleCommand
     static SampleOptions Read(CommandArgs args)
     {
         var defaults = new SampleOptions();
-        return new SampleOptions
+        var options = new SampleOptions
         {
-            Checkpoint = args.Path("checkpoint", defaults.Checkpoint, "checkpoint to sample from"),
+            Checkpoint = args.Path("checkpoint", defaults.Checkpoint, "checkpoint, or a run folder, to sample from"),
             Count = args.Int("count", defaults.Count, "samples to draw", min: 1, max: 1_000_000),
             Png = args.Path("png", defaults.Png, "PNG grid to write"),
+            PngDir = args.Path("png-dir", null, "folder to write one PNG per sample into, named by index (000000.png, …), as pytorch-fid and clean-fid read"),
             Idx = args.Path("idx", defaults.Idx, "IDX file to write (MNIST's format, N×28×28 bytes)"),
             Mode = args.Choice("bn", defaults.Mode, "BatchNorm statistics: train (batches of the training batch size, as the seed samples) or eval (running statistics)"),
             Seed = (ulong)args.Int("seed", (int)defaults.Seed, "seed of the samples' noise", min: 0),
             Accelerator = args.Choice("accelerator", defaults.Accelerator, "where the kernels run"),
         };
+        return args.Flag("no-png", "write no PNG grid (with many samples it is a huge picture)") ? options with { Png = null } : options;
     }
 
     public static void Run(SampleOptions options, TextWriter output)
     {
-        var contents = Checkpoint.Read(options.Checkpoint);
+        var checkpoint = TrainingRun.CheckpointOf(options.Checkpoint);
+        var contents = Checkpoint.Read(checkpoint);
         using var device = ComputeDevice.Create(options.Accelerator);
         output.WriteLine($"device: {device.Kind} {device.Name}");
         var kernels = new KernelSet(device);
-        using var gan = Sampling.Restore(kernels, contents, options.Checkpoint);
+        using var gan = Sampling.Restore(kernels, contents, checkpoint);
 
         var pixels = Sampling.Draw(kernels, gan, options.Count, options.Mode, options.Seed);
         IdxFile.WriteImages(options.Idx, new IdxImages(options.Count, MnistDataset.Side, MnistDataset.Side, Sampling.ToBytes(pixels)));
-        using (var grid = Images.Grid(pixels, columns: (int)Math.Ceiling(Math.Sqrt(options.Count))))
-            Images.SavePng(options.Png, grid);
-        output.WriteLine($"wrote {options.Count} samples to {options.Png} and {options.Idx}");
+        if (options.Png is { } png)
+            using (var grid = Images.Grid(pixels, columns: (int)Math.Ceiling(Math.Sqrt(options.Count))))
+                Images.SavePng(png, grid);
+        if (options.PngDir is { } folder) WritePngFolder(folder, pixels, options.Count);
+        output.WriteLine($"wrote {options.Count} samples to {string.Join(", ", new[] { options.Png, options.PngDir, options.Idx }.OfType<string>())}");
+    }
+
+    /// <summary>One 28×28 greyscale PNG per sample, numbered from 0 with six digits so that names sort as indices.</summary>
+    static void WritePngFolder(string folder, float[] pixels, int count)
+    {
+        Directory.CreateDirectory(folder);
+        for (int i = 0; i < count; i++)
+            using (var image = Images.Grid(pixels.AsSpan(i * MnistDataset.PixelsPerImage, MnistDataset.PixelsPerImage), border: 0))
+                Images.SavePng(Path.Combine(folder, $"{i:000000}.png"), image);
     }
 }

@@ -19,6 +19,8 @@ public sealed record TrainOptions
     public AcceleratorKind Accelerator { get; init; } = AcceleratorKind.Auto;
     public int SampleEvery { get; init; } = 20;
     public int CheckpointEvery { get; init; } = 10;
+    /// <summary>Epochs between kept snapshots, checkpoints/epoch_NNN.ckpt; 0: none.</summary>
+    public int KeepEvery { get; init; }
     /// <summary>Steps this invocation may run, null for no limit: quick runs and tests.</summary>
     public long? MaxSteps { get; init; }
     public string? Resume { get; init; }
@@ -67,9 +69,10 @@ public static class TrainCommand
             Accelerator = args.Choice("accelerator", defaults.Accelerator, "where the kernels run (auto: CUDA, then OpenCL, then CPU)"),
             SampleEvery = args.Int("sample-every", defaults.SampleEvery, "epochs between sample grids (the first and last epoch always get one)", min: 1),
             CheckpointEvery = args.Int("checkpoint-every", defaults.CheckpointEvery, "epochs between checkpoints (the run's end always gets one)", min: 1),
+            KeepEvery = args.Int("keep-every", defaults.KeepEvery, "epochs between snapshots kept as checkpoints/epoch_NNN.ckpt (0: none; the run's end gets one when on)", min: 0),
             MaxSteps = args.Int("max-steps", 0, "stop after this many steps (0: no limit)", min: 0) is var max and > 0 ? max : null,
             Resume = args.Path("resume", null, "checkpoint to continue from (its model config is used)"),
-            EvalEvery = args.Int("eval-every", defaults.EvalEvery, "epochs between quality measures appended to metrics.csv, as eval's (0: off; the run's last epoch too when on)", min: 0),
+            EvalEvery = args.Int("eval-every", defaults.EvalEvery, "epochs between quality measures appended to metrics.csv, as eval's (0: off; the run's last epoch too when on); the best by Fréchet distance is kept as checkpoints/best.ckpt", min: 0),
             EvalSamples = args.Int("eval-samples", defaults.EvalSamples, "samples drawn for each quality measure", min: 2, max: 1_000_000),
         };
     }

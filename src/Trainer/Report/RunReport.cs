@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using IlgpuGan.Model;
 
 namespace IlgpuGan.Trainer.Report;
 
@@ -31,8 +32,7 @@ public static class RunReport
     public static string Write(string runFolder)
     {
         var path = Path.Combine(runFolder, FileName);
-        var html = Build(runFolder);
-        AtomicFile.Write(path, stream => stream.Write(Encoding.UTF8.GetBytes(html)));
+        AtomicFile.WriteAllText(path, Build(runFolder));
         return path;
     }
 
@@ -190,37 +190,4 @@ public static class RunReport
     static string Escape(string text) => WebUtility.HtmlEncode(text);
 
     static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
-}
-
-/// <summary>
-/// metrics.csv read by its header: a column by name, an empty cell as NaN. Rows whose cell count differs from the
-/// header's (a blank line, a torn last line) are passed over, so a damaged file still gives the rows it has.
-/// </summary>
-public sealed class MetricsTable(IReadOnlyList<string> header, IReadOnlyList<double[]> rows)
-{
-    public IReadOnlyList<string> Header { get; } = header;
-    public IReadOnlyList<double[]> Rows { get; } = rows;
-
-    public static MetricsTable Read(string path)
-    {
-        if (!File.Exists(path)) return new MetricsTable([], []);
-        var lines = File.ReadAllLines(path);
-        if (lines.Length == 0) return new MetricsTable([], []);
-        var header = lines[0].Split(',');
-        var rows = lines.Skip(1).Select(line => line.Split(','))
-            .Where(cells => cells.Length == header.Length)
-            .Select(cells => cells.Select(Parse).ToArray())
-            .ToList();
-        return new MetricsTable(header, rows);
-    }
-
-    static double Parse(string cell) =>
-        double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) ? value : double.NaN;
-
-    /// <summary>The column's values, one per row; NaN throughout for a column the file does not have.</summary>
-    public double[] Column(string name)
-    {
-        int index = Header.ToList().IndexOf(name);
-        return Rows.Select(row => index >= 0 ? row[index] : double.NaN).ToArray();
-    }
 }
