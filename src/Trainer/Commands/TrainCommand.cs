@@ -36,7 +36,7 @@ public sealed record TrainOptions
 public static class TrainCommand
 {
     public static Command Create(TextWriter output, bool terminal) =>
-        Command.Of("train", "trains the GAN (the stable recipe unless --recipe names another); writes samples, metrics, loss curves and checkpoints to a run folder",
+        Command.Of("train", "trains the GAN (the stable recipe unless --recipe names another); writes samples, metrics, checkpoints and report.html to a run folder",
             Read, options => new TrainingRun(options, output, terminal).Run());
 
     public static TrainOptions Read(CommandArgs args)
