@@ -10,20 +10,21 @@ public sealed class AdamTests(AcceleratorKind kind) : DeviceFixture(kind)
     /// </summary>
     static readonly AdamSettings Exaggerated = new(1e-2f, 0.8f, 0.95f, 1e-3f, 0.1f);
 
-    /// <summary>Each size with the kernel the device picks and with the portable one (the same on a GPU).</summary>
+    /// <summary>Each size with each variant; the CPU worker runs only on the CPU accelerator.</summary>
     public static IEnumerable<TestCaseData> Cases() =>
-        from portable in new[] { false, true }
+        from variant in new[] { KernelVariant.Portable, KernelVariant.CpuWorker }
         from c in TestData.OddSizes.Select(n => (n, settings: Exaggerated, name: "exaggerated"))
             .Append((n: 127, settings: AdamSettings.Seed, name: "seed"))
-        select new TestCaseData(c.n, c.settings, portable).SetArgDisplayNames(c.n.ToString(), c.name, portable ? "portable" : "picked");
+            .Append((n: 1000, settings: Exaggerated, name: "exaggerated"))
+        select new TestCaseData(c.n, c.settings, variant).SetArgDisplayNames(c.n.ToString(), c.name, variant.ToString());
 
-    Adam adam = null!, portableAdam = null!;
+    readonly Dictionary<KernelVariant, Adam> adams = [];
 
-    [OneTimeSetUp]
-    public void LoadKernels()
+    Adam For(KernelVariant variant)
     {
-        adam = new Adam(Device);
-        portableAdam = new Adam(Device, portable: true);
+        RequireVariant(variant);
+        if (!adams.TryGetValue(variant, out var adam)) adams[variant] = adam = new Adam(Device, variant);
+        return adam;
     }
 
     /// <summary>
@@ -32,8 +33,9 @@ public sealed class AdamTests(AcceleratorKind kind) : DeviceFixture(kind)
     /// stays under 1e-6 for values of order 1.
     /// </summary>
     [TestCaseSource(nameof(Cases))]
-    public void StepsMatchFloat64Reference(int n, AdamSettings settings, bool portable)
+    public void StepsMatchFloat64Reference(int n, AdamSettings settings, KernelVariant variant)
     {
+        var adam = For(variant);
         const int slack = 3, steps = 5;
         var rng = new Random(n);
         var parameters = TestData.Uniform(rng, n + slack);
@@ -50,7 +52,7 @@ public sealed class AdamTests(AcceleratorKind kind) : DeviceFixture(kind)
         {
             var gradients = TestData.Uniform(rng, n + slack);
             using var gradientBuffer = TestData.Upload(Device, gradients);
-            (portable ? portableAdam : adam).Step(parameterBuffer.View, gradientBuffer.View, mBuffer.View, vBuffer.View, n, t, settings);
+            adam.Step(parameterBuffer.View, gradientBuffer.View, mBuffer.View, vBuffer.View, n, t, settings);
 
             for (int i = 0; i < n; i++)
             {
@@ -89,7 +91,7 @@ public sealed class AdamTests(AcceleratorKind kind) : DeviceFixture(kind)
         using var mBuffer = TestData.Upload(Device, new float[n]);
         using var vBuffer = TestData.Upload(Device, new float[n]);
 
-        adam.Step(parameterBuffer.View, gradientBuffer.View, mBuffer.View, vBuffer.View, n, 1, settings);
+        For(KernelVariant.Auto).Step(parameterBuffer.View, gradientBuffer.View, mBuffer.View, vBuffer.View, n, 1, settings);
 
         var updated = TestData.Download(parameterBuffer, n);
         for (int i = 0; i < n; i++)
@@ -106,6 +108,6 @@ public sealed class AdamTests(AcceleratorKind kind) : DeviceFixture(kind)
     {
         using var buffer = TestData.Upload(Device, [1f]);
         Assert.Throws<ArgumentOutOfRangeException>(() =>
-            adam.Step(buffer.View, buffer.View, buffer.View, buffer.View, 1, 0, AdamSettings.Seed));
+            For(KernelVariant.Auto).Step(buffer.View, buffer.View, buffer.View, buffer.View, 1, 0, AdamSettings.Seed));
     }
 }

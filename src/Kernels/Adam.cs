@@ -23,14 +23,16 @@ public sealed class Adam
     readonly ComputeDevice device;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, AdamSettings, float, float> stepKernel;
 
-    /// <param name="device">The accelerator.</param>
-    /// <param name="portable">Runs the grid-stride kernel even on the CPU accelerator (tests compare the two).</param>
-    public Adam(ComputeDevice device, bool portable = false)
+    public Adam(ComputeDevice device, KernelVariant variant = KernelVariant.Auto)
     {
         this.device = device;
+        Variant = device.Resolve(variant);
         stepKernel = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, AdamSettings, float, float>(
-            device.IsCpu && !portable ? CpuStepKernel : StepKernel);
+            Variant == KernelVariant.CpuWorker ? CpuStepKernel : StepKernel);
     }
+
+    /// <summary>The variant this instance runs, Auto resolved.</summary>
+    public KernelVariant Variant { get; }
 
     /// <summary>
     /// One PyTorch 1.13 Adam step (torch.optim.Adam, _single_tensor_adam, not AdamW) on n values, in place:
@@ -46,7 +48,7 @@ public sealed class Adam
         float stepSize = (float)(settings.LearningRate / (1 - Math.Pow(settings.Beta1, step)));
         float biasCorrection2Sqrt = (float)Math.Sqrt(1 - Math.Pow(settings.Beta2, step));
         using var _ = device.Profile("adam", 16.0 * n, 28.0 * n);
-        stepKernel(device.GridStride(n), parameters, gradients, m, v, n, settings, stepSize, biasCorrection2Sqrt);
+        stepKernel(Variant == KernelVariant.CpuWorker ? device.CpuWorkers : device.GridStride(n), parameters, gradients, m, v, n, settings, stepSize, biasCorrection2Sqrt);
     }
 
     [Kernel]
@@ -68,8 +70,7 @@ public sealed class Adam
     static unsafe void CpuStepWorker(int worker, int workers, ArrayView<float> parameters, ArrayView<float> gradients,
         ArrayView<float> m, ArrayView<float> v, int n, AdamSettings settings, float stepSize, float biasCorrection2Sqrt)
     {
-        float* p = (float*)parameters.LoadEffectiveAddressAsPtr(), g = (float*)gradients.LoadEffectiveAddressAsPtr();
-        float* mp = (float*)m.LoadEffectiveAddressAsPtr(), vp = (float*)v.LoadEffectiveAddressAsPtr();
+        float* p = CpuPointer.Of(parameters), g = CpuPointer.Of(gradients), mp = CpuPointer.Of(m), vp = CpuPointer.Of(v);
         long end = (long)n * (worker + 1) / workers;
         for (long i = (long)n * worker / workers; i < end; i++)
             Update(ref p[i], g[i], ref mp[i], ref vp[i], settings, stepSize, biasCorrection2Sqrt);

@@ -7,24 +7,22 @@ namespace IlgpuGan.Kernels;
 public sealed class Bias
 {
     readonly ComputeDevice device;
-    readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int, int> backward;
+    readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int> backward;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float> backwardThroughLeakyRelu;
 
     public Bias(ComputeDevice device)
     {
         this.device = device;
-        backward = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int, int>(BackwardKernel);
+        backward = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int>(BackwardKernel);
         backwardThroughLeakyRelu = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>,
             ArrayView<float>, int, int, float>(BackwardThroughLeakyReluKernel);
     }
 
-    /// <summary>
-    /// dbias[c] = Σ_r dy[r,c] (+ old dbias when accumulate): the bias gradient, column sums of a [rows, cols] matrix.
-    /// </summary>
-    public void Backward(ArrayView<float> dy, ArrayView<float> dbias, int rows, int cols, bool accumulate = false)
+    /// <summary>dbias[c] = Σ_r dy[r,c]: the bias gradient, column sums of a [rows, cols] matrix.</summary>
+    public void Backward(ArrayView<float> dy, ArrayView<float> dbias, int rows, int cols)
     {
-        using var _ = device.Profile("bias_backward", (double)rows * cols, 4.0 * rows * cols + (accumulate ? 8.0 : 4.0) * cols);
-        backward(device.GridStride(cols), dy, dbias, rows, cols, accumulate ? 1 : 0);
+        using var _ = device.Profile("bias_backward", (double)rows * cols, 4.0 * rows * cols + 4.0 * cols);
+        backward(device.GridStride(cols), dy, dbias, rows, cols);
     }
 
     /// <summary>
@@ -51,16 +49,12 @@ public sealed class Bias
         return sum;
     }
 
-    // accumulate is an int: ILGPU takes only blittable kernel arguments, and bool is not one (ILGPU PR #966).
     [Kernel]
-    static void BackwardKernel(ArrayView<float> dy, ArrayView<float> dbias, int rows, int cols, int accumulate)
+    static void BackwardKernel(ArrayView<float> dy, ArrayView<float> dbias, int rows, int cols)
     {
         int step = GridStrideLoop.Step;
         for (int c = Grid.GlobalIndex.X; c < cols; c += step)
-        {
-            float sum = ColumnSum(dy, rows, cols, c);
-            dbias[c] = accumulate != 0 ? dbias[c] + sum : sum;
-        }
+            dbias[c] = ColumnSum(dy, rows, cols, c);
     }
 
     [Kernel]

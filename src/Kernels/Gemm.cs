@@ -5,14 +5,11 @@ using ILGPU.Runtime;
 
 namespace IlgpuGan.Kernels;
 
-/// <summary>How <see cref="Gemm"/> computes: Auto picks CpuBlocked on the CPU accelerator, GpuTiled elsewhere.</summary>
-public enum GemmVariant { Auto, GpuTiled, CpuBlocked }
-
 /// <summary>
 /// The matrix multiplies of a Linear layer: forward y = x·Wᵀ + b (transposeB), dX = dY·W, dW = dYᵀ·X (transposeA).
-/// GpuTiled stages tiles of both operands in shared memory and gives each thread a 4×4 register tile.
-/// CpuBlocked runs one worker per core over packed panels through raw pointers with SIMD register tiles,
-/// because the CPU accelerator runs the kernel's own .NET code: there group barriers are slow, every view
+/// The portable kernel (GpuTiled) stages tiles of both operands in shared memory and gives each thread a 4×4
+/// register tile. The CPU worker (CpuBlocked) runs one worker per core over packed panels through pointers
+/// with SIMD register tiles, because the CPU accelerator runs the kernel's own .NET code: there group barriers are slow, every view
 /// access is range-checked, and scalar code reaches a tenth of what the vector units do.
 /// </summary>
 public sealed class Gemm : IDisposable
@@ -42,19 +39,18 @@ public sealed class Gemm : IDisposable
 
     readonly ComputeDevice device;
     readonly Action<KernelConfig, GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? gpuTiled;
-    readonly Action<KernelConfig, GemmShape, long, long, long, long, long>? cpuBlocked;
+    readonly Action<KernelConfig, GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? cpuBlocked;
     readonly MemoryBuffer1D<float, Stride1D.Dense>? cpuScratch;
     readonly Index2D gpuGroup;
 
-    public Gemm(ComputeDevice device, GemmVariant variant = GemmVariant.Auto)
+    public Gemm(ComputeDevice device, KernelVariant variant = KernelVariant.Auto)
     {
         this.device = device;
         var accelerator = device.Accelerator;
-        Variant = variant == GemmVariant.Auto ? (device.IsCpu ? GemmVariant.CpuBlocked : GemmVariant.GpuTiled) : variant;
-        if (Variant == GemmVariant.CpuBlocked)
+        Variant = device.Resolve(variant);
+        if (Variant == KernelVariant.CpuWorker)
         {
-            if (!device.IsCpu) throw new NotSupportedException("CpuBlocked reads host pointers: it runs only on the CPU accelerator");
-            cpuBlocked = accelerator.LoadStreamKernel<GemmShape, long, long, long, long, long>(CpuBlockedKernel);
+            cpuBlocked = accelerator.LoadStreamKernel<GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(CpuBlockedKernel);
             cpuScratch = accelerator.Allocate1D<float>((long)CpuScratchPerWorker * accelerator.NumMultiprocessors);
         }
         else
@@ -68,32 +64,31 @@ public sealed class Gemm : IDisposable
     }
 
     /// <summary>The variant this instance runs, Auto resolved.</summary>
-    public GemmVariant Variant { get; }
+    public KernelVariant Variant { get; }
 
     /// <summary>
-    /// C[m,n] = act(op(A)·op(B) (+ bias[n] per column when bias.Length &gt; 0) (+ the old C when accumulate)),
+    /// C[m,n] = act(op(A)·op(B) (+ bias[n] per column when bias.Length &gt; 0)),
     /// where act is LeakyReLU with <paramref name="leakyReluSlope"/> when one is given (a Linear layer's
     /// activation in the multiply's epilogue: one pass over C fewer), else the identity. Row-major. op(A) is
     /// [m,k]: A is stored [m,k], or [k,m] when transposeA. op(B) is [k,n]: B is stored [k,n], or [n,k] when
     /// transposeB. C must not overlap A, B or bias.
     /// </summary>
     public void Multiply(ArrayView<float> a, bool transposeA, ArrayView<float> b, bool transposeB,
-                         ArrayView<float> c, int m, int n, int k, bool accumulate = false, ArrayView<float> bias = default,
+                         ArrayView<float> c, int m, int n, int k, ArrayView<float> bias = default,
                          float? leakyReluSlope = null)
     {
         if (m < 1 || n < 1 || k < 1) throw new ArgumentOutOfRangeException(nameof(m), $"m, n, k must be positive, got {m}, {n}, {k}");
         if (a.Length < (long)m * k || b.Length < (long)k * n || c.Length < (long)m * n || (bias.Length > 0 && bias.Length < n))
             throw new ArgumentException($"views too short for m={m}, n={n}, k={k}: a {a.Length}, b {b.Length}, c {c.Length}, bias {bias.Length}");
 
-        var shape = new GemmShape(m, n, k, transposeA, transposeB, accumulate, bias.Length > 0, leakyReluSlope);
+        var shape = new GemmShape(m, n, k, transposeA, transposeB, bias.Length > 0, leakyReluSlope);
         using var _ = device.Profile(ProfileNames[(transposeA ? 2 : 0) + (transposeB ? 1 : 0)],
             2.0 * m * n * k, 4.0 * ((double)m * k + (double)k * n + (double)m * n));
         // A kernel cannot take a default view: without a bias, C stands in for it and is never read as one.
         var biasOrC = bias.Length > 0 ? bias : c;
         if (cpuBlocked is not null)
         {
-            cpuBlocked(new KernelConfig(device.Accelerator.NumMultiprocessors, 1), shape,
-                Address(a), Address(b), Address(c), Address(biasOrC), Address(cpuScratch!.View));
+            cpuBlocked(device.CpuWorkers, shape, a, b, c, biasOrC, cpuScratch!.View);
         }
         else
         {
@@ -104,8 +99,6 @@ public sealed class Gemm : IDisposable
     }
 
     public void Dispose() => cpuScratch?.Dispose();
-
-    static long Address(ArrayView<float> view) => view.LoadEffectiveAddressAsPtr().ToInt64();
 
     /// <summary>
     /// One multiply as the kernels see it. Both operands are read as "outer index × depth": element (i, p) of
@@ -120,23 +113,20 @@ public sealed class Gemm : IDisposable
         public readonly int AOuterStride, ADepthStride, BOuterStride, BDepthStride;
         /// <summary>The LeakyReLU slope of the epilogue; read only when Activate.</summary>
         public readonly float Slope;
-        readonly int accumulate, hasBias, activate;
+        readonly int hasBias, activate;
 
-        internal GemmShape(int m, int n, int k, bool transposeA, bool transposeB, bool accumulate, bool hasBias,
-                           float? leakyReluSlope)
+        internal GemmShape(int m, int n, int k, bool transposeA, bool transposeB, bool hasBias, float? leakyReluSlope)
         {
             M = m; N = n; K = k;
             AOuterStride = transposeA ? 1 : k;
             ADepthStride = transposeA ? m : 1;
             BOuterStride = transposeB ? k : 1;
             BDepthStride = transposeB ? 1 : n;
-            this.accumulate = accumulate ? 1 : 0;
             this.hasBias = hasBias ? 1 : 0;
             activate = leakyReluSlope.HasValue ? 1 : 0;
             Slope = leakyReluSlope ?? 0f;
         }
 
-        public bool Accumulate => accumulate != 0;
         public bool HasBias => hasBias != 0;
         public bool Activate => activate != 0;
     }
@@ -225,7 +215,6 @@ public sealed class Gemm : IDisposable
             if (col >= shape.N) continue;
             float sum = values[t];
             if (shape.HasBias) sum += bias[col];
-            if (shape.Accumulate) sum += c[(long)row * shape.N + col];
             if (shape.Activate && !(sum > 0f)) sum *= shape.Slope;
             c[(long)row * shape.N + col] = sum;
         }
@@ -239,10 +228,9 @@ public sealed class Gemm : IDisposable
     /// SIMD, which ILGPU rejects inside a kernel.
     /// </summary>
     [Kernel(KernelVariant.CpuWorker)]
-    static void CpuBlockedKernel(GemmShape shape, long aAddress, long bAddress, long cAddress, long biasAddress,
-                                 long scratchAddress) =>
-        CpuBlockedWorker(Grid.GlobalIndex.X, GridStrideLoop.Step, shape, aAddress, bAddress, cAddress, biasAddress,
-            scratchAddress);
+    static void CpuBlockedKernel(GemmShape shape, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c,
+                                 ArrayView<float> bias, ArrayView<float> scratch) =>
+        CpuBlockedWorker(Grid.GlobalIndex.X, GridStrideLoop.Step, shape, a, b, c, bias, scratch);
 
     /// <summary>
     /// Worker <paramref name="worker"/> of <paramref name="workers"/> takes blocks of C in turn. Per CpuBlockDepth
@@ -250,11 +238,12 @@ public sealed class Gemm : IDisposable
     /// transposes, so that the register tiles then read both with unit stride.
     /// </summary>
     [External("ilgpugan_gemm_cpu_blocked_worker")]
-    static unsafe void CpuBlockedWorker(int worker, int workers, GemmShape shape, long aAddress, long bAddress,
-                                        long cAddress, long biasAddress, long scratchAddress)
+    static unsafe void CpuBlockedWorker(int worker, int workers, GemmShape shape, ArrayView<float> aView,
+                                        ArrayView<float> bView, ArrayView<float> cView, ArrayView<float> biasView,
+                                        ArrayView<float> scratch)
     {
-        float* c = (float*)cAddress, bias = (float*)biasAddress;
-        float* packedA = (float*)scratchAddress + (long)worker * CpuScratchPerWorker;
+        float* a = CpuPointer.Of(aView), b = CpuPointer.Of(bView), c = CpuPointer.Of(cView), bias = CpuPointer.Of(biasView);
+        float* packedA = CpuPointer.Of(scratch) + (long)worker * CpuScratchPerWorker;
         float* packedB = packedA + CpuBlockRows * CpuBlockDepth;
         float* edgeTile = packedB + CpuBlockCols * CpuBlockDepth;
         float* edgeBias = edgeTile + CpuTileRows * CpuTileCols;
@@ -268,11 +257,10 @@ public sealed class Gemm : IDisposable
             for (int depth0 = 0; depth0 < shape.K; depth0 += CpuBlockDepth)
             {
                 int depth = Math.Min(CpuBlockDepth, shape.K - depth0);
-                Pack((float*)aAddress, shape.AOuterStride, shape.ADepthStride, row0, rows, CpuTileRows, depth0, depth, packedA);
-                Pack((float*)bAddress, shape.BOuterStride, shape.BDepthStride, col0, cols, CpuTileCols, depth0, depth, packedB);
-                // The first k slice writes C (onto the old C when accumulating, with the bias); later ones add to
-                // it; the last applies the activation.
-                var epilogue = new Epilogue(depth0 > 0 || shape.Accumulate, depth0 == 0 && shape.HasBias,
+                Pack(a, shape.AOuterStride, shape.ADepthStride, row0, rows, CpuTileRows, depth0, depth, packedA);
+                Pack(b, shape.BOuterStride, shape.BDepthStride, col0, cols, CpuTileCols, depth0, depth, packedB);
+                // The first k slice writes C, with the bias; later ones add to it; the last applies the activation.
+                var epilogue = new Epilogue(depth0 > 0, depth0 == 0 && shape.HasBias,
                     depth0 + depth >= shape.K && shape.Activate, shape.Slope);
                 for (int i = 0; i < rows; i += CpuTileRows)
                 {
