@@ -103,6 +103,29 @@ public sealed class AdamTests(AcceleratorKind kind) : DeviceFixture(kind)
         }
     }
 
+    /// <summary>The CPU worker's vectors take Update's operations in order: the parameters agree to the bit.</summary>
+    [Test]
+    public void CpuWorkerMatchesThePortableKernelBitForBit()
+    {
+        RequireVariant(KernelVariant.CpuWorker);
+        const int n = 1003;
+        var rng = new Random(31);
+        var parameters = TestData.Uniform(rng, n);
+        var gradients = TestData.Uniform(rng, n);
+        var moments = TestData.Uniform(rng, n, -0.1f, 0.1f);
+        var squares = TestData.Uniform(rng, n, 1e-4f, 1e-2f);
+        float[][] Run(KernelVariant variant)
+        {
+            using var p = TestData.Upload(Device, parameters);
+            using var g = TestData.Upload(Device, gradients);
+            using var m = TestData.Upload(Device, moments);
+            using var v = TestData.Upload(Device, squares);
+            for (int t = 1; t <= 3; t++) For(variant).Step(p.View, g.View, m.View, v.View, n, t, AdamSettings.Seed);
+            return [TestData.Download(p, n), TestData.Download(m, n), TestData.Download(v, n)];
+        }
+        Assert.That(Run(KernelVariant.CpuWorker), Is.EqualTo(Run(KernelVariant.Portable)));
+    }
+
     [Test]
     public void StepCountsFromOne()
     {

@@ -1,3 +1,4 @@
+using System.Numerics;
 using ILGPU;
 using ILGPU.Frontend;
 using ILGPU.Runtime;
@@ -65,15 +66,40 @@ public sealed class Adam
         CpuStepWorker(Grid.GlobalIndex.X, GridStrideLoop.Step, parameters, gradients, m, v, n, settings, stepSize,
             biasCorrection2Sqrt);
 
-    /// <summary>Worker <paramref name="worker"/> of <paramref name="workers"/>: plain .NET that ILGPU's frontend does not compile.</summary>
+    /// <summary>
+    /// Worker <paramref name="worker"/> of <paramref name="workers"/>: plain .NET that ILGPU's frontend does not
+    /// compile. A SIMD vector of elements takes Update's operations in Update's order, so each element gets the
+    /// same float result as from the portable kernel; the last few elements go through Update itself.
+    /// </summary>
     [External("ilgpugan_adam_cpu_worker")]
     static unsafe void CpuStepWorker(int worker, int workers, ArrayView<float> parameters, ArrayView<float> gradients,
         ArrayView<float> m, ArrayView<float> v, int n, AdamSettings settings, float stepSize, float biasCorrection2Sqrt)
     {
         float* p = CpuPointer.Of(parameters), g = CpuPointer.Of(gradients), mp = CpuPointer.Of(m), vp = CpuPointer.Of(v);
-        long end = (long)n * (worker + 1) / workers;
-        for (long i = (long)n * worker / workers; i < end; i++)
-            Update(ref p[i], g[i], ref mp[i], ref vp[i], settings, stepSize, biasCorrection2Sqrt);
+        int width = Vector<float>.Count;
+        long vectors = n / width;
+        long i = vectors * worker / workers * width, vectorEnd = vectors * (worker + 1) / workers * width;
+        var weightDecay = new Vector<float>(settings.WeightDecay);
+        var beta1 = new Vector<float>(settings.Beta1);
+        var beta2 = new Vector<float>(settings.Beta2);
+        var oneMinusBeta1 = new Vector<float>(1f - settings.Beta1);
+        var oneMinusBeta2 = new Vector<float>(1f - settings.Beta2);
+        var step = new Vector<float>(stepSize);
+        var correction = new Vector<float>(biasCorrection2Sqrt);
+        var eps = new Vector<float>(settings.Eps);
+        for (; i < vectorEnd; i += width)
+        {
+            var parameter = Vector.Load(p + i);
+            var gi = Vector.Load(g + i) + weightDecay * parameter;
+            var mi = beta1 * Vector.Load(mp + i) + oneMinusBeta1 * gi;
+            var vi = beta2 * Vector.Load(vp + i) + oneMinusBeta2 * gi * gi;
+            mi.Store(mp + i);
+            vi.Store(vp + i);
+            (parameter - step * (mi / (Vector.SquareRoot(vi) / correction + eps))).Store(p + i);
+        }
+        if (worker == workers - 1)
+            for (; i < n; i++)
+                Update(ref p[i], g[i], ref mp[i], ref vp[i], settings, stepSize, biasCorrection2Sqrt);
     }
 
     /// <summary>One element's step. 1 − β is exact in float for β in [0.5, 1] (Sterbenz), so forming it here adds no rounding.</summary>
