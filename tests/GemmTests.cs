@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using ILGPU;
 using IlgpuGan.Kernels;
 
@@ -5,12 +6,26 @@ namespace IlgpuGan.Tests;
 
 public sealed class GemmTests(AcceleratorKind kind) : DeviceFixture(kind)
 {
-    readonly Dictionary<KernelVariant, Gemm> gemms = [];
-
-    Gemm For(KernelVariant variant)
+    /// <summary>One implementation under test: the portable kernel, or the CPU worker at one SIMD width.</summary>
+    public sealed record GemmKind(KernelVariant Variant, int CpuVectorBits)
     {
-        RequireVariant(variant);
-        if (!gemms.TryGetValue(variant, out var gemm)) gemms[variant] = gemm = new Gemm(Device, variant);
+        public override string ToString() => Variant == KernelVariant.CpuWorker ? $"CpuWorker{CpuVectorBits}" : Variant.ToString();
+    }
+
+    /// <summary>The same tile code runs at either width; each runs where this CPU accelerates it.</summary>
+    public static readonly GemmKind[] Kinds =
+        [new(KernelVariant.Portable, 0), new(KernelVariant.CpuWorker, 256), new(KernelVariant.CpuWorker, 512)];
+
+    static readonly GemmKind CpuWorker = Vector512.IsHardwareAccelerated ? Kinds[2] : Kinds[1];
+
+    readonly Dictionary<GemmKind, Gemm> gemms = [];
+
+    Gemm For(GemmKind kind)
+    {
+        RequireVariant(kind.Variant);
+        if (kind.CpuVectorBits == 512 && !Vector512.IsHardwareAccelerated) Assert.Ignore("this CPU does not accelerate Vector512");
+        if (!gemms.TryGetValue(kind, out var gemm))
+            gemms[kind] = gemm = new Gemm(Device, kind.Variant, kind.Variant == KernelVariant.CpuWorker ? kind.CpuVectorBits : null);
         return gemm;
     }
 
@@ -37,21 +52,21 @@ public sealed class GemmTests(AcceleratorKind kind) : DeviceFixture(kind)
     }
 
     [Test]
-    public void MatchesReferenceAtOddSizes([Values(KernelVariant.Portable, KernelVariant.CpuWorker)] KernelVariant variant,
+    public void MatchesReferenceAtOddSizes([ValueSource(nameof(Kinds))] GemmKind kind,
                                            [Values] bool transposeA, [Values] bool transposeB)
     {
-        var gemm = For(variant);
-        foreach (var (m, n, k) in Shapes(variant))
+        var gemm = For(kind);
+        foreach (var (m, n, k) in Shapes(kind.Variant))
             foreach (bool withBias in new[] { false, true })
                 CheckMultiply(gemm, m, n, k, transposeA, transposeB, withBias);
     }
 
     /// <summary>The LeakyReLU epilogue, with and without the bias, at the odd sizes.</summary>
     [Test]
-    public void AppliesLeakyReluInTheEpilogue([Values(KernelVariant.Portable, KernelVariant.CpuWorker)] KernelVariant variant,
+    public void AppliesLeakyReluInTheEpilogue([ValueSource(nameof(Kinds))] GemmKind kind,
                                               [Values] bool transposeA, [Values] bool transposeB)
     {
-        var gemm = For(variant);
+        var gemm = For(kind);
         foreach (var (m, n, k) in Shapes(KernelVariant.Portable))
             foreach (bool withBias in new[] { false, true })
                 CheckMultiply(gemm, m, n, k, transposeA, transposeB, withBias, LeakySlope);
@@ -63,11 +78,11 @@ public sealed class GemmTests(AcceleratorKind kind) : DeviceFixture(kind)
     /// tiles on a GPU, with partial blocks and tiles at every edge.
     /// </summary>
     [Test]
-    public void MatchesReferenceAcrossBlocks([Values(KernelVariant.Portable, KernelVariant.CpuWorker)] KernelVariant variant,
+    public void MatchesReferenceAcrossBlocks([ValueSource(nameof(Kinds))] GemmKind kind,
                                              [Values] bool transposeA, [Values] bool transposeB, [Values] bool activate)
     {
-        var (m, n, k) = variant == KernelVariant.CpuWorker ? (300, 290, 520) : (130, 70, 290);
-        CheckMultiply(For(variant), m, n, k, transposeA, transposeB, withBias: true, activate ? LeakySlope : null);
+        var (m, n, k) = kind.Variant == KernelVariant.CpuWorker ? (300, 590, 520) : (130, 70, 290);
+        CheckMultiply(For(kind), m, n, k, transposeA, transposeB, withBias: true, activate ? LeakySlope : null);
     }
 
     /// <summary>The three multiplies of a 784→1024 Linear layer at batch 128, as the model issues them.</summary>
@@ -76,7 +91,7 @@ public sealed class GemmTests(AcceleratorKind kind) : DeviceFixture(kind)
     [TestCase("weight_grad")]
     public void MatchesReferenceAtModelShape(string use)
     {
-        var gemm = For(KernelVariant.CpuWorker);
+        var gemm = For(CpuWorker);
         const int batch = 128, inputs = 784, outputs = 1024;
         switch (use)
         {
@@ -91,11 +106,11 @@ public sealed class GemmTests(AcceleratorKind kind) : DeviceFixture(kind)
     /// honoured, and nothing outside C may be written.
     /// </summary>
     [Test]
-    public void HonoursViewOffsetsAndWritesOnlyC([Values(KernelVariant.Portable, KernelVariant.CpuWorker)] KernelVariant variant)
+    public void HonoursViewOffsetsAndWritesOnlyC([ValueSource(nameof(Kinds))] GemmKind kind)
     {
         const int m = 33, n = 7, k = 100, offset = 5, guard = 9;
         const float sentinel = 12345f;
-        var gemm = For(variant);
+        var gemm = For(kind);
         var rng = new Random(11);
         var a = TestData.Uniform(rng, m * k);
         var b = TestData.Uniform(rng, k * n);
@@ -121,6 +136,7 @@ public sealed class GemmTests(AcceleratorKind kind) : DeviceFixture(kind)
     {
         using var gemm = new Gemm(Device);
         Assert.That(gemm.Variant, Is.EqualTo(Device.IsCpu ? KernelVariant.CpuWorker : KernelVariant.Portable));
+        Assert.That(gemm.CpuVectorBits, Is.EqualTo(Device.IsCpu ? CpuWorker.CpuVectorBits : 0), "the widest vectors this CPU accelerates");
     }
 
     [Test]
@@ -160,7 +176,7 @@ public sealed class GemmTests(AcceleratorKind kind) : DeviceFixture(kind)
         var expected = Reference(a, transposeA, b, transposeB, m, n, k, bias);
         if (leakyReluSlope is { } slope) expected = expected.Select(v => v > 0 ? v : slope * v).ToArray();
         TestData.AssertClose(expected, TestData.Download(cBuffer, m * n), 0, Tolerance(k),
-            $"{gemm.Variant} C[{m}x{n}] k={k} transposeA={transposeA} transposeB={transposeB} bias={withBias} slope={leakyReluSlope}");
+            $"{gemm.Variant}{gemm.CpuVectorBits} C[{m}x{n}] k={k} transposeA={transposeA} transposeB={transposeB} bias={withBias} slope={leakyReluSlope}");
     }
 
     static double[] Reference(float[] a, bool transposeA, float[] b, bool transposeB, int m, int n, int k, float[] bias)
