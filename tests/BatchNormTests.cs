@@ -282,4 +282,49 @@ public sealed class BatchNormTests(AcceleratorKind kind) : DeviceFixture(kind)
         Assert.That(workerBackward.DGamma, Is.EqualTo(portableBackward.DGamma), "dgamma");
         Assert.That(workerBackward.DBeta, Is.EqualTo(portableBackward.DBeta), "dbeta");
     }
+
+    /// <summary>
+    /// The fused backward through the LeakyReLU that produced x against the two launches it replaces, BatchNorm's
+    /// backward then the bias gradient through the LeakyReLU: the same float operations, so equal to the bit.
+    /// x holds both signs and exact zeros, where the slope applies as PyTorch has it.
+    /// </summary>
+    [TestCaseSource(nameof(TrainingShapesPerVariant))]
+    public void BackwardThroughLeakyReluMatchesBackwardThenBiasGradient(int rows, int cols, KernelVariant variant)
+    {
+        const float slope = 0.2f;
+        var rng = new Random(rows * 1000 + cols + 19);
+        var a = RandomInputs(rng, rows, cols);
+        var x = a.X.Select((v, i) => i % 13 == 0 ? 0f : v > 0 ? v : slope * v).ToArray();
+        var dy = TestData.Uniform(rng, rows * cols);
+        var forward = RunTrainForward(a with { X = x }, rows, cols, Momentum, Eps, variant);
+        var (dz, dgamma, dbeta) = RunBackward(x, dy, a.Gamma, forward.Mean, forward.InvStd, rows, cols, true, variant);
+        using var activated = TestData.Upload(Device, x);
+        using var dzs = TestData.Upload(Device, dz);
+        using var dbias = TestData.Poisoned(Device, cols);
+        new Bias(Device, variant).BackwardThroughLeakyRelu(activated.View, dzs.View, dbias.View, rows, cols, slope);
+
+        using var xs = TestData.Upload(Device, x);
+        using var dys = TestData.Upload(Device, dy);
+        using var gammas = TestData.Upload(Device, a.Gamma);
+        using var means = TestData.Upload(Device, forward.Mean);
+        using var invStds = TestData.Upload(Device, forward.InvStd);
+        using var fusedDgamma = TestData.Poisoned(Device, cols);
+        using var fusedDbeta = TestData.Poisoned(Device, cols);
+        using var fusedDbias = TestData.Poisoned(Device, cols);
+        For(variant).BackwardThroughLeakyRelu(xs.View, dys.View, gammas.View, means.View, invStds.View, dys.View,
+            fusedDgamma.View, fusedDbeta.View, fusedDbias.View, rows, cols, slope);
+
+        Assert.That(TestData.Download(dys, rows * cols), Is.EqualTo(TestData.Download(dzs, rows * cols)), "dz");
+        Assert.That(TestData.Download(fusedDbias, cols), Is.EqualTo(TestData.Download(dbias, cols)), "dbias");
+        Assert.That(TestData.Download(fusedDgamma, cols), Is.EqualTo(dgamma), "dgamma");
+        Assert.That(TestData.Download(fusedDbeta, cols), Is.EqualTo(dbeta), "dbeta");
+    }
+
+    [Test]
+    public void BackwardThroughLeakyReluRejectsANegativeSlope()
+    {
+        using var buffer = TestData.Upload(Device, [1f, 1f]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => For(KernelVariant.Auto).BackwardThroughLeakyRelu(buffer.View,
+            buffer.View, buffer.View, buffer.View, buffer.View, buffer.View, buffer.View, buffer.View, buffer.View, 2, 1, -0.1f));
+    }
 }

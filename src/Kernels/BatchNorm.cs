@@ -20,7 +20,7 @@ public sealed class BatchNorm
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
         ArrayView<float>, int, int, float> evalForward;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-        ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> backward;
+        ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, int> backward;
 
     public BatchNorm(ComputeDevice device, KernelVariant variant = KernelVariant.Auto)
     {
@@ -34,7 +34,8 @@ public sealed class BatchNorm
         evalForward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
             ArrayView<float>, ArrayView<float>, int, int, float>(EvalForwardKernel);
         backward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(cpu ? CpuBackwardKernel : BackwardKernel);
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, int>(
+            cpu ? CpuBackwardKernel : BackwardKernel);
     }
 
     /// <summary>The variant of the training kernels, Auto resolved; eval mode has only the portable kernel.</summary>
@@ -79,7 +80,23 @@ public sealed class BatchNorm
     {
         // x and dy are read once from memory: the second walk down a column finds them in cache.
         using var _ = device.Profile("batchnorm_backward", 10.0 * rows * cols, 12.0 * rows * cols + 20.0 * cols);
-        backward(ColumnLaunch(cols), x, dy, gamma, savedMean, savedInvStd, dx, dgamma, dbeta, rows, cols);
+        // A kernel cannot take a default view: dgamma stands in for dbias and is not written as one.
+        backward(ColumnLaunch(cols), x, dy, gamma, savedMean, savedInvStd, dx, dgamma, dbeta, dgamma, rows, cols, 0f, 0);
+    }
+
+    /// <summary>
+    /// <see cref="Backward"/> continued through the LeakyReLU that produced x, as in Linear → LeakyReLU →
+    /// BatchNorm1d: dx becomes the gradient of the LeakyReLU's input, dx where x &gt; 0 and slope·dx elsewhere
+    /// (for a slope ≥ 0, x &gt; 0 exactly where that input was), and dbias[c] = Σ_r dx[r,c] is the Linear's bias
+    /// gradient. One launch and one pass over [rows, cols] for what took two, with the same float results.
+    /// </summary>
+    public void BackwardThroughLeakyRelu(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> gamma,
+        ArrayView<float> savedMean, ArrayView<float> savedInvStd, ArrayView<float> dx, ArrayView<float> dgamma,
+        ArrayView<float> dbeta, ArrayView<float> dbias, int rows, int cols, float slope)
+    {
+        if (!(slope >= 0f)) throw new ArgumentOutOfRangeException(nameof(slope), slope, "x tells where the input was > 0 only for a slope ≥ 0");
+        using var _ = device.Profile("batchnorm_backward_through_leaky_relu", 12.0 * rows * cols, 12.0 * rows * cols + 24.0 * cols);
+        backward(ColumnLaunch(cols), x, dy, gamma, savedMean, savedInvStd, dx, dgamma, dbeta, dbias, rows, cols, slope, 1);
     }
 
     [Kernel]
@@ -181,16 +198,19 @@ public sealed class BatchNorm
     }
 
     // PyTorch 1.13's training backward uses the saved invstd rather than recomputing it from the variance.
+    // throughLeakyRelu is an int: ILGPU takes only blittable kernel arguments, and bool is not one (ILGPU PR #966).
     [Kernel]
     static void BackwardKernel(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> gamma, ArrayView<float> savedMean,
-        ArrayView<float> savedInvStd, ArrayView<float> dx, ArrayView<float> dgamma, ArrayView<float> dbeta, int rows, int cols)
+        ArrayView<float> savedInvStd, ArrayView<float> dx, ArrayView<float> dgamma, ArrayView<float> dbeta,
+        ArrayView<float> dbias, int rows, int cols, float slope, int throughLeakyRelu)
     {
         for (int c = Grid.GlobalIndex.X, step = GridStrideLoop.Step; c < cols; c += step)
-            BackwardColumn(x, dy, gamma, savedMean, savedInvStd, dx, dgamma, dbeta, rows, cols, c);
+            BackwardColumn(x, dy, gamma, savedMean, savedInvStd, dx, dgamma, dbeta, dbias, rows, cols, slope, throughLeakyRelu, c);
     }
 
     static void BackwardColumn(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> gamma, ArrayView<float> savedMean,
-        ArrayView<float> savedInvStd, ArrayView<float> dx, ArrayView<float> dgamma, ArrayView<float> dbeta, int rows, int cols, int c)
+        ArrayView<float> savedInvStd, ArrayView<float> dx, ArrayView<float> dgamma, ArrayView<float> dbeta,
+        ArrayView<float> dbias, int rows, int cols, float slope, int throughLeakyRelu, int c)
     {
         float mean = savedMean[c];
         float invStd = savedInvStd[c];
@@ -207,32 +227,44 @@ public sealed class BatchNorm
         float meanDy = sumDy / rows;
         float meanDyXHat = sumDyXHat / rows;
         float scale = gamma[c] * invStd;
+        float sumDz = 0f;
         // Each thread reads dy[r,c] before writing dx[r,c] and touches no other column, so dx may be dy.
         for (int r = 0; r < rows; r++)
         {
             int i = r * cols + c;
             float xHat = (x[i] - mean) * invStd;
-            dx[i] = scale * (dy[i] - meanDy - xHat * meanDyXHat);
+            float d = scale * (dy[i] - meanDy - xHat * meanDyXHat);
+            if (throughLeakyRelu != 0)
+            {
+                d = x[i] > 0f ? d : slope * d;
+                sumDz += d;
+            }
+            dx[i] = d;
         }
+        if (throughLeakyRelu != 0) dbias[c] = sumDz;
     }
 
     [Kernel(KernelVariant.CpuWorker)]
     static void CpuBackwardKernel(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> gamma, ArrayView<float> savedMean,
-        ArrayView<float> savedInvStd, ArrayView<float> dx, ArrayView<float> dgamma, ArrayView<float> dbeta, int rows, int cols) =>
+        ArrayView<float> savedInvStd, ArrayView<float> dx, ArrayView<float> dgamma, ArrayView<float> dbeta,
+        ArrayView<float> dbias, int rows, int cols, float slope, int throughLeakyRelu) =>
         CpuBackwardWorker(Grid.GlobalIndex.X, GridStrideLoop.Step, x, dy, gamma, savedMean, savedInvStd, dx, dgamma, dbeta,
-            rows, cols);
+            dbias, rows, cols, slope, throughLeakyRelu);
 
     /// <summary>BackwardColumn for a vector of columns at once, in the same order; the tail through BackwardColumn.</summary>
     [External("ilgpugan_batchnorm_backward_cpu_worker")]
     static unsafe void CpuBackwardWorker(int worker, int workers, ArrayView<float> xView, ArrayView<float> dyView,
         ArrayView<float> gammaView, ArrayView<float> savedMeanView, ArrayView<float> savedInvStdView, ArrayView<float> dxView,
-        ArrayView<float> dgammaView, ArrayView<float> dbetaView, int rows, int cols)
+        ArrayView<float> dgammaView, ArrayView<float> dbetaView, ArrayView<float> dbiasView, int rows, int cols, float slope,
+        int throughLeakyRelu)
     {
         float* x = CpuPointer.Of(xView), dy = CpuPointer.Of(dyView), gamma = CpuPointer.Of(gammaView);
         float* savedMean = CpuPointer.Of(savedMeanView), savedInvStd = CpuPointer.Of(savedInvStdView);
         float* dx = CpuPointer.Of(dxView), dgamma = CpuPointer.Of(dgammaView), dbeta = CpuPointer.Of(dbetaView);
+        float* dbias = CpuPointer.Of(dbiasView);
         var (begin, vectorEnd, end) = ColumnSlice.Of(worker, workers, cols);
         var rowCount = new Vector<float>(rows);
+        var slopes = new Vector<float>(slope);
         for (int c = begin; c < vectorEnd; c += Vector<float>.Count)
         {
             var mean = Vector.Load(savedMean + c);
@@ -250,14 +282,24 @@ public sealed class BatchNorm
             var meanDy = sumDy / rowCount;
             var meanDyXHat = sumDyXHat / rowCount;
             var scale = Vector.Load(gamma + c) * invStd;
+            var sumDz = Vector<float>.Zero;
             for (int r = 0; r < rows; r++)
             {
                 long i = (long)r * cols + c;
-                var xHat = (Vector.Load(x + i) - mean) * invStd;
-                (scale * (Vector.Load(dy + i) - meanDy - xHat * meanDyXHat)).Store(dx + i);
+                var xi = Vector.Load(x + i);
+                var xHat = (xi - mean) * invStd;
+                var d = scale * (Vector.Load(dy + i) - meanDy - xHat * meanDyXHat);
+                if (throughLeakyRelu != 0)
+                {
+                    d = Vector.ConditionalSelect(Vector.GreaterThan(xi, Vector<float>.Zero), d, slopes * d);
+                    sumDz += d;
+                }
+                d.Store(dx + i);
             }
+            if (throughLeakyRelu != 0) sumDz.Store(dbias + c);
         }
         for (int c = vectorEnd; c < end; c++)
-            BackwardColumn(xView, dyView, gammaView, savedMeanView, savedInvStdView, dxView, dgammaView, dbetaView, rows, cols, c);
+            BackwardColumn(xView, dyView, gammaView, savedMeanView, savedInvStdView, dxView, dgammaView, dbetaView, dbiasView,
+                rows, cols, slope, throughLeakyRelu, c);
     }
 }
