@@ -73,8 +73,8 @@ public sealed class GemmTests(AcceleratorKind kind) : DeviceFixture(kind)
     }
 
     /// <summary>
-    /// Shapes past the CPU worker's 96×(16·SIMD width) blocks and 256-deep k slices (the bias must be added once
-    /// and the activation only to the finished sum, every worker gets blocks) and past the portable kernel's 64×64
+    /// Shapes past the CPU worker's 132×(16·SIMD width) blocks and 256-deep k slices (the bias must be added once
+    /// and the activation only to the finished sum, every worker gets several column blocks) and past the portable kernel's 64×64
     /// tiles on a GPU, with partial blocks and tiles at every edge.
     /// </summary>
     [Test]

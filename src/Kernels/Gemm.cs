@@ -299,51 +299,60 @@ public sealed class Gemm : IDisposable
         /// </summary>
         const int TileRows = 6;
         static readonly int TileCols = 2 * TLanes.Count;
-        /// <summary>C is dealt out to the workers in blocks; one block's packed A and B (for one k slice) stay in L2.</summary>
-        const int BlockRows = 16 * TileRows;
+        /// <summary>
+        /// Each worker owns a contiguous run of C's columns, all rows. Per 256-deep k slice it packs a block of
+        /// op(A)'s rows once and reuses it for every column block of its run. 22 row tiles make one block of the
+        /// model's batch of 128 rows (two for 256), so op(B) is packed once per slice; a block's packed A
+        /// (132 KB) and B (128 KB on AVX2) stay in L2.
+        /// </summary>
+        const int BlockRows = 22 * TileRows;
         static readonly int BlockCols = 8 * TileCols;
         const int BlockDepth = 256;
         /// <summary>Per worker: packed A, packed B, and one edge tile of C with its bias row.</summary>
         public static readonly int ScratchPerWorker = (BlockRows + BlockCols) * BlockDepth + (TileRows + 1) * TileCols;
 
         /// <summary>
-        /// Worker <paramref name="worker"/> of <paramref name="workers"/> takes blocks of C in turn. Per BlockDepth
-        /// slice of k it packs the block's rows of op(A) and columns of op(B) into its own scratch, whatever the
-        /// transposes, so that the register tiles then read both with unit stride.
+        /// Worker <paramref name="worker"/> of <paramref name="workers"/> computes its columns of C. It packs rows of
+        /// op(A) and columns of op(B) into its own scratch, whatever the transposes, so that the register tiles
+        /// then read both with unit stride. Every element of C sums its k slices in order, whatever the split.
         /// </summary>
         public static unsafe void Run(int worker, int workers, GemmShape shape, float* a, float* b, float* c, float* bias,
                                       float* scratch)
         {
+            int tiles = (shape.N + TileCols - 1) / TileCols;
+            int colBegin = tiles * worker / workers * TileCols;
+            int colEnd = Math.Min(shape.N, tiles * (worker + 1) / workers * TileCols);
             float* packedA = scratch + (long)worker * ScratchPerWorker;
             float* packedB = packedA + BlockRows * BlockDepth;
             float* edgeTile = packedB + BlockCols * BlockDepth;
             float* edgeBias = edgeTile + TileRows * TileCols;
             var tile = stackalloc TVector[2 * TileRows];
-            int blockRows = (shape.M + BlockRows - 1) / BlockRows;
-            int blockCols = (shape.N + BlockCols - 1) / BlockCols;
-            for (int block = worker; block < blockRows * blockCols; block += workers)
+            for (int row0 = 0; row0 < shape.M && colBegin < colEnd; row0 += BlockRows)
             {
-                int row0 = block / blockCols * BlockRows, col0 = block % blockCols * BlockCols;
-                int rows = Math.Min(BlockRows, shape.M - row0), cols = Math.Min(BlockCols, shape.N - col0);
+                int rows = Math.Min(BlockRows, shape.M - row0);
                 for (int depth0 = 0; depth0 < shape.K; depth0 += BlockDepth)
                 {
                     int depth = Math.Min(BlockDepth, shape.K - depth0);
                     Pack(a, shape.AOuterStride, shape.ADepthStride, row0, rows, TileRows, depth0, depth, packedA);
-                    Pack(b, shape.BOuterStride, shape.BDepthStride, col0, cols, TileCols, depth0, depth, packedB);
                     // The first k slice writes C, with the bias; later ones add to it; the last applies the activation.
                     var epilogue = new Epilogue(depth0 > 0, depth0 == 0 && shape.HasBias,
                         depth0 + depth >= shape.K && shape.Activate, shape.Slope);
-                    for (int i = 0; i < rows; i += TileRows)
+                    for (int col0 = colBegin; col0 < colEnd; col0 += BlockCols)
                     {
-                        for (int j = 0; j < cols; j += TileCols)
+                        int cols = Math.Min(BlockCols, colEnd - col0);
+                        Pack(b, shape.BOuterStride, shape.BDepthStride, col0, cols, TileCols, depth0, depth, packedB);
+                        for (int i = 0; i < rows; i += TileRows)
                         {
-                            MultiplyTile(packedA + i * depth, packedB + j * depth, depth, tile);
-                            float* cTile = c + (long)(row0 + i) * shape.N + col0 + j;
-                            int tileRows = Math.Min(TileRows, rows - i), tileCols = Math.Min(TileCols, cols - j);
-                            if (tileRows == TileRows && tileCols == TileCols)
-                                epilogue.Store(tile, cTile, shape.N, bias + col0 + j);
-                            else
-                                StoreEdge(tile, cTile, shape.N, bias + col0 + j, tileRows, tileCols, epilogue, edgeTile, edgeBias);
+                            for (int j = 0; j < cols; j += TileCols)
+                            {
+                                MultiplyTile(packedA + i * depth, packedB + j * depth, depth, tile);
+                                float* cTile = c + (long)(row0 + i) * shape.N + col0 + j;
+                                int tileRows = Math.Min(TileRows, rows - i), tileCols = Math.Min(TileCols, cols - j);
+                                if (tileRows == TileRows && tileCols == TileCols)
+                                    epilogue.Store(tile, cTile, shape.N, bias + col0 + j);
+                                else
+                                    StoreEdge(tile, cTile, shape.N, bias + col0 + j, tileRows, tileCols, epilogue, edgeTile, edgeBias);
+                            }
                         }
                     }
                 }
