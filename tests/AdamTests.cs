@@ -10,20 +10,21 @@ public sealed class AdamTests(AcceleratorKind kind) : DeviceFixture(kind)
     /// </summary>
     static readonly AdamSettings Exaggerated = new(1e-2f, 0.8f, 0.95f, 1e-3f, 0.1f);
 
-    /// <summary>Each size with the kernel the device picks and with the portable one (the same on a GPU).</summary>
+    /// <summary>Each size with each variant; the CPU worker runs only on the CPU accelerator.</summary>
     public static IEnumerable<TestCaseData> Cases() =>
-        from portable in new[] { false, true }
+        from variant in new[] { KernelVariant.Portable, KernelVariant.CpuWorker }
         from c in TestData.OddSizes.Select(n => (n, settings: Exaggerated, name: "exaggerated"))
             .Append((n: 127, settings: AdamSettings.Reference, name: "reference"))
-        select new TestCaseData(c.n, c.settings, portable).SetArgDisplayNames(c.n.ToString(), c.name, portable ? "portable" : "picked");
+            .Append((n: 1000, settings: Exaggerated, name: "exaggerated"))
+        select new TestCaseData(c.n, c.settings, variant).SetArgDisplayNames(c.n.ToString(), c.name, variant.ToString());
 
-    Adam adam = null!, portableAdam = null!;
+    readonly Dictionary<KernelVariant, Adam> adams = [];
 
-    [OneTimeSetUp]
-    public void LoadKernels()
+    Adam For(KernelVariant variant)
     {
-        adam = new Adam(Device);
-        portableAdam = new Adam(Device, portable: true);
+        RequireVariant(variant);
+        if (!adams.TryGetValue(variant, out var adam)) adams[variant] = adam = new Adam(Device, variant);
+        return adam;
     }
 
     /// <summary>
@@ -32,8 +33,9 @@ public sealed class AdamTests(AcceleratorKind kind) : DeviceFixture(kind)
     /// stays under 1e-6 for values of order 1.
     /// </summary>
     [TestCaseSource(nameof(Cases))]
-    public void StepsMatchFloat64Reference(int n, AdamSettings settings, bool portable)
+    public void StepsMatchFloat64Reference(int n, AdamSettings settings, KernelVariant variant)
     {
+        var adam = For(variant);
         const int slack = 3, steps = 5;
         var rng = new Random(n);
         var parameters = TestData.Uniform(rng, n + slack);
@@ -50,7 +52,7 @@ public sealed class AdamTests(AcceleratorKind kind) : DeviceFixture(kind)
         {
             var gradients = TestData.Uniform(rng, n + slack);
             using var gradientBuffer = TestData.Upload(Device, gradients);
-            (portable ? portableAdam : adam).Step(parameterBuffer.View, gradientBuffer.View, mBuffer.View, vBuffer.View, n, t, settings);
+            adam.Step(parameterBuffer.View, gradientBuffer.View, mBuffer.View, vBuffer.View, n, t, settings);
 
             for (int i = 0; i < n; i++)
             {
@@ -89,7 +91,7 @@ public sealed class AdamTests(AcceleratorKind kind) : DeviceFixture(kind)
         using var mBuffer = TestData.Upload(Device, new float[n]);
         using var vBuffer = TestData.Upload(Device, new float[n]);
 
-        adam.Step(parameterBuffer.View, gradientBuffer.View, mBuffer.View, vBuffer.View, n, 1, settings);
+        For(KernelVariant.Auto).Step(parameterBuffer.View, gradientBuffer.View, mBuffer.View, vBuffer.View, n, 1, settings);
 
         var updated = TestData.Download(parameterBuffer, n);
         for (int i = 0; i < n; i++)
@@ -101,11 +103,34 @@ public sealed class AdamTests(AcceleratorKind kind) : DeviceFixture(kind)
         }
     }
 
+    /// <summary>The CPU worker's vectors take Update's operations in order: the parameters agree to the bit.</summary>
+    [Test]
+    public void CpuWorkerMatchesThePortableKernelBitForBit()
+    {
+        RequireVariant(KernelVariant.CpuWorker);
+        const int n = 1003;
+        var rng = new Random(31);
+        var parameters = TestData.Uniform(rng, n);
+        var gradients = TestData.Uniform(rng, n);
+        var moments = TestData.Uniform(rng, n, -0.1f, 0.1f);
+        var squares = TestData.Uniform(rng, n, 1e-4f, 1e-2f);
+        float[][] Run(KernelVariant variant)
+        {
+            using var p = TestData.Upload(Device, parameters);
+            using var g = TestData.Upload(Device, gradients);
+            using var m = TestData.Upload(Device, moments);
+            using var v = TestData.Upload(Device, squares);
+            for (int t = 1; t <= 3; t++) For(variant).Step(p.View, g.View, m.View, v.View, n, t, AdamSettings.Reference);
+            return [TestData.Download(p, n), TestData.Download(m, n), TestData.Download(v, n)];
+        }
+        Assert.That(Run(KernelVariant.CpuWorker), Is.EqualTo(Run(KernelVariant.Portable)));
+    }
+
     [Test]
     public void StepCountsFromOne()
     {
         using var buffer = TestData.Upload(Device, [1f]);
         Assert.Throws<ArgumentOutOfRangeException>(() =>
-            adam.Step(buffer.View, buffer.View, buffer.View, buffer.View, 1, 0, AdamSettings.Reference));
+            For(KernelVariant.Auto).Step(buffer.View, buffer.View, buffer.View, buffer.View, 1, 0, AdamSettings.Reference));
     }
 }

@@ -24,4 +24,10 @@ public abstract class DeviceFixture(AcceleratorKind kind)
 
     [OneTimeTearDown]
     public void CloseDevice() => Device.Dispose();
+
+    /// <summary>Skips a test of a variant this device cannot run: a CPU worker anywhere but the CPU accelerator.</summary>
+    protected void RequireVariant(KernelVariant variant)
+    {
+        if (variant == KernelVariant.CpuWorker && !Device.IsCpu) Assert.Ignore("a CpuWorker runs only on the CPU accelerator");
+    }
 }

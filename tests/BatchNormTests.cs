@@ -7,10 +7,20 @@ public sealed class BatchNormTests(AcceleratorKind kind) : DeviceFixture(kind)
     const float Momentum = 0.8f;
     const float Eps = 1e-5f;
 
-    BatchNorm ops = null!;
+    readonly Dictionary<KernelVariant, BatchNorm> variants = [];
 
-    [OneTimeSetUp]
-    public void LoadKernels() => ops = new BatchNorm(Device);
+    BatchNorm For(KernelVariant variant)
+    {
+        RequireVariant(variant);
+        if (!variants.TryGetValue(variant, out var ops)) variants[variant] = ops = new BatchNorm(Device, variant);
+        return ops;
+    }
+
+    static readonly KernelVariant[] Variants = [KernelVariant.Portable, KernelVariant.CpuWorker];
+
+    /// <summary>Each case once per variant, the variant as its last argument.</summary>
+    static IEnumerable<object[]> PerVariant(IEnumerable<object[]> cases) =>
+        from c in cases from variant in Variants select (object[])[.. c, variant];
 
     /// <summary>Training needs two rows for the unbiased variance; 2 is the edge where rows/(rows−1) is largest.</summary>
     static readonly int[] TrainingRows = [2, .. TestData.OddSizes.Where(rows => rows >= 2)];
@@ -18,14 +28,18 @@ public sealed class BatchNormTests(AcceleratorKind kind) : DeviceFixture(kind)
     public static IEnumerable<object[]> TrainingShapes() =>
         from rows in TrainingRows from cols in TestData.OddSizes select new object[] { rows, cols };
 
+    /// <summary>The odd shapes, and one wide enough that every CPU worker has whole vectors and a tail is left.</summary>
+    public static IEnumerable<object[]> TrainingShapesPerVariant() =>
+        PerVariant(TrainingShapes().Append([33, 301]));
+
     /// <summary>
     /// Every training shape with momentum 0.8 and eps 1e-5, plus a large eps (PyTorch GAN code often passes 0.8
     /// as BatchNorm1d's second argument, which is eps) so eps misplaced outside the square root shows.
     /// </summary>
     public static IEnumerable<object[]> TrainingCases() =>
-        TrainingShapes().Select(shape => new object[] { shape[0], shape[1], Momentum, Eps })
+        PerVariant(TrainingShapes().Append([33, 301]).Select(shape => new object[] { shape[0], shape[1], Momentum, Eps })
             .Append([33, 7, 0.1f, 0.8f])
-            .Append([2, 100, 0.1f, 0.8f]);
+            .Append([2, 100, 0.1f, 0.8f]));
 
     public static IEnumerable<object[]> EvalCases() =>
         (from rows in TestData.OddSizes from cols in TestData.OddSizes select new object[] { rows, cols, Eps })
@@ -92,7 +106,8 @@ public sealed class BatchNormTests(AcceleratorKind kind) : DeviceFixture(kind)
 
     sealed record KernelTrainOutputs(float[] Y, float[] Mean, float[] InvStd, float[] RunningMean, float[] RunningVar);
 
-    KernelTrainOutputs RunTrainForward(Inputs a, int rows, int cols, float momentum, float eps)
+    KernelTrainOutputs RunTrainForward(Inputs a, int rows, int cols, float momentum, float eps,
+        KernelVariant variant = KernelVariant.Auto)
     {
         using var x = TestData.Upload(Device, a.X);
         using var gamma = TestData.Upload(Device, a.Gamma);
@@ -103,7 +118,7 @@ public sealed class BatchNormTests(AcceleratorKind kind) : DeviceFixture(kind)
         using var mean = TestData.Poisoned(Device, cols);
         using var invStd = TestData.Poisoned(Device, cols);
 
-        ops.TrainForward(x.View, y.View, gamma.View, beta.View, mean.View, invStd.View, runningMean.View, runningVar.View,
+        For(variant).TrainForward(x.View, y.View, gamma.View, beta.View, mean.View, invStd.View, runningMean.View, runningVar.View,
             rows, cols, momentum, eps);
 
         return new KernelTrainOutputs(TestData.Download(y, rows * cols), TestData.Download(mean, cols),
@@ -111,11 +126,11 @@ public sealed class BatchNormTests(AcceleratorKind kind) : DeviceFixture(kind)
     }
 
     [TestCaseSource(nameof(TrainingCases))]
-    public void TrainForwardMatchesReference(int rows, int cols, float momentum, float eps)
+    public void TrainForwardMatchesReference(int rows, int cols, float momentum, float eps, KernelVariant variant)
     {
         var inputs = RandomInputs(new Random(rows * 1000 + cols), rows, cols);
 
-        var actual = RunTrainForward(inputs, rows, cols, momentum, eps);
+        var actual = RunTrainForward(inputs, rows, cols, momentum, eps, variant);
 
         // Float sums of ≤127 terms: the mean is off by a few ulps of |offset| ≤ 3, which x̂ = (x−mean)·invStd
         // scales by invStd ≤ 2 and y by |γ| ≤ 2; 1e-5 leaves a wide margin over that.
@@ -131,7 +146,7 @@ public sealed class BatchNormTests(AcceleratorKind kind) : DeviceFixture(kind)
     public void TrainForwardRejectsASingleRow()
     {
         using var buffer = TestData.Poisoned(Device, 8);
-        Assert.Throws<ArgumentOutOfRangeException>(() => ops.TrainForward(buffer.View, buffer.View, buffer.View,
+        Assert.Throws<ArgumentOutOfRangeException>(() => For(KernelVariant.Auto).TrainForward(buffer.View, buffer.View, buffer.View,
             buffer.View, buffer.View, buffer.View, buffer.View, buffer.View, 1, 8, Momentum, Eps));
     }
 
@@ -146,7 +161,7 @@ public sealed class BatchNormTests(AcceleratorKind kind) : DeviceFixture(kind)
         using var runningVar = TestData.Upload(Device, a.RunningVar);
         using var y = TestData.Poisoned(Device, rows * cols);
 
-        ops.EvalForward(x.View, y.View, gamma.View, beta.View, runningMean.View, runningVar.View, rows, cols, eps);
+        For(KernelVariant.Auto).EvalForward(x.View, y.View, gamma.View, beta.View, runningMean.View, runningVar.View, rows, cols, eps);
 
         var expected = new double[rows * cols];
         for (int i = 0; i < expected.Length; i++)
@@ -159,7 +174,7 @@ public sealed class BatchNormTests(AcceleratorKind kind) : DeviceFixture(kind)
 
     /// <summary>Runs Backward with dx either its own buffer or the dy buffer itself.</summary>
     (float[] Dx, float[] DGamma, float[] DBeta) RunBackward(float[] x, float[] dy, float[] gamma, float[] mean,
-        float[] invStd, int rows, int cols, bool dxAliasesDy)
+        float[] invStd, int rows, int cols, bool dxAliasesDy, KernelVariant variant = KernelVariant.Auto)
     {
         using var xs = TestData.Upload(Device, x);
         using var dys = TestData.Upload(Device, dy);
@@ -171,13 +186,13 @@ public sealed class BatchNormTests(AcceleratorKind kind) : DeviceFixture(kind)
         using var dbeta = TestData.Poisoned(Device, cols);
         var dx = dxAliasesDy ? dys : ownDx;
 
-        ops.Backward(xs.View, dys.View, gammas.View, means.View, invStds.View, dx.View, dgamma.View, dbeta.View, rows, cols);
+        For(variant).Backward(xs.View, dys.View, gammas.View, means.View, invStds.View, dx.View, dgamma.View, dbeta.View, rows, cols);
 
         return (TestData.Download(dx, rows * cols), TestData.Download(dgamma, cols), TestData.Download(dbeta, cols));
     }
 
-    [TestCaseSource(nameof(TrainingShapes))]
-    public void BackwardMatchesReference(int rows, int cols)
+    [TestCaseSource(nameof(TrainingShapesPerVariant))]
+    public void BackwardMatchesReference(int rows, int cols, KernelVariant variant)
     {
         var rng = new Random(rows * 1000 + cols + 13);
         var a = RandomInputs(rng, rows, cols);
@@ -189,7 +204,7 @@ public sealed class BatchNormTests(AcceleratorKind kind) : DeviceFixture(kind)
 
         foreach (bool dxAliasesDy in new[] { false, true })
         {
-            var (dx, dgamma, dbeta) = RunBackward(a.X, dy, a.Gamma, mean, invStd, rows, cols, dxAliasesDy);
+            var (dx, dgamma, dbeta) = RunBackward(a.X, dy, a.Gamma, mean, invStd, rows, cols, dxAliasesDy, variant);
             // dx subtracts two column means from dy: its absolute error follows the float sums behind them,
             // a few ulps of values of size ≤ rows, scaled by |γ|·invStd ≤ 4.
             TestData.AssertClose(expected.Dx, dx, 1e-5, 1e-5, $"dx (aliasing dy: {dxAliasesDy})");
@@ -229,5 +244,75 @@ public sealed class BatchNormTests(AcceleratorKind kind) : DeviceFixture(kind)
         TestData.AssertClose(expectedDx, dx, 1e-2, 1e-3, "dx");
         TestData.AssertClose(expectedDGamma, dgamma, 1e-2, 1e-3, "dgamma");
         TestData.AssertClose(expectedDBeta, dbeta, 1e-2, 1e-3, "dbeta");
+    }
+
+    /// <summary>
+    /// The CPU workers sum each column in the portable kernels' order with the same float operations: the golden
+    /// test's error budgets were measured with the portable kernels, so the two must agree to the bit.
+    /// </summary>
+    [Test]
+    public void CpuWorkersMatchThePortableKernelsBitForBit()
+    {
+        RequireVariant(KernelVariant.CpuWorker);
+        const int rows = 128, cols = 301;
+        var rng = new Random(23);
+        var a = RandomInputs(rng, rows, cols);
+        var dy = TestData.Uniform(rng, rows * cols);
+        var portable = RunTrainForward(a, rows, cols, Momentum, Eps, KernelVariant.Portable);
+        var worker = RunTrainForward(a, rows, cols, Momentum, Eps, KernelVariant.CpuWorker);
+        Assert.That(worker, Is.EqualTo(portable).Using<KernelTrainOutputs>((p, q) =>
+            p.Y.SequenceEqual(q.Y) && p.Mean.SequenceEqual(q.Mean) && p.InvStd.SequenceEqual(q.InvStd)
+            && p.RunningMean.SequenceEqual(q.RunningMean) && p.RunningVar.SequenceEqual(q.RunningVar)), "forward");
+
+        var portableBackward = RunBackward(a.X, dy, a.Gamma, portable.Mean, portable.InvStd, rows, cols, true, KernelVariant.Portable);
+        var workerBackward = RunBackward(a.X, dy, a.Gamma, portable.Mean, portable.InvStd, rows, cols, true, KernelVariant.CpuWorker);
+        Assert.That(workerBackward.Dx, Is.EqualTo(portableBackward.Dx), "dx");
+        Assert.That(workerBackward.DGamma, Is.EqualTo(portableBackward.DGamma), "dgamma");
+        Assert.That(workerBackward.DBeta, Is.EqualTo(portableBackward.DBeta), "dbeta");
+    }
+
+    /// <summary>
+    /// The fused backward through the LeakyReLU that produced x against the two launches it replaces, BatchNorm's
+    /// backward then the bias gradient through the LeakyReLU: the same float operations, so equal to the bit.
+    /// x holds both signs and exact zeros, where the slope applies as PyTorch has it.
+    /// </summary>
+    [TestCaseSource(nameof(TrainingShapesPerVariant))]
+    public void BackwardThroughLeakyReluMatchesBackwardThenBiasGradient(int rows, int cols, KernelVariant variant)
+    {
+        const float slope = 0.2f;
+        var rng = new Random(rows * 1000 + cols + 19);
+        var a = RandomInputs(rng, rows, cols);
+        var x = a.X.Select((v, i) => i % 13 == 0 ? 0f : v > 0 ? v : slope * v).ToArray();
+        var dy = TestData.Uniform(rng, rows * cols);
+        var forward = RunTrainForward(a with { X = x }, rows, cols, Momentum, Eps, variant);
+        var (dz, dgamma, dbeta) = RunBackward(x, dy, a.Gamma, forward.Mean, forward.InvStd, rows, cols, true, variant);
+        using var activated = TestData.Upload(Device, x);
+        using var dzs = TestData.Upload(Device, dz);
+        using var dbias = TestData.Poisoned(Device, cols);
+        new Bias(Device, variant).BackwardThroughLeakyRelu(activated.View, dzs.View, dbias.View, rows, cols, slope);
+
+        using var xs = TestData.Upload(Device, x);
+        using var dys = TestData.Upload(Device, dy);
+        using var gammas = TestData.Upload(Device, a.Gamma);
+        using var means = TestData.Upload(Device, forward.Mean);
+        using var invStds = TestData.Upload(Device, forward.InvStd);
+        using var fusedDgamma = TestData.Poisoned(Device, cols);
+        using var fusedDbeta = TestData.Poisoned(Device, cols);
+        using var fusedDbias = TestData.Poisoned(Device, cols);
+        For(variant).BackwardThroughLeakyRelu(xs.View, dys.View, gammas.View, means.View, invStds.View, dys.View,
+            fusedDgamma.View, fusedDbeta.View, fusedDbias.View, rows, cols, slope);
+
+        Assert.That(TestData.Download(dys, rows * cols), Is.EqualTo(TestData.Download(dzs, rows * cols)), "dz");
+        Assert.That(TestData.Download(fusedDbias, cols), Is.EqualTo(TestData.Download(dbias, cols)), "dbias");
+        Assert.That(TestData.Download(fusedDgamma, cols), Is.EqualTo(dgamma), "dgamma");
+        Assert.That(TestData.Download(fusedDbeta, cols), Is.EqualTo(dbeta), "dbeta");
+    }
+
+    [Test]
+    public void BackwardThroughLeakyReluRejectsANegativeSlope()
+    {
+        using var buffer = TestData.Upload(Device, [1f, 1f]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => For(KernelVariant.Auto).BackwardThroughLeakyRelu(buffer.View,
+            buffer.View, buffer.View, buffer.View, buffer.View, buffer.View, buffer.View, buffer.View, buffer.View, 2, 1, -0.1f));
     }
 }

@@ -4,40 +4,39 @@ namespace IlgpuGan.Tests;
 
 public sealed class BiasTests(AcceleratorKind kind) : DeviceFixture(kind)
 {
-    Bias ops = null!;
+    readonly Dictionary<KernelVariant, Bias> variants = [];
 
-    [OneTimeSetUp]
-    public void LoadKernels() => ops = new Bias(Device);
+    Bias For(KernelVariant variant)
+    {
+        RequireVariant(variant);
+        if (!variants.TryGetValue(variant, out var ops)) variants[variant] = ops = new Bias(Device, variant);
+        return ops;
+    }
 
+    /// <summary>The odd shapes, and one wide enough that every CPU worker has whole vectors and a tail is left.</summary>
     public static IEnumerable<object[]> Shapes() =>
-        from rows in TestData.OddSizes from cols in TestData.OddSizes select new object[] { rows, cols };
+        from shape in (from rows in TestData.OddSizes from cols in TestData.OddSizes select (rows, cols)).Append((rows: 33, cols: 301))
+        from variant in new[] { KernelVariant.Portable, KernelVariant.CpuWorker }
+        select new object[] { shape.rows, shape.cols, variant };
 
     /// <summary>
     /// The bias forward y = x + b makes ∂(Σ dy·y)/∂b[c] = Σ_r dy[r,c] exactly, so this reference is also the
-    /// finite-difference check. With accumulate the old dbias is random, never zero, so dropping it fails.
+    /// finite-difference check.
     /// </summary>
     [TestCaseSource(nameof(Shapes))]
-    public void BackwardMatchesColumnSums(int rows, int cols)
+    public void BackwardMatchesColumnSums(int rows, int cols, KernelVariant variant)
     {
-        foreach (bool accumulate in new[] { false, true })
-        {
-            var rng = new Random(rows * 1000 + cols);
-            var dy = TestData.Uniform(rng, rows * cols);
-            var old = TestData.Uniform(rng, cols);
-            using var dys = TestData.Upload(Device, dy);
-            using var dbias = accumulate ? TestData.Upload(Device, old) : TestData.Poisoned(Device, cols);
+        var rng = new Random(rows * 1000 + cols);
+        var dy = TestData.Uniform(rng, rows * cols);
+        using var dys = TestData.Upload(Device, dy);
+        using var dbias = TestData.Poisoned(Device, cols);
 
-            ops.Backward(dys.View, dbias.View, rows, cols, accumulate);
+        For(variant).Backward(dys.View, dbias.View, rows, cols);
 
-            var expected = new double[cols];
-            for (int c = 0; c < cols; c++)
-            {
-                expected[c] = accumulate ? old[c] : 0;
-                for (int r = 0; r < rows; r++) expected[c] += dy[r * cols + c];
-            }
-            // A float sum of ≤127 terms of size ≤1: a few float ulps of the running sum.
-            TestData.AssertClose(expected, TestData.Download(dbias, cols), 1e-6, 1e-5, $"dbias (accumulate {accumulate})");
-        }
+        var expected = new double[cols];
+        for (int i = 0; i < dy.Length; i++) expected[i % cols] += dy[i];
+        // A float sum of ≤127 terms of size ≤1: a few float ulps of the running sum.
+        TestData.AssertClose(expected, TestData.Download(dbias, cols), 1e-6, 1e-5, "dbias");
     }
 
     /// <summary>
@@ -45,7 +44,7 @@ public sealed class BiasTests(AcceleratorKind kind) : DeviceFixture(kind)
     /// signs and a few exact zeros (z ≤ 0 gives y ≤ 0, and leaky'(0) is the slope, as PyTorch has it).
     /// </summary>
     [TestCaseSource(nameof(Shapes))]
-    public void BackwardThroughLeakyReluMatchesReference(int rows, int cols)
+    public void BackwardThroughLeakyReluMatchesReference(int rows, int cols, KernelVariant variant)
     {
         const float slope = 0.2f;
         var rng = new Random(rows * 1000 + cols + 1);
@@ -55,7 +54,7 @@ public sealed class BiasTests(AcceleratorKind kind) : DeviceFixture(kind)
         using var dys = TestData.Upload(Device, dy);
         using var dbias = TestData.Poisoned(Device, cols);
 
-        ops.BackwardThroughLeakyRelu(ys.View, dys.View, dbias.View, rows, cols, slope);
+        For(variant).BackwardThroughLeakyRelu(ys.View, dys.View, dbias.View, rows, cols, slope);
 
         var dz = dy.Select((g, i) => y[i] > 0 ? (double)g : slope * (double)g).ToArray();
         var expectedBias = new double[cols];
@@ -69,6 +68,32 @@ public sealed class BiasTests(AcceleratorKind kind) : DeviceFixture(kind)
     {
         using var buffer = TestData.Upload(Device, [1f]);
         Assert.Throws<ArgumentOutOfRangeException>(() =>
-            ops.BackwardThroughLeakyRelu(buffer.View, buffer.View, buffer.View, 1, 1, -0.1f));
+            For(KernelVariant.Auto).BackwardThroughLeakyRelu(buffer.View, buffer.View, buffer.View, 1, 1, -0.1f));
+    }
+
+    /// <summary>Both CPU workers sum each column in the portable kernels' order: the results agree to the bit.</summary>
+    [Test]
+    public void CpuWorkersMatchThePortableKernelsBitForBit()
+    {
+        RequireVariant(KernelVariant.CpuWorker);
+        const int rows = 128, cols = 301;
+        const float slope = 0.2f;
+        var rng = new Random(29);
+        var y = TestData.Uniform(rng, rows * cols);
+        var dy = TestData.Uniform(rng, rows * cols);
+        (float[] Dz, float[] Sums, float[] PlainSums) Run(KernelVariant variant)
+        {
+            using var ys = TestData.Upload(Device, y);
+            using var dys = TestData.Upload(Device, dy);
+            using var dbias = TestData.Poisoned(Device, cols);
+            using var plain = TestData.Poisoned(Device, cols);
+            For(variant).Backward(dys.View, plain.View, rows, cols);
+            For(variant).BackwardThroughLeakyRelu(ys.View, dys.View, dbias.View, rows, cols, slope);
+            return (TestData.Download(dys, rows * cols), TestData.Download(dbias, cols), TestData.Download(plain, cols));
+        }
+        var (portable, worker) = (Run(KernelVariant.Portable), Run(KernelVariant.CpuWorker));
+        Assert.That(worker.Dz, Is.EqualTo(portable.Dz), "dz");
+        Assert.That(worker.Sums, Is.EqualTo(portable.Sums), "dbias through the LeakyReLU");
+        Assert.That(worker.PlainSums, Is.EqualTo(portable.PlainSums), "dbias");
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using ILGPU;
 using IlgpuGan.Kernels;
 
@@ -5,12 +6,26 @@ namespace IlgpuGan.Tests;
 
 public sealed class GemmTests(AcceleratorKind kind) : DeviceFixture(kind)
 {
-    readonly Dictionary<GemmVariant, Gemm> gemms = [];
-
-    Gemm For(GemmVariant variant)
+    /// <summary>One implementation under test: the portable kernel, or the CPU worker at one SIMD width.</summary>
+    public sealed record GemmKind(KernelVariant Variant, int CpuVectorBits)
     {
-        if (variant == GemmVariant.CpuBlocked && !Device.IsCpu) Assert.Ignore("CpuBlocked runs only on the CPU accelerator");
-        if (!gemms.TryGetValue(variant, out var gemm)) gemms[variant] = gemm = new Gemm(Device, variant);
+        public override string ToString() => Variant == KernelVariant.CpuWorker ? $"CpuWorker{CpuVectorBits}" : Variant.ToString();
+    }
+
+    /// <summary>The same tile code runs at either width; each runs where this CPU accelerates it.</summary>
+    public static readonly GemmKind[] Kinds =
+        [new(KernelVariant.Portable, 0), new(KernelVariant.CpuWorker, 256), new(KernelVariant.CpuWorker, 512)];
+
+    static readonly GemmKind CpuWorker = Vector512.IsHardwareAccelerated ? Kinds[2] : Kinds[1];
+
+    readonly Dictionary<GemmKind, Gemm> gemms = [];
+
+    Gemm For(GemmKind kind)
+    {
+        RequireVariant(kind.Variant);
+        if (kind.CpuVectorBits == 512 && !Vector512.IsHardwareAccelerated) Assert.Ignore("this CPU does not accelerate Vector512");
+        if (!gemms.TryGetValue(kind, out var gemm))
+            gemms[kind] = gemm = new Gemm(Device, kind.Variant, kind.Variant == KernelVariant.CpuWorker ? kind.CpuVectorBits : null);
         return gemm;
     }
 
@@ -21,13 +36,13 @@ public sealed class GemmTests(AcceleratorKind kind) : DeviceFixture(kind)
     }
 
     /// <summary>
-    /// Every (m, n, k) from the odd sizes for CpuBlocked. GpuTiled runs 2-thread groups with a barrier per k step
+    /// Every (m, n, k) from the odd sizes for the CPU worker. The portable kernel runs 2-thread groups with a barrier per k step
     /// on the CPU accelerator, so it gets the ten shapes that put every size in every position twice.
     /// </summary>
-    static IEnumerable<(int M, int N, int K)> Shapes(GemmVariant variant)
+    static IEnumerable<(int M, int N, int K)> Shapes(KernelVariant variant)
     {
         var sizes = TestData.OddSizes;
-        if (variant == GemmVariant.CpuBlocked)
+        if (variant == KernelVariant.CpuWorker)
             return from m in sizes from n in sizes from k in sizes select (m, n, k);
         return Enumerable.Range(0, sizes.Length).SelectMany(i => new[]
         {
@@ -37,40 +52,37 @@ public sealed class GemmTests(AcceleratorKind kind) : DeviceFixture(kind)
     }
 
     [Test]
-    public void MatchesReferenceAtOddSizes([Values(GemmVariant.GpuTiled, GemmVariant.CpuBlocked)] GemmVariant variant,
+    public void MatchesReferenceAtOddSizes([ValueSource(nameof(Kinds))] GemmKind kind,
                                            [Values] bool transposeA, [Values] bool transposeB)
     {
-        var gemm = For(variant);
-        foreach (var (m, n, k) in Shapes(variant))
-            foreach (bool accumulate in new[] { false, true })
-                foreach (bool withBias in new[] { false, true })
-                    CheckMultiply(gemm, m, n, k, transposeA, transposeB, accumulate, withBias);
+        var gemm = For(kind);
+        foreach (var (m, n, k) in Shapes(kind.Variant))
+            foreach (bool withBias in new[] { false, true })
+                CheckMultiply(gemm, m, n, k, transposeA, transposeB, withBias);
     }
 
-    /// <summary>The LeakyReLU epilogue, with and without the bias and the old C, at the odd sizes.</summary>
+    /// <summary>The LeakyReLU epilogue, with and without the bias, at the odd sizes.</summary>
     [Test]
-    public void AppliesLeakyReluInTheEpilogue([Values(GemmVariant.GpuTiled, GemmVariant.CpuBlocked)] GemmVariant variant,
+    public void AppliesLeakyReluInTheEpilogue([ValueSource(nameof(Kinds))] GemmKind kind,
                                               [Values] bool transposeA, [Values] bool transposeB)
     {
-        var gemm = For(variant);
-        foreach (var (m, n, k) in Shapes(GemmVariant.GpuTiled))
-            foreach (bool accumulate in new[] { false, true })
-                foreach (bool withBias in new[] { false, true })
-                    CheckMultiply(gemm, m, n, k, transposeA, transposeB, accumulate, withBias, LeakySlope);
+        var gemm = For(kind);
+        foreach (var (m, n, k) in Shapes(KernelVariant.Portable))
+            foreach (bool withBias in new[] { false, true })
+                CheckMultiply(gemm, m, n, k, transposeA, transposeB, withBias, LeakySlope);
     }
 
     /// <summary>
-    /// Shapes past CpuBlocked's 96×(16·SIMD width) blocks and 256-deep k slices (the bias must be added once and
-    /// the activation only to the finished sum, every worker gets blocks) and past GpuTiled's 64×64 tiles on a
-    /// GPU, with partial blocks and tiles at every edge.
+    /// Shapes past the CPU worker's 132×(16·SIMD width) blocks and 256-deep k slices (the bias must be added once
+    /// and the activation only to the finished sum, every worker gets several column blocks) and past the portable kernel's 64×64
+    /// tiles on a GPU, with partial blocks and tiles at every edge.
     /// </summary>
     [Test]
-    public void MatchesReferenceAcrossBlocks([Values(GemmVariant.GpuTiled, GemmVariant.CpuBlocked)] GemmVariant variant,
+    public void MatchesReferenceAcrossBlocks([ValueSource(nameof(Kinds))] GemmKind kind,
                                              [Values] bool transposeA, [Values] bool transposeB, [Values] bool activate)
     {
-        var (m, n, k) = variant == GemmVariant.CpuBlocked ? (300, 290, 520) : (130, 70, 290);
-        CheckMultiply(For(variant), m, n, k, transposeA, transposeB, accumulate: true, withBias: true,
-            activate ? LeakySlope : null);
+        var (m, n, k) = kind.Variant == KernelVariant.CpuWorker ? (300, 590, 520) : (130, 70, 290);
+        CheckMultiply(For(kind), m, n, k, transposeA, transposeB, withBias: true, activate ? LeakySlope : null);
     }
 
     /// <summary>The three multiplies of a 784→1024 Linear layer at batch 128, as the model issues them.</summary>
@@ -79,13 +91,13 @@ public sealed class GemmTests(AcceleratorKind kind) : DeviceFixture(kind)
     [TestCase("weight_grad")]
     public void MatchesReferenceAtModelShape(string use)
     {
-        var gemm = For(GemmVariant.CpuBlocked);
+        var gemm = For(CpuWorker);
         const int batch = 128, inputs = 784, outputs = 1024;
         switch (use)
         {
-            case "forward": CheckMultiply(gemm, batch, outputs, inputs, false, true, accumulate: false, withBias: true); break;
-            case "input_grad": CheckMultiply(gemm, batch, inputs, outputs, false, false, accumulate: false, withBias: false); break;
-            case "weight_grad": CheckMultiply(gemm, outputs, inputs, batch, true, false, accumulate: true, withBias: false); break;
+            case "forward": CheckMultiply(gemm, batch, outputs, inputs, false, true, withBias: true); break;
+            case "input_grad": CheckMultiply(gemm, batch, inputs, outputs, false, false, withBias: false); break;
+            case "weight_grad": CheckMultiply(gemm, outputs, inputs, batch, true, false, withBias: false); break;
         }
     }
 
@@ -94,11 +106,11 @@ public sealed class GemmTests(AcceleratorKind kind) : DeviceFixture(kind)
     /// honoured, and nothing outside C may be written.
     /// </summary>
     [Test]
-    public void HonoursViewOffsetsAndWritesOnlyC([Values(GemmVariant.GpuTiled, GemmVariant.CpuBlocked)] GemmVariant variant)
+    public void HonoursViewOffsetsAndWritesOnlyC([ValueSource(nameof(Kinds))] GemmKind kind)
     {
         const int m = 33, n = 7, k = 100, offset = 5, guard = 9;
         const float sentinel = 12345f;
-        var gemm = For(variant);
+        var gemm = For(kind);
         var rng = new Random(11);
         var a = TestData.Uniform(rng, m * k);
         var b = TestData.Uniform(rng, k * n);
@@ -116,14 +128,15 @@ public sealed class GemmTests(AcceleratorKind kind) : DeviceFixture(kind)
 
         var c = TestData.Download(cBuffer, cWithGuards.Length);
         Assert.That(c[..offset].Concat(c[^guard..]), Is.All.EqualTo(sentinel), "elements around C");
-        TestData.AssertClose(Reference(a, false, b, true, m, n, k, null, bias), c[offset..^guard], 0, Tolerance(k), "C");
+        TestData.AssertClose(Reference(a, false, b, true, m, n, k, bias), c[offset..^guard], 0, Tolerance(k), "C");
     }
 
     [Test]
     public void AutoPicksTheVariantForTheDevice()
     {
         using var gemm = new Gemm(Device);
-        Assert.That(gemm.Variant, Is.EqualTo(Device.IsCpu ? GemmVariant.CpuBlocked : GemmVariant.GpuTiled));
+        Assert.That(gemm.Variant, Is.EqualTo(Device.IsCpu ? KernelVariant.CpuWorker : KernelVariant.Portable));
+        Assert.That(gemm.CpuVectorBits, Is.EqualTo(Device.IsCpu ? CpuWorker.CpuVectorBits : 0), "the widest vectors this CPU accelerates");
     }
 
     [Test]
@@ -143,41 +156,37 @@ public sealed class GemmTests(AcceleratorKind kind) : DeviceFixture(kind)
     const float LeakySlope = 0.2f;
 
     /// <summary>
-    /// One multiply against the float64 reference. C starts as random values when accumulating (the old C must
-    /// be added), as NaN otherwise (every element must be written).
+    /// One multiply against the float64 reference, into a C full of NaN: every element must be written.
     /// </summary>
-    void CheckMultiply(Gemm gemm, int m, int n, int k, bool transposeA, bool transposeB, bool accumulate, bool withBias,
+    void CheckMultiply(Gemm gemm, int m, int n, int k, bool transposeA, bool transposeB, bool withBias,
                        float? leakyReluSlope = null)
     {
-        var rng = new Random(((m * 131 + n) * 131 + k) * 16 + (transposeA ? 8 : 0) + (transposeB ? 4 : 0) + (accumulate ? 2 : 0) + (withBias ? 1 : 0));
+        var rng = new Random(((m * 131 + n) * 131 + k) * 8 + (transposeA ? 4 : 0) + (transposeB ? 2 : 0) + (withBias ? 1 : 0));
         var a = TestData.Uniform(rng, m * k);
         var b = TestData.Uniform(rng, k * n);
         var bias = withBias ? TestData.Uniform(rng, n) : [];
-        var oldC = accumulate ? TestData.Uniform(rng, m * n) : null;
         using var aBuffer = TestData.Upload(Device, a);
         using var bBuffer = TestData.Upload(Device, b);
         using var biasBuffer = TestData.Upload(Device, bias);
-        using var cBuffer = oldC is null ? TestData.Poisoned(Device, m * n) : TestData.Upload(Device, oldC);
+        using var cBuffer = TestData.Poisoned(Device, m * n);
 
         ArrayView<float> biasView = withBias ? biasBuffer.View : default;
-        gemm.Multiply(aBuffer.View, transposeA, bBuffer.View, transposeB, cBuffer.View, m, n, k, accumulate, biasView,
-            leakyReluSlope);
+        gemm.Multiply(aBuffer.View, transposeA, bBuffer.View, transposeB, cBuffer.View, m, n, k, biasView, leakyReluSlope);
 
-        var expected = Reference(a, transposeA, b, transposeB, m, n, k, oldC, bias);
+        var expected = Reference(a, transposeA, b, transposeB, m, n, k, bias);
         if (leakyReluSlope is { } slope) expected = expected.Select(v => v > 0 ? v : slope * v).ToArray();
         TestData.AssertClose(expected, TestData.Download(cBuffer, m * n), 0, Tolerance(k),
-            $"{gemm.Variant} C[{m}x{n}] k={k} transposeA={transposeA} transposeB={transposeB} accumulate={accumulate} bias={withBias} slope={leakyReluSlope}");
+            $"{gemm.Variant}{gemm.CpuVectorBits} C[{m}x{n}] k={k} transposeA={transposeA} transposeB={transposeB} bias={withBias} slope={leakyReluSlope}");
     }
 
-    static double[] Reference(float[] a, bool transposeA, float[] b, bool transposeB, int m, int n, int k,
-                              float[]? oldC, float[] bias)
+    static double[] Reference(float[] a, bool transposeA, float[] b, bool transposeB, int m, int n, int k, float[] bias)
     {
         var c = new double[m * n];
         for (int i = 0; i < m; i++)
         {
             for (int j = 0; j < n; j++)
             {
-                double sum = (oldC?[i * n + j] ?? 0) + (bias.Length > 0 ? bias[j] : 0);
+                double sum = bias.Length > 0 ? bias[j] : 0;
                 for (int p = 0; p < k; p++)
                     sum += (double)a[transposeA ? p * m + i : i * k + p] * b[transposeB ? j * k + p : p * n + j];
                 c[i * n + j] = sum;

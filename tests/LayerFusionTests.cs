@@ -117,5 +117,23 @@ public sealed class LayerFusionTests(AcceleratorKind kind) : DeviceFixture(kind)
         Assert.That(first.FusedLeakyReluSlope, Is.EqualTo(Slope));
         Assert.That(second.FusedLeakyReluSlope, Is.Null);
         Assert.That(third.FusedLeakyReluSlope, Is.Null);
+        Assert.That(first.ActivationBackwardTakenOver, Is.False, "a LeakyReLU stands between fc1 and bn1");
+    }
+
+    /// <summary>
+    /// Linear → LeakyReLU → BatchNorm1d, the seed generator's order: BatchNorm's backward takes over the fused
+    /// activation's backward and the bias gradient (checked bit for bit against the two launches it replaces in
+    /// BatchNormTests; the whole generator in GoldenStepTests).
+    /// </summary>
+    [Test]
+    public void BatchNormAfterAFusedLinearTakesOverItsActivationBackward()
+    {
+        using var store = new ParameterStore();
+        var linear = new Linear(kernels, store, "fc1", 4, 6);
+        var norm = new BatchNorm1d(kernels, store, "bn1", 6, 0.8f, 1e-5f);
+        using var network = new Stack(kernels, store, [linear, new LeakyRelu(kernels, 6, Slope), norm]);
+
+        Assert.That(network.Layers, Is.EqualTo(new ILayer[] { linear, norm }));
+        Assert.That(linear.ActivationBackwardTakenOver, Is.True);
     }
 }

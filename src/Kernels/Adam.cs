@@ -1,3 +1,4 @@
+using System.Numerics;
 using ILGPU;
 using ILGPU.Frontend;
 using ILGPU.Runtime;
@@ -23,14 +24,16 @@ public sealed class Adam
     readonly ComputeDevice device;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, AdamSettings, float, float> stepKernel;
 
-    /// <param name="device">The accelerator.</param>
-    /// <param name="portable">Runs the grid-stride kernel even on the CPU accelerator (tests compare the two).</param>
-    public Adam(ComputeDevice device, bool portable = false)
+    public Adam(ComputeDevice device, KernelVariant variant = KernelVariant.Auto)
     {
         this.device = device;
+        Variant = device.Resolve(variant);
         stepKernel = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, AdamSettings, float, float>(
-            device.IsCpu && !portable ? CpuStepKernel : StepKernel);
+            Variant == KernelVariant.CpuWorker ? CpuStepKernel : StepKernel);
     }
+
+    /// <summary>The variant this instance runs, Auto resolved.</summary>
+    public KernelVariant Variant { get; }
 
     /// <summary>
     /// One PyTorch 1.13 Adam step (torch.optim.Adam, _single_tensor_adam, not AdamW) on n values, in place:
@@ -46,7 +49,7 @@ public sealed class Adam
         float stepSize = (float)(settings.LearningRate / (1 - Math.Pow(settings.Beta1, step)));
         float biasCorrection2Sqrt = (float)Math.Sqrt(1 - Math.Pow(settings.Beta2, step));
         using var _ = device.Profile("adam", 16.0 * n, 28.0 * n);
-        stepKernel(device.GridStride(n), parameters, gradients, m, v, n, settings, stepSize, biasCorrection2Sqrt);
+        stepKernel(Variant == KernelVariant.CpuWorker ? device.CpuWorkers : device.GridStride(n), parameters, gradients, m, v, n, settings, stepSize, biasCorrection2Sqrt);
     }
 
     [Kernel]
@@ -63,16 +66,40 @@ public sealed class Adam
         CpuStepWorker(Grid.GlobalIndex.X, GridStrideLoop.Step, parameters, gradients, m, v, n, settings, stepSize,
             biasCorrection2Sqrt);
 
-    /// <summary>Worker <paramref name="worker"/> of <paramref name="workers"/>: plain .NET that ILGPU's frontend does not compile.</summary>
+    /// <summary>
+    /// Worker <paramref name="worker"/> of <paramref name="workers"/>: plain .NET that ILGPU's frontend does not
+    /// compile. A SIMD vector of elements takes Update's operations in Update's order, so each element gets the
+    /// same float result as from the portable kernel; the last few elements go through Update itself.
+    /// </summary>
     [External("ilgpugan_adam_cpu_worker")]
     static unsafe void CpuStepWorker(int worker, int workers, ArrayView<float> parameters, ArrayView<float> gradients,
         ArrayView<float> m, ArrayView<float> v, int n, AdamSettings settings, float stepSize, float biasCorrection2Sqrt)
     {
-        float* p = (float*)parameters.LoadEffectiveAddressAsPtr(), g = (float*)gradients.LoadEffectiveAddressAsPtr();
-        float* mp = (float*)m.LoadEffectiveAddressAsPtr(), vp = (float*)v.LoadEffectiveAddressAsPtr();
-        long end = (long)n * (worker + 1) / workers;
-        for (long i = (long)n * worker / workers; i < end; i++)
-            Update(ref p[i], g[i], ref mp[i], ref vp[i], settings, stepSize, biasCorrection2Sqrt);
+        float* p = CpuPointer.Of(parameters), g = CpuPointer.Of(gradients), mp = CpuPointer.Of(m), vp = CpuPointer.Of(v);
+        int width = Vector<float>.Count;
+        long vectors = n / width;
+        long i = vectors * worker / workers * width, vectorEnd = vectors * (worker + 1) / workers * width;
+        var weightDecay = new Vector<float>(settings.WeightDecay);
+        var beta1 = new Vector<float>(settings.Beta1);
+        var beta2 = new Vector<float>(settings.Beta2);
+        var oneMinusBeta1 = new Vector<float>(1f - settings.Beta1);
+        var oneMinusBeta2 = new Vector<float>(1f - settings.Beta2);
+        var step = new Vector<float>(stepSize);
+        var correction = new Vector<float>(biasCorrection2Sqrt);
+        var eps = new Vector<float>(settings.Eps);
+        for (; i < vectorEnd; i += width)
+        {
+            var parameter = Vector.Load(p + i);
+            var gi = Vector.Load(g + i) + weightDecay * parameter;
+            var mi = beta1 * Vector.Load(mp + i) + oneMinusBeta1 * gi;
+            var vi = beta2 * Vector.Load(vp + i) + oneMinusBeta2 * gi * gi;
+            mi.Store(mp + i);
+            vi.Store(vp + i);
+            (parameter - step * (mi / (Vector.SquareRoot(vi) / correction + eps))).Store(p + i);
+        }
+        if (worker == workers - 1)
+            for (; i < n; i++)
+                Update(ref p[i], g[i], ref mp[i], ref vp[i], settings, stepSize, biasCorrection2Sqrt);
     }
 
     /// <summary>One element's step. 1 − β is exact in float for β in [0.5, 1] (Sterbenz), so forming it here adds no rounding.</summary>

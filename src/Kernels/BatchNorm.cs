@@ -1,4 +1,6 @@
+using System.Numerics;
 using ILGPU;
+using ILGPU.Frontend;
 using ILGPU.Runtime;
 
 namespace IlgpuGan.Kernels;
@@ -7,6 +9,8 @@ namespace IlgpuGan.Kernels;
 /// BatchNorm1d over the rows (the batch) of a [rows, cols] matrix, one set of statistics per column, as
 /// PyTorch 1.13 computes it. The training kernels give each thread whole columns: it reduces down its column
 /// and then writes it, all in one launch, without group barriers (they cost milliseconds on the CPU accelerator).
+/// The CPU workers give each core one contiguous slice of columns and walk down a SIMD vector of columns at a
+/// time: each column still sums its rows in order, so they match the portable kernels bit for bit.
 /// </summary>
 public sealed class BatchNorm
 {
@@ -16,19 +20,28 @@ public sealed class BatchNorm
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
         ArrayView<float>, int, int, float> evalForward;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-        ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> backward;
+        ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, int> backward;
 
-    public BatchNorm(ComputeDevice device)
+    public BatchNorm(ComputeDevice device, KernelVariant variant = KernelVariant.Auto)
     {
         this.device = device;
         var accelerator = device.Accelerator;
+        Variant = device.Resolve(variant);
+        bool cpu = Variant == KernelVariant.CpuWorker;
         trainForward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, float>(TrainForwardKernel);
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, float>(
+            cpu ? CpuTrainForwardKernel : TrainForwardKernel);
         evalForward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
             ArrayView<float>, ArrayView<float>, int, int, float>(EvalForwardKernel);
         backward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(BackwardKernel);
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, int>(
+            cpu ? CpuBackwardKernel : BackwardKernel);
     }
+
+    /// <summary>The variant of the training kernels, Auto resolved; eval mode has only the portable kernel.</summary>
+    public KernelVariant Variant { get; }
+
+    KernelConfig ColumnLaunch(int cols) => Variant == KernelVariant.CpuWorker ? device.CpuWorkers : device.GridStride(cols);
 
     /// <summary>
     /// Training-mode BatchNorm1d over the rows (the batch) of x [rows, cols], per column: batch mean, biased
@@ -45,7 +58,7 @@ public sealed class BatchNorm
         if (rows < 2) throw new ArgumentOutOfRangeException(nameof(rows), rows, "BatchNorm training needs at least 2 rows");
         // x is read once from memory: the second and third walks down a column find it in cache.
         using var _ = device.Profile("batchnorm_train_forward", 7.0 * rows * cols, 8.0 * rows * cols + 40.0 * cols);
-        trainForward(device.GridStride(cols), x, y, gamma, beta, savedMean, savedInvStd, runningMean, runningVar,
+        trainForward(ColumnLaunch(cols), x, y, gamma, beta, savedMean, savedInvStd, runningMean, runningVar,
             rows, cols, momentum, eps);
     }
 
@@ -67,7 +80,23 @@ public sealed class BatchNorm
     {
         // x and dy are read once from memory: the second walk down a column finds them in cache.
         using var _ = device.Profile("batchnorm_backward", 10.0 * rows * cols, 12.0 * rows * cols + 20.0 * cols);
-        backward(device.GridStride(cols), x, dy, gamma, savedMean, savedInvStd, dx, dgamma, dbeta, rows, cols);
+        // A kernel cannot take a default view: dgamma stands in for dbias and is not written as one.
+        backward(ColumnLaunch(cols), x, dy, gamma, savedMean, savedInvStd, dx, dgamma, dbeta, dgamma, rows, cols, 0f, 0);
+    }
+
+    /// <summary>
+    /// <see cref="Backward"/> continued through the LeakyReLU that produced x, as in Linear → LeakyReLU →
+    /// BatchNorm1d: dx becomes the gradient of the LeakyReLU's input, dx where x &gt; 0 and slope·dx elsewhere
+    /// (for a slope ≥ 0, x &gt; 0 exactly where that input was), and dbias[c] = Σ_r dx[r,c] is the Linear's bias
+    /// gradient. One launch and one pass over [rows, cols] for what took two, with the same float results.
+    /// </summary>
+    public void BackwardThroughLeakyRelu(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> gamma,
+        ArrayView<float> savedMean, ArrayView<float> savedInvStd, ArrayView<float> dx, ArrayView<float> dgamma,
+        ArrayView<float> dbeta, ArrayView<float> dbias, int rows, int cols, float slope)
+    {
+        if (!(slope >= 0f)) throw new ArgumentOutOfRangeException(nameof(slope), slope, "x tells where the input was > 0 only for a slope ≥ 0");
+        using var _ = device.Profile("batchnorm_backward_through_leaky_relu", 12.0 * rows * cols, 12.0 * rows * cols + 24.0 * cols);
+        backward(ColumnLaunch(cols), x, dy, gamma, savedMean, savedInvStd, dx, dgamma, dbeta, dbias, rows, cols, slope, 1);
     }
 
     [Kernel]
@@ -75,27 +104,83 @@ public sealed class BatchNorm
         ArrayView<float> savedMean, ArrayView<float> savedInvStd, ArrayView<float> runningMean, ArrayView<float> runningVar,
         int rows, int cols, float momentum, float eps)
     {
-        int step = GridStrideLoop.Step;
-        for (int c = Grid.GlobalIndex.X; c < cols; c += step)
+        for (int c = Grid.GlobalIndex.X, step = GridStrideLoop.Step; c < cols; c += step)
+            TrainForwardColumn(x, y, gamma, beta, savedMean, savedInvStd, runningMean, runningVar, rows, cols, momentum, eps, c);
+    }
+
+    static void TrainForwardColumn(ArrayView<float> x, ArrayView<float> y, ArrayView<float> gamma, ArrayView<float> beta,
+        ArrayView<float> savedMean, ArrayView<float> savedInvStd, ArrayView<float> runningMean, ArrayView<float> runningVar,
+        int rows, int cols, float momentum, float eps, int c)
+    {
+        float mean = Bias.ColumnSum(x, rows, cols, c) / rows;
+        // Two passes, not E[x²] − E[x]²: that difference cancels catastrophically when |mean| ≫ std.
+        float squares = 0f;
+        for (int r = 0; r < rows; r++)
         {
-            float mean = Bias.ColumnSum(x, rows, cols, c) / rows;
-            // Two passes, not E[x²] − E[x]²: that difference cancels catastrophically when |mean| ≫ std.
-            float squares = 0f;
+            float centred = x[r * cols + c] - mean;
+            squares += centred * centred;
+        }
+        float invStd = 1f / MathF.Sqrt(squares / rows + eps);
+        float scale = gamma[c] * invStd;
+        float shift = beta[c];
+        for (int r = 0; r < rows; r++)
+            y[r * cols + c] = (x[r * cols + c] - mean) * scale + shift;
+        savedMean[c] = mean;
+        savedInvStd[c] = invStd;
+        runningMean[c] = (1f - momentum) * runningMean[c] + momentum * mean;
+        runningVar[c] = (1f - momentum) * runningVar[c] + momentum * (squares / (rows - 1));
+    }
+
+    [Kernel(KernelVariant.CpuWorker)]
+    static void CpuTrainForwardKernel(ArrayView<float> x, ArrayView<float> y, ArrayView<float> gamma, ArrayView<float> beta,
+        ArrayView<float> savedMean, ArrayView<float> savedInvStd, ArrayView<float> runningMean, ArrayView<float> runningVar,
+        int rows, int cols, float momentum, float eps) =>
+        CpuTrainForwardWorker(Grid.GlobalIndex.X, GridStrideLoop.Step, x, y, gamma, beta, savedMean, savedInvStd,
+            runningMean, runningVar, rows, cols, momentum, eps);
+
+    /// <summary>
+    /// TrainForwardColumn for a vector of columns at once, with the same operations in the same order; the three
+    /// walks down a vector of columns find it in cache after the first. Columns past the last whole vector go
+    /// through TrainForwardColumn itself.
+    /// </summary>
+    [External("ilgpugan_batchnorm_train_forward_cpu_worker")]
+    static unsafe void CpuTrainForwardWorker(int worker, int workers, ArrayView<float> xView, ArrayView<float> yView,
+        ArrayView<float> gammaView, ArrayView<float> betaView, ArrayView<float> savedMeanView, ArrayView<float> savedInvStdView,
+        ArrayView<float> runningMeanView, ArrayView<float> runningVarView, int rows, int cols, float momentum, float eps)
+    {
+        float* x = CpuPointer.Of(xView), y = CpuPointer.Of(yView), gamma = CpuPointer.Of(gammaView), beta = CpuPointer.Of(betaView);
+        float* savedMean = CpuPointer.Of(savedMeanView), savedInvStd = CpuPointer.Of(savedInvStdView);
+        float* runningMean = CpuPointer.Of(runningMeanView), runningVar = CpuPointer.Of(runningVarView);
+        var (begin, vectorEnd, end) = ColumnSlice.Of(worker, workers, cols);
+        var rowCount = new Vector<float>(rows);
+        var unbiasedCount = new Vector<float>(rows - 1);
+        var epsilon = new Vector<float>(eps);
+        var keep = new Vector<float>(1f - momentum);
+        var take = new Vector<float>(momentum);
+        for (int c = begin; c < vectorEnd; c += Vector<float>.Count)
+        {
+            var sum = Vector<float>.Zero;
+            for (int r = 0; r < rows; r++) sum += Vector.Load(x + (long)r * cols + c);
+            var mean = sum / rowCount;
+            var squares = Vector<float>.Zero;
             for (int r = 0; r < rows; r++)
             {
-                float centred = x[r * cols + c] - mean;
+                var centred = Vector.Load(x + (long)r * cols + c) - mean;
                 squares += centred * centred;
             }
-            float invStd = 1f / MathF.Sqrt(squares / rows + eps);
-            float scale = gamma[c] * invStd;
-            float shift = beta[c];
+            var invStd = Vector<float>.One / Vector.SquareRoot(squares / rowCount + epsilon);
+            var scale = Vector.Load(gamma + c) * invStd;
+            var shift = Vector.Load(beta + c);
             for (int r = 0; r < rows; r++)
-                y[r * cols + c] = (x[r * cols + c] - mean) * scale + shift;
-            savedMean[c] = mean;
-            savedInvStd[c] = invStd;
-            runningMean[c] = (1f - momentum) * runningMean[c] + momentum * mean;
-            runningVar[c] = (1f - momentum) * runningVar[c] + momentum * (squares / (rows - 1));
+                ((Vector.Load(x + (long)r * cols + c) - mean) * scale + shift).Store(y + (long)r * cols + c);
+            mean.Store(savedMean + c);
+            invStd.Store(savedInvStd + c);
+            (keep * Vector.Load(runningMean + c) + take * mean).Store(runningMean + c);
+            (keep * Vector.Load(runningVar + c) + take * (squares / unbiasedCount)).Store(runningVar + c);
         }
+        for (int c = vectorEnd; c < end; c++)
+            TrainForwardColumn(xView, yView, gammaView, betaView, savedMeanView, savedInvStdView, runningMeanView,
+                runningVarView, rows, cols, momentum, eps, c);
     }
 
     // Element-wise rather than by column: nothing is reduced, and a GPU gets rows·cols threads instead of cols.
@@ -113,35 +198,108 @@ public sealed class BatchNorm
     }
 
     // PyTorch 1.13's training backward uses the saved invstd rather than recomputing it from the variance.
+    // throughLeakyRelu is an int: ILGPU takes only blittable kernel arguments, and bool is not one (ILGPU PR #966).
     [Kernel]
     static void BackwardKernel(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> gamma, ArrayView<float> savedMean,
-        ArrayView<float> savedInvStd, ArrayView<float> dx, ArrayView<float> dgamma, ArrayView<float> dbeta, int rows, int cols)
+        ArrayView<float> savedInvStd, ArrayView<float> dx, ArrayView<float> dgamma, ArrayView<float> dbeta,
+        ArrayView<float> dbias, int rows, int cols, float slope, int throughLeakyRelu)
     {
-        int step = GridStrideLoop.Step;
-        for (int c = Grid.GlobalIndex.X; c < cols; c += step)
+        for (int c = Grid.GlobalIndex.X, step = GridStrideLoop.Step; c < cols; c += step)
+            BackwardColumn(x, dy, gamma, savedMean, savedInvStd, dx, dgamma, dbeta, dbias, rows, cols, slope, throughLeakyRelu, c);
+    }
+
+    static void BackwardColumn(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> gamma, ArrayView<float> savedMean,
+        ArrayView<float> savedInvStd, ArrayView<float> dx, ArrayView<float> dgamma, ArrayView<float> dbeta,
+        ArrayView<float> dbias, int rows, int cols, float slope, int throughLeakyRelu, int c)
+    {
+        float mean = savedMean[c];
+        float invStd = savedInvStd[c];
+        float sumDy = 0f, sumDyCentred = 0f;
+        for (int r = 0; r < rows; r++)
         {
-            float mean = savedMean[c];
-            float invStd = savedInvStd[c];
-            float sumDy = 0f, sumDyCentred = 0f;
-            for (int r = 0; r < rows; r++)
-            {
-                float g = dy[r * cols + c];
-                sumDy += g;
-                sumDyCentred += g * (x[r * cols + c] - mean);
-            }
-            float sumDyXHat = sumDyCentred * invStd;
-            dgamma[c] = sumDyXHat;
-            dbeta[c] = sumDy;
-            float meanDy = sumDy / rows;
-            float meanDyXHat = sumDyXHat / rows;
-            float scale = gamma[c] * invStd;
-            // Each thread reads dy[r,c] before writing dx[r,c] and touches no other column, so dx may be dy.
-            for (int r = 0; r < rows; r++)
-            {
-                int i = r * cols + c;
-                float xHat = (x[i] - mean) * invStd;
-                dx[i] = scale * (dy[i] - meanDy - xHat * meanDyXHat);
-            }
+            float g = dy[r * cols + c];
+            sumDy += g;
+            sumDyCentred += g * (x[r * cols + c] - mean);
         }
+        float sumDyXHat = sumDyCentred * invStd;
+        dgamma[c] = sumDyXHat;
+        dbeta[c] = sumDy;
+        float meanDy = sumDy / rows;
+        float meanDyXHat = sumDyXHat / rows;
+        float scale = gamma[c] * invStd;
+        float sumDz = 0f;
+        // Each thread reads dy[r,c] before writing dx[r,c] and touches no other column, so dx may be dy.
+        for (int r = 0; r < rows; r++)
+        {
+            int i = r * cols + c;
+            float xHat = (x[i] - mean) * invStd;
+            float d = scale * (dy[i] - meanDy - xHat * meanDyXHat);
+            if (throughLeakyRelu != 0)
+            {
+                d = x[i] > 0f ? d : slope * d;
+                sumDz += d;
+            }
+            dx[i] = d;
+        }
+        if (throughLeakyRelu != 0) dbias[c] = sumDz;
+    }
+
+    [Kernel(KernelVariant.CpuWorker)]
+    static void CpuBackwardKernel(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> gamma, ArrayView<float> savedMean,
+        ArrayView<float> savedInvStd, ArrayView<float> dx, ArrayView<float> dgamma, ArrayView<float> dbeta,
+        ArrayView<float> dbias, int rows, int cols, float slope, int throughLeakyRelu) =>
+        CpuBackwardWorker(Grid.GlobalIndex.X, GridStrideLoop.Step, x, dy, gamma, savedMean, savedInvStd, dx, dgamma, dbeta,
+            dbias, rows, cols, slope, throughLeakyRelu);
+
+    /// <summary>BackwardColumn for a vector of columns at once, in the same order; the tail through BackwardColumn.</summary>
+    [External("ilgpugan_batchnorm_backward_cpu_worker")]
+    static unsafe void CpuBackwardWorker(int worker, int workers, ArrayView<float> xView, ArrayView<float> dyView,
+        ArrayView<float> gammaView, ArrayView<float> savedMeanView, ArrayView<float> savedInvStdView, ArrayView<float> dxView,
+        ArrayView<float> dgammaView, ArrayView<float> dbetaView, ArrayView<float> dbiasView, int rows, int cols, float slope,
+        int throughLeakyRelu)
+    {
+        float* x = CpuPointer.Of(xView), dy = CpuPointer.Of(dyView), gamma = CpuPointer.Of(gammaView);
+        float* savedMean = CpuPointer.Of(savedMeanView), savedInvStd = CpuPointer.Of(savedInvStdView);
+        float* dx = CpuPointer.Of(dxView), dgamma = CpuPointer.Of(dgammaView), dbeta = CpuPointer.Of(dbetaView);
+        float* dbias = CpuPointer.Of(dbiasView);
+        var (begin, vectorEnd, end) = ColumnSlice.Of(worker, workers, cols);
+        var rowCount = new Vector<float>(rows);
+        var slopes = new Vector<float>(slope);
+        for (int c = begin; c < vectorEnd; c += Vector<float>.Count)
+        {
+            var mean = Vector.Load(savedMean + c);
+            var invStd = Vector.Load(savedInvStd + c);
+            Vector<float> sumDy = Vector<float>.Zero, sumDyCentred = Vector<float>.Zero;
+            for (int r = 0; r < rows; r++)
+            {
+                var g = Vector.Load(dy + (long)r * cols + c);
+                sumDy += g;
+                sumDyCentred += g * (Vector.Load(x + (long)r * cols + c) - mean);
+            }
+            var sumDyXHat = sumDyCentred * invStd;
+            sumDyXHat.Store(dgamma + c);
+            sumDy.Store(dbeta + c);
+            var meanDy = sumDy / rowCount;
+            var meanDyXHat = sumDyXHat / rowCount;
+            var scale = Vector.Load(gamma + c) * invStd;
+            var sumDz = Vector<float>.Zero;
+            for (int r = 0; r < rows; r++)
+            {
+                long i = (long)r * cols + c;
+                var xi = Vector.Load(x + i);
+                var xHat = (xi - mean) * invStd;
+                var d = scale * (Vector.Load(dy + i) - meanDy - xHat * meanDyXHat);
+                if (throughLeakyRelu != 0)
+                {
+                    d = Vector.ConditionalSelect(Vector.GreaterThan(xi, Vector<float>.Zero), d, slopes * d);
+                    sumDz += d;
+                }
+                d.Store(dx + i);
+            }
+            if (throughLeakyRelu != 0) sumDz.Store(dbias + c);
+        }
+        for (int c = vectorEnd; c < end; c++)
+            BackwardColumn(xView, dyView, gammaView, savedMeanView, savedInvStdView, dxView, dgammaView, dbetaView, dbiasView,
+                rows, cols, slope, throughLeakyRelu, c);
     }
 }

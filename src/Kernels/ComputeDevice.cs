@@ -153,12 +153,28 @@ public sealed class ComputeDevice : IDisposable
     }
 
     /// <summary>
-    /// A launch shape for a grid-stride loop over n items: one thread per core on the CPU accelerator, on a
-    /// GPU enough groups to cover n (capped at a few waves so tiny tails are not a launch of their own).
+    /// The one rule for an op that has both a portable kernel and a CPU worker: Auto is the worker on the CPU
+    /// accelerator and the portable kernel elsewhere. A worker reads host memory through pointers, so asking a
+    /// GPU for one is refused rather than quietly replaced.
+    /// </summary>
+    public KernelVariant Resolve(KernelVariant requested) => requested switch
+    {
+        KernelVariant.Auto => IsCpu ? KernelVariant.CpuWorker : KernelVariant.Portable,
+        KernelVariant.CpuWorker when !IsCpu => throw new NotSupportedException(
+            $"a CpuWorker kernel reads host memory through pointers and runs only on the CPU accelerator, not on {Kind} ({Name})"),
+        _ => requested,
+    };
+
+    /// <summary>The launch of a CpuWorker kernel: one worker per core, each taking its own contiguous slice.</summary>
+    public KernelConfig CpuWorkers => new(Accelerator.NumMultiprocessors, 1);
+
+    /// <summary>
+    /// A launch shape for a portable grid-stride loop over n items: one thread per core on the CPU accelerator,
+    /// on a GPU enough groups to cover n (capped at a few waves so tiny tails are not a launch of their own).
     /// </summary>
     public KernelConfig GridStride(long n)
     {
-        if (IsCpu) return new KernelConfig(Accelerator.NumMultiprocessors, 1);
+        if (IsCpu) return CpuWorkers;
         long maxGroups = (long)Accelerator.NumMultiprocessors * 8;
         long groups = Math.Clamp((n + GpuGroupSize - 1) / GpuGroupSize, 1, maxGroups);
         return new KernelConfig((int)groups, GpuGroupSize);

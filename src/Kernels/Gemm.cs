@@ -1,18 +1,16 @@
-using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using ILGPU;
 using ILGPU.Frontend;
 using ILGPU.Runtime;
 
 namespace IlgpuGan.Kernels;
 
-/// <summary>How <see cref="Gemm"/> computes: Auto picks CpuBlocked on the CPU accelerator, GpuTiled elsewhere.</summary>
-public enum GemmVariant { Auto, GpuTiled, CpuBlocked }
-
 /// <summary>
 /// The matrix multiplies of a Linear layer: forward y = x·Wᵀ + b (transposeB), dX = dY·W, dW = dYᵀ·X (transposeA).
-/// GpuTiled stages tiles of both operands in shared memory and gives each thread a 4×4 register tile.
-/// CpuBlocked runs one worker per core over packed panels through raw pointers with SIMD register tiles,
-/// because the CPU accelerator runs the kernel's own .NET code: there group barriers are slow, every view
+/// The portable kernel (GpuTiled) stages tiles of both operands in shared memory and gives each thread a 4×4
+/// register tile. The CPU worker (CpuBlocked) runs one worker per core over packed panels through pointers
+/// with SIMD register tiles, because the CPU accelerator runs the kernel's own .NET code: there group barriers are slow, every view
 /// access is range-checked, and scalar code reaches a tenth of what the vector units do.
 /// </summary>
 public sealed class Gemm : IDisposable
@@ -25,37 +23,32 @@ public sealed class Gemm : IDisposable
     /// <summary>One past the widest tile, so that threads storing down a column of a tile hit different banks.</summary>
     const int GpuTileStride = GpuGroupSide * GpuMicroTile + 1;
 
-    /// <summary>
-    /// CpuBlocked register tile: 6 rows by two SIMD vectors of columns (16 on AVX2). 12 vector accumulators, 2
-    /// vectors of B and one broadcast of A fill the 16 vector registers of x64.
-    /// </summary>
-    const int CpuTileRows = 6;
-    static readonly int CpuTileCols = 2 * Vector<float>.Count;
-    /// <summary>C is dealt out to the workers in blocks; one block's packed A and B (for one k slice) stay in L2.</summary>
-    const int CpuBlockRows = 16 * CpuTileRows;
-    static readonly int CpuBlockCols = 8 * CpuTileCols;
-    const int CpuBlockDepth = 256;
-    /// <summary>Per worker: packed A, packed B, and one edge tile of C with its bias row.</summary>
-    static readonly int CpuScratchPerWorker = (CpuBlockRows + CpuBlockCols) * CpuBlockDepth + (CpuTileRows + 1) * CpuTileCols;
-
     static readonly string[] ProfileNames = ["gemm_nn", "gemm_nt", "gemm_tn", "gemm_tt"];
 
     readonly ComputeDevice device;
     readonly Action<KernelConfig, GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? gpuTiled;
-    readonly Action<KernelConfig, GemmShape, long, long, long, long, long>? cpuBlocked;
+    readonly Action<KernelConfig, GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? cpuBlocked;
     readonly MemoryBuffer1D<float, Stride1D.Dense>? cpuScratch;
     readonly Index2D gpuGroup;
 
-    public Gemm(ComputeDevice device, GemmVariant variant = GemmVariant.Auto)
+    /// <param name="device">The accelerator.</param>
+    /// <param name="variant">The implementation; Auto follows <see cref="ComputeDevice.Resolve"/>.</param>
+    /// <param name="cpuVectorBits">The CPU worker's SIMD width, 256 or 512; by default the widest this CPU
+    /// accelerates (tests run the narrower one too).</param>
+    public Gemm(ComputeDevice device, KernelVariant variant = KernelVariant.Auto, int? cpuVectorBits = null)
     {
         this.device = device;
         var accelerator = device.Accelerator;
-        Variant = variant == GemmVariant.Auto ? (device.IsCpu ? GemmVariant.CpuBlocked : GemmVariant.GpuTiled) : variant;
-        if (Variant == GemmVariant.CpuBlocked)
+        Variant = device.Resolve(variant);
+        if (Variant == KernelVariant.CpuWorker)
         {
-            if (!device.IsCpu) throw new NotSupportedException("CpuBlocked reads host pointers: it runs only on the CPU accelerator");
-            cpuBlocked = accelerator.LoadStreamKernel<GemmShape, long, long, long, long, long>(CpuBlockedKernel);
-            cpuScratch = accelerator.Allocate1D<float>((long)CpuScratchPerWorker * accelerator.NumMultiprocessors);
+            CpuVectorBits = cpuVectorBits ?? (Vector512.IsHardwareAccelerated ? 512 : 256);
+            if (CpuVectorBits is not (256 or 512))
+                throw new ArgumentOutOfRangeException(nameof(cpuVectorBits), CpuVectorBits, "the CPU GEMM runs 256- or 512-bit vectors");
+            cpuBlocked = accelerator.LoadStreamKernel<GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(CpuBlockedKernel);
+            int scratch = CpuVectorBits == 512 ? CpuBlocked<Lanes512, Vector512<float>>.ScratchPerWorker
+                : CpuBlocked<Lanes256, Vector256<float>>.ScratchPerWorker;
+            cpuScratch = accelerator.Allocate1D<float>((long)scratch * accelerator.NumMultiprocessors);
         }
         else
         {
@@ -68,32 +61,34 @@ public sealed class Gemm : IDisposable
     }
 
     /// <summary>The variant this instance runs, Auto resolved.</summary>
-    public GemmVariant Variant { get; }
+    public KernelVariant Variant { get; }
+
+    /// <summary>The CPU worker's SIMD width in bits; 0 for the portable kernel.</summary>
+    public int CpuVectorBits { get; }
 
     /// <summary>
-    /// C[m,n] = act(op(A)·op(B) (+ bias[n] per column when bias.Length &gt; 0) (+ the old C when accumulate)),
+    /// C[m,n] = act(op(A)·op(B) (+ bias[n] per column when bias.Length &gt; 0)),
     /// where act is LeakyReLU with <paramref name="leakyReluSlope"/> when one is given (a Linear layer's
     /// activation in the multiply's epilogue: one pass over C fewer), else the identity. Row-major. op(A) is
     /// [m,k]: A is stored [m,k], or [k,m] when transposeA. op(B) is [k,n]: B is stored [k,n], or [n,k] when
     /// transposeB. C must not overlap A, B or bias.
     /// </summary>
     public void Multiply(ArrayView<float> a, bool transposeA, ArrayView<float> b, bool transposeB,
-                         ArrayView<float> c, int m, int n, int k, bool accumulate = false, ArrayView<float> bias = default,
+                         ArrayView<float> c, int m, int n, int k, ArrayView<float> bias = default,
                          float? leakyReluSlope = null)
     {
         if (m < 1 || n < 1 || k < 1) throw new ArgumentOutOfRangeException(nameof(m), $"m, n, k must be positive, got {m}, {n}, {k}");
         if (a.Length < (long)m * k || b.Length < (long)k * n || c.Length < (long)m * n || (bias.Length > 0 && bias.Length < n))
             throw new ArgumentException($"views too short for m={m}, n={n}, k={k}: a {a.Length}, b {b.Length}, c {c.Length}, bias {bias.Length}");
 
-        var shape = new GemmShape(m, n, k, transposeA, transposeB, accumulate, bias.Length > 0, leakyReluSlope);
+        var shape = new GemmShape(m, n, k, transposeA, transposeB, bias.Length > 0, leakyReluSlope, CpuVectorBits);
         using var _ = device.Profile(ProfileNames[(transposeA ? 2 : 0) + (transposeB ? 1 : 0)],
             2.0 * m * n * k, 4.0 * ((double)m * k + (double)k * n + (double)m * n));
         // A kernel cannot take a default view: without a bias, C stands in for it and is never read as one.
         var biasOrC = bias.Length > 0 ? bias : c;
         if (cpuBlocked is not null)
         {
-            cpuBlocked(new KernelConfig(device.Accelerator.NumMultiprocessors, 1), shape,
-                Address(a), Address(b), Address(c), Address(biasOrC), Address(cpuScratch!.View));
+            cpuBlocked(device.CpuWorkers, shape, a, b, c, biasOrC, cpuScratch!.View);
         }
         else
         {
@@ -104,8 +99,6 @@ public sealed class Gemm : IDisposable
     }
 
     public void Dispose() => cpuScratch?.Dispose();
-
-    static long Address(ArrayView<float> view) => view.LoadEffectiveAddressAsPtr().ToInt64();
 
     /// <summary>
     /// One multiply as the kernels see it. Both operands are read as "outer index × depth": element (i, p) of
@@ -120,23 +113,24 @@ public sealed class Gemm : IDisposable
         public readonly int AOuterStride, ADepthStride, BOuterStride, BDepthStride;
         /// <summary>The LeakyReLU slope of the epilogue; read only when Activate.</summary>
         public readonly float Slope;
-        readonly int accumulate, hasBias, activate;
+        /// <summary>The CPU worker's SIMD width in bits.</summary>
+        public readonly int VectorBits;
+        readonly int hasBias, activate;
 
-        internal GemmShape(int m, int n, int k, bool transposeA, bool transposeB, bool accumulate, bool hasBias,
-                           float? leakyReluSlope)
+        internal GemmShape(int m, int n, int k, bool transposeA, bool transposeB, bool hasBias, float? leakyReluSlope,
+                           int vectorBits)
         {
+            VectorBits = vectorBits;
             M = m; N = n; K = k;
             AOuterStride = transposeA ? 1 : k;
             ADepthStride = transposeA ? m : 1;
             BOuterStride = transposeB ? k : 1;
             BDepthStride = transposeB ? 1 : n;
-            this.accumulate = accumulate ? 1 : 0;
             this.hasBias = hasBias ? 1 : 0;
             activate = leakyReluSlope.HasValue ? 1 : 0;
             Slope = leakyReluSlope ?? 0f;
         }
 
-        public bool Accumulate => accumulate != 0;
         public bool HasBias => hasBias != 0;
         public bool Activate => activate != 0;
     }
@@ -225,7 +219,6 @@ public sealed class Gemm : IDisposable
             if (col >= shape.N) continue;
             float sum = values[t];
             if (shape.HasBias) sum += bias[col];
-            if (shape.Accumulate) sum += c[(long)row * shape.N + col];
             if (shape.Activate && !(sum > 0f)) sum *= shape.Slope;
             c[(long)row * shape.N + col] = sum;
         }
@@ -239,103 +232,205 @@ public sealed class Gemm : IDisposable
     /// SIMD, which ILGPU rejects inside a kernel.
     /// </summary>
     [Kernel(KernelVariant.CpuWorker)]
-    static void CpuBlockedKernel(GemmShape shape, long aAddress, long bAddress, long cAddress, long biasAddress,
-                                 long scratchAddress) =>
-        CpuBlockedWorker(Grid.GlobalIndex.X, GridStrideLoop.Step, shape, aAddress, bAddress, cAddress, biasAddress,
-            scratchAddress);
+    static void CpuBlockedKernel(GemmShape shape, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c,
+                                 ArrayView<float> bias, ArrayView<float> scratch) =>
+        CpuBlockedWorker(Grid.GlobalIndex.X, GridStrideLoop.Step, shape, a, b, c, bias, scratch);
 
     /// <summary>
-    /// Worker <paramref name="worker"/> of <paramref name="workers"/> takes blocks of C in turn. Per CpuBlockDepth
-    /// slice of k it packs the block's rows of op(A) and columns of op(B) into its own scratch, whatever the
-    /// transposes, so that the register tiles then read both with unit stride.
+    /// .NET's Vector&lt;float&gt; stays 256 bits wide on AVX-512 CPUs, so the width is a type argument: one tile
+    /// code, instantiated for each width, the JIT specialising it for the vector type.
     /// </summary>
     [External("ilgpugan_gemm_cpu_blocked_worker")]
-    static unsafe void CpuBlockedWorker(int worker, int workers, GemmShape shape, long aAddress, long bAddress,
-                                        long cAddress, long biasAddress, long scratchAddress)
+    static unsafe void CpuBlockedWorker(int worker, int workers, GemmShape shape, ArrayView<float> a, ArrayView<float> b,
+                                        ArrayView<float> c, ArrayView<float> bias, ArrayView<float> scratch)
     {
-        float* c = (float*)cAddress, bias = (float*)biasAddress;
-        float* packedA = (float*)scratchAddress + (long)worker * CpuScratchPerWorker;
-        float* packedB = packedA + CpuBlockRows * CpuBlockDepth;
-        float* edgeTile = packedB + CpuBlockCols * CpuBlockDepth;
-        float* edgeBias = edgeTile + CpuTileRows * CpuTileCols;
-        var tile = stackalloc Vector<float>[2 * CpuTileRows];
-        int blockRows = (shape.M + CpuBlockRows - 1) / CpuBlockRows;
-        int blockCols = (shape.N + CpuBlockCols - 1) / CpuBlockCols;
-        for (int block = worker; block < blockRows * blockCols; block += workers)
+        if (shape.VectorBits == 512)
+            CpuBlocked<Lanes512, Vector512<float>>.Run(worker, workers, shape, CpuPointer.Of(a), CpuPointer.Of(b),
+                CpuPointer.Of(c), CpuPointer.Of(bias), CpuPointer.Of(scratch));
+        else
+            CpuBlocked<Lanes256, Vector256<float>>.Run(worker, workers, shape, CpuPointer.Of(a), CpuPointer.Of(b),
+                CpuPointer.Of(c), CpuPointer.Of(bias), CpuPointer.Of(scratch));
+    }
+
+    /// <summary>The few vector operations the CPU GEMM needs, for one SIMD width.</summary>
+    interface ILanes<TVector> where TVector : unmanaged
+    {
+        static abstract int Count { get; }
+        static abstract unsafe TVector Load(float* source);
+        static abstract unsafe void Store(TVector value, float* destination);
+        static abstract TVector Broadcast(float value);
+        /// <summary>a·b + c, rounded once.</summary>
+        static abstract TVector MultiplyAdd(TVector a, TVector b, TVector c);
+        static abstract TVector Add(TVector a, TVector b);
+        /// <summary>x where x &gt; 0, slope·x elsewhere (NaN included, as the scalar epilogue).</summary>
+        static abstract TVector LeakyRelu(TVector x, TVector slopes);
+    }
+
+    readonly struct Lanes256 : ILanes<Vector256<float>>
+    {
+        public static int Count => Vector256<float>.Count;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe Vector256<float> Load(float* source) => Vector256.Load(source);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe void Store(Vector256<float> value, float* destination) => value.Store(destination);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Broadcast(float value) => Vector256.Create(value);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> MultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, b, c);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LeakyRelu(Vector256<float> x, Vector256<float> slopes) =>
+            Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256<float>.Zero), x, x * slopes);
+    }
+
+    readonly struct Lanes512 : ILanes<Vector512<float>>
+    {
+        public static int Count => Vector512<float>.Count;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe Vector512<float> Load(float* source) => Vector512.Load(source);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe void Store(Vector512<float> value, float* destination) => value.Store(destination);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Broadcast(float value) => Vector512.Create(value);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> MultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> LeakyRelu(Vector512<float> x, Vector512<float> slopes) =>
+            Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<float>.Zero), x, x * slopes);
+    }
+
+    /// <summary>The blocked CPU multiply at one SIMD width.</summary>
+    static class CpuBlocked<TLanes, TVector> where TLanes : struct, ILanes<TVector> where TVector : unmanaged
+    {
+        /// <summary>
+        /// Register tile: 6 rows by two SIMD vectors of columns. 12 vector accumulators, 2 vectors of B and one
+        /// broadcast of A fill the 16 vector registers of AVX2 (AVX-512 has 32).
+        /// </summary>
+        const int TileRows = 6;
+        static readonly int TileCols = 2 * TLanes.Count;
+        /// <summary>
+        /// Each worker owns a contiguous run of C's columns, all rows. Per 256-deep k slice it packs a block of
+        /// op(A)'s rows once and reuses it for every column block of its run. 22 row tiles make one block of the
+        /// model's batch of 128 rows (two for 256), so op(B) is packed once per slice; a block's packed A
+        /// (132 KB) and B (128 KB on AVX2) stay in L2.
+        /// </summary>
+        const int BlockRows = 22 * TileRows;
+        static readonly int BlockCols = 8 * TileCols;
+        const int BlockDepth = 256;
+        /// <summary>Per worker: packed A, packed B, and one edge tile of C with its bias row.</summary>
+        public static readonly int ScratchPerWorker = (BlockRows + BlockCols) * BlockDepth + (TileRows + 1) * TileCols;
+
+        /// <summary>
+        /// Worker <paramref name="worker"/> of <paramref name="workers"/> computes its columns of C. It packs rows of
+        /// op(A) and columns of op(B) into its own scratch, whatever the transposes, so that the register tiles
+        /// then read both with unit stride. Every element of C sums its k slices in order, whatever the split.
+        /// </summary>
+        public static unsafe void Run(int worker, int workers, GemmShape shape, float* a, float* b, float* c, float* bias,
+                                      float* scratch)
         {
-            int row0 = block / blockCols * CpuBlockRows, col0 = block % blockCols * CpuBlockCols;
-            int rows = Math.Min(CpuBlockRows, shape.M - row0), cols = Math.Min(CpuBlockCols, shape.N - col0);
-            for (int depth0 = 0; depth0 < shape.K; depth0 += CpuBlockDepth)
+            int tiles = (shape.N + TileCols - 1) / TileCols;
+            int colBegin = tiles * worker / workers * TileCols;
+            int colEnd = Math.Min(shape.N, tiles * (worker + 1) / workers * TileCols);
+            float* packedA = scratch + (long)worker * ScratchPerWorker;
+            float* packedB = packedA + BlockRows * BlockDepth;
+            float* edgeTile = packedB + BlockCols * BlockDepth;
+            float* edgeBias = edgeTile + TileRows * TileCols;
+            var tile = stackalloc TVector[2 * TileRows];
+            for (int row0 = 0; row0 < shape.M && colBegin < colEnd; row0 += BlockRows)
             {
-                int depth = Math.Min(CpuBlockDepth, shape.K - depth0);
-                Pack((float*)aAddress, shape.AOuterStride, shape.ADepthStride, row0, rows, CpuTileRows, depth0, depth, packedA);
-                Pack((float*)bAddress, shape.BOuterStride, shape.BDepthStride, col0, cols, CpuTileCols, depth0, depth, packedB);
-                // The first k slice writes C (onto the old C when accumulating, with the bias); later ones add to
-                // it; the last applies the activation.
-                var epilogue = new Epilogue(depth0 > 0 || shape.Accumulate, depth0 == 0 && shape.HasBias,
-                    depth0 + depth >= shape.K && shape.Activate, shape.Slope);
-                for (int i = 0; i < rows; i += CpuTileRows)
+                int rows = Math.Min(BlockRows, shape.M - row0);
+                for (int depth0 = 0; depth0 < shape.K; depth0 += BlockDepth)
                 {
-                    for (int j = 0; j < cols; j += CpuTileCols)
+                    int depth = Math.Min(BlockDepth, shape.K - depth0);
+                    Pack(a, shape.AOuterStride, shape.ADepthStride, row0, rows, TileRows, depth0, depth, packedA);
+                    // The first k slice writes C, with the bias; later ones add to it; the last applies the activation.
+                    var epilogue = new Epilogue(depth0 > 0, depth0 == 0 && shape.HasBias,
+                        depth0 + depth >= shape.K && shape.Activate, shape.Slope);
+                    for (int col0 = colBegin; col0 < colEnd; col0 += BlockCols)
                     {
-                        MultiplyTile(packedA + i * depth, packedB + j * depth, depth, tile);
-                        float* cTile = c + (long)(row0 + i) * shape.N + col0 + j;
-                        int tileRows = Math.Min(CpuTileRows, rows - i), tileCols = Math.Min(CpuTileCols, cols - j);
-                        if (tileRows == CpuTileRows && tileCols == CpuTileCols)
-                            epilogue.Store(tile, cTile, shape.N, bias + col0 + j);
-                        else
-                            StoreEdge(tile, cTile, shape.N, bias + col0 + j, tileRows, tileCols, epilogue, edgeTile, edgeBias);
+                        int cols = Math.Min(BlockCols, colEnd - col0);
+                        Pack(b, shape.BOuterStride, shape.BDepthStride, col0, cols, TileCols, depth0, depth, packedB);
+                        for (int i = 0; i < rows; i += TileRows)
+                        {
+                            for (int j = 0; j < cols; j += TileCols)
+                            {
+                                MultiplyTile(packedA + i * depth, packedB + j * depth, depth, tile);
+                                float* cTile = c + (long)(row0 + i) * shape.N + col0 + j;
+                                int tileRows = Math.Min(TileRows, rows - i), tileCols = Math.Min(TileCols, cols - j);
+                                if (tileRows == TileRows && tileCols == TileCols)
+                                    epilogue.Store(tile, cTile, shape.N, bias + col0 + j);
+                                else
+                                    StoreEdge(tile, cTile, shape.N, bias + col0 + j, tileRows, tileCols, epilogue, edgeTile, edgeBias);
+                            }
+                        }
                     }
                 }
             }
         }
-    }
 
-    /// <summary>How a k slice's tile of sums lands in C: onto the old C or not, with the bias or not, activated or not.</summary>
-    readonly struct Epilogue(bool addOld, bool addBias, bool activate, float slope)
-    {
-        /// <summary>Writes a full CpuTileRows × CpuTileCols tile of sums into C, whose rows are cStride apart.</summary>
-        public unsafe void Store(Vector<float>* tile, float* c, int cStride, float* bias)
+        /// <summary>How a k slice's tile of sums lands in C: onto the old C or not, with the bias or not, activated or not.</summary>
+        readonly struct Epilogue(bool addOld, bool addBias, bool activate, float slope)
         {
-            int width = Vector<float>.Count;
-            var bias0 = addBias ? Vector.Load(bias) : Vector<float>.Zero;
-            var bias1 = addBias ? Vector.Load(bias + width) : Vector<float>.Zero;
-            var slopes = new Vector<float>(slope);
-            for (int r = 0; r < CpuTileRows; r++, c += cStride)
+            /// <summary>Writes a full TileRows × TileCols tile of sums into C, whose rows are cStride apart.</summary>
+            public unsafe void Store(TVector* tile, float* c, int cStride, float* bias)
             {
-                var sum0 = tile[2 * r] + bias0;
-                var sum1 = tile[2 * r + 1] + bias1;
-                if (addOld)
+                int width = TLanes.Count;
+                var zero = TLanes.Broadcast(0f);
+                var bias0 = addBias ? TLanes.Load(bias) : zero;
+                var bias1 = addBias ? TLanes.Load(bias + width) : zero;
+                var slopes = TLanes.Broadcast(slope);
+                for (int r = 0; r < TileRows; r++, c += cStride)
                 {
-                    sum0 += Vector.Load(c);
-                    sum1 += Vector.Load(c + width);
+                    var sum0 = TLanes.Add(tile[2 * r], bias0);
+                    var sum1 = TLanes.Add(tile[2 * r + 1], bias1);
+                    if (addOld)
+                    {
+                        sum0 = TLanes.Add(sum0, TLanes.Load(c));
+                        sum1 = TLanes.Add(sum1, TLanes.Load(c + width));
+                    }
+                    if (activate)
+                    {
+                        sum0 = TLanes.LeakyRelu(sum0, slopes);
+                        sum1 = TLanes.LeakyRelu(sum1, slopes);
+                    }
+                    TLanes.Store(sum0, c);
+                    TLanes.Store(sum1, c + width);
                 }
-                if (activate)
-                {
-                    sum0 = Vector.ConditionalSelect(Vector.GreaterThan(sum0, Vector<float>.Zero), sum0, sum0 * slopes);
-                    sum1 = Vector.ConditionalSelect(Vector.GreaterThan(sum1, Vector<float>.Zero), sum1, sum1 * slopes);
-                }
-                sum0.Store(c);
-                sum1.Store(c + width);
             }
         }
-    }
 
-    /// <summary>
-    /// A tile clipped by the edge of C: its valid part (and bias) is copied into a full-size scratch tile, which
-    /// takes the same epilogue, and copied back, so that no element outside C is read or written.
-    /// </summary>
-    static unsafe void StoreEdge(Vector<float>* tile, float* c, int cStride, float* bias, int rows, int cols,
-                                 Epilogue epilogue, float* edgeTile, float* edgeBias)
-    {
-        for (int q = 0; q < CpuTileCols; q++) edgeBias[q] = q < cols ? bias[q] : 0f;
-        for (int r = 0; r < rows; r++)
-            for (int q = 0; q < cols; q++)
-                edgeTile[r * CpuTileCols + q] = c[(long)r * cStride + q];
-        epilogue.Store(tile, edgeTile, CpuTileCols, edgeBias);
-        for (int r = 0; r < rows; r++)
-            for (int q = 0; q < cols; q++)
-                c[(long)r * cStride + q] = edgeTile[r * CpuTileCols + q];
+        /// <summary>
+        /// A tile clipped by the edge of C: its valid part (and bias) is copied into a full-size scratch tile, which
+        /// takes the same epilogue, and copied back, so that no element outside C is read or written.
+        /// </summary>
+        static unsafe void StoreEdge(TVector* tile, float* c, int cStride, float* bias, int rows, int cols,
+                                     Epilogue epilogue, float* edgeTile, float* edgeBias)
+        {
+            for (int q = 0; q < TileCols; q++) edgeBias[q] = q < cols ? bias[q] : 0f;
+            for (int r = 0; r < rows; r++)
+                for (int q = 0; q < cols; q++)
+                    edgeTile[r * TileCols + q] = c[(long)r * cStride + q];
+            epilogue.Store(tile, edgeTile, TileCols, edgeBias);
+            for (int r = 0; r < rows; r++)
+                for (int q = 0; q < cols; q++)
+                    c[(long)r * cStride + q] = edgeTile[r * TileCols + q];
+        }
+
+        /// <summary>
+        /// tile[2r], tile[2r+1] = row r of packed A panel · packed B panel over `depth`: each product is one fused
+        /// multiply-add of a broadcast element of A with two vectors of B. Every element of C still sums its k
+        /// products in order, as the scalar reference does.
+        /// </summary>
+        static unsafe void MultiplyTile(float* packedA, float* packedB, int depth, TVector* tile)
+        {
+            int width = TLanes.Count;
+            TVector c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+            TVector c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+            for (int p = 0; p < depth; p++, packedA += TileRows, packedB += 2 * width)
+            {
+                var b0 = TLanes.Load(packedB);
+                var b1 = TLanes.Load(packedB + width);
+                var a = TLanes.Broadcast(packedA[0]); c00 = TLanes.MultiplyAdd(a, b0, c00); c01 = TLanes.MultiplyAdd(a, b1, c01);
+                a = TLanes.Broadcast(packedA[1]); c10 = TLanes.MultiplyAdd(a, b0, c10); c11 = TLanes.MultiplyAdd(a, b1, c11);
+                a = TLanes.Broadcast(packedA[2]); c20 = TLanes.MultiplyAdd(a, b0, c20); c21 = TLanes.MultiplyAdd(a, b1, c21);
+                a = TLanes.Broadcast(packedA[3]); c30 = TLanes.MultiplyAdd(a, b0, c30); c31 = TLanes.MultiplyAdd(a, b1, c31);
+                a = TLanes.Broadcast(packedA[4]); c40 = TLanes.MultiplyAdd(a, b0, c40); c41 = TLanes.MultiplyAdd(a, b1, c41);
+                a = TLanes.Broadcast(packedA[5]); c50 = TLanes.MultiplyAdd(a, b0, c50); c51 = TLanes.MultiplyAdd(a, b1, c51);
+            }
+            tile[0] = c00; tile[1] = c01; tile[2] = c10; tile[3] = c11; tile[4] = c20; tile[5] = c21;
+            tile[6] = c30; tile[7] = c31; tile[8] = c40; tile[9] = c41; tile[10] = c50; tile[11] = c51;
+        }
     }
 
     /// <summary>
@@ -363,30 +458,5 @@ public sealed class Gemm : IDisposable
                 for (int t = 0; t < width; t++)
                     *packed++ = t < valid ? from[(long)t * outerStride] : 0f;
         }
-    }
-
-    /// <summary>
-    /// tile[2r], tile[2r+1] = row r of packed A panel · packed B panel over `depth`: each product is one fused
-    /// multiply-add of a broadcast element of A with two vectors of B. Every element of C still sums its k
-    /// products in order, as the scalar reference does.
-    /// </summary>
-    static unsafe void MultiplyTile(float* packedA, float* packedB, int depth, Vector<float>* tile)
-    {
-        int width = Vector<float>.Count;
-        Vector<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int p = 0; p < depth; p++, packedA += CpuTileRows, packedB += 2 * width)
-        {
-            var b0 = Vector.Load(packedB);
-            var b1 = Vector.Load(packedB + width);
-            var a = new Vector<float>(packedA[0]); c00 = Vector.FusedMultiplyAdd(a, b0, c00); c01 = Vector.FusedMultiplyAdd(a, b1, c01);
-            a = new Vector<float>(packedA[1]); c10 = Vector.FusedMultiplyAdd(a, b0, c10); c11 = Vector.FusedMultiplyAdd(a, b1, c11);
-            a = new Vector<float>(packedA[2]); c20 = Vector.FusedMultiplyAdd(a, b0, c20); c21 = Vector.FusedMultiplyAdd(a, b1, c21);
-            a = new Vector<float>(packedA[3]); c30 = Vector.FusedMultiplyAdd(a, b0, c30); c31 = Vector.FusedMultiplyAdd(a, b1, c31);
-            a = new Vector<float>(packedA[4]); c40 = Vector.FusedMultiplyAdd(a, b0, c40); c41 = Vector.FusedMultiplyAdd(a, b1, c41);
-            a = new Vector<float>(packedA[5]); c50 = Vector.FusedMultiplyAdd(a, b0, c50); c51 = Vector.FusedMultiplyAdd(a, b1, c51);
-        }
-        tile[0] = c00; tile[1] = c01; tile[2] = c10; tile[3] = c11; tile[4] = c20; tile[5] = c21;
-        tile[6] = c30; tile[7] = c31; tile[8] = c40; tile[9] = c41; tile[10] = c50; tile[11] = c51;
     }
 }

@@ -63,6 +63,14 @@ public sealed class Linear : ILayer
     public float? FusedLeakyReluSlope { get; private set; }
 
     /// <summary>
+    /// True once the layer after this one has taken over the fused activation's backward and the bias gradient
+    /// (<see cref="BatchNorm1d.TryTakeOverBackwardOf"/>): dy then arrives as the pre-activation gradient.
+    /// </summary>
+    public bool ActivationBackwardTakenOver { get; private set; }
+
+    internal void HandOverActivationBackward() => ActivationBackwardTakenOver = true;
+
+    /// <summary>
     /// Takes over the LeakyReLU that follows this layer, when it can: once, and for a slope ≥ 0, where the
     /// activated output alone tells where the pre-activation was positive.
     /// </summary>
@@ -96,16 +104,20 @@ public sealed class Linear : ILayer
     public void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
         bool parameterGradients)
     {
-        // With a fused activation dy becomes the pre-activation gradient in place.
-        if (FusedLeakyReluSlope is { } slope)
+        // With a fused activation dy becomes the pre-activation gradient in place, unless the next layer made it
+        // so and wrote the bias gradient.
+        if (!ActivationBackwardTakenOver)
         {
-            if (parameterGradients)
-                kernels.Bias.BackwardThroughLeakyRelu(y, dy, store.Gradient(BiasSlot), rows, Out, slope);
-            else
-                kernels.Activations.LeakyReluBackward(y, dy, dy, rows * Out, slope);
+            if (FusedLeakyReluSlope is { } slope)
+            {
+                if (parameterGradients)
+                    kernels.Bias.BackwardThroughLeakyRelu(y, dy, store.Gradient(BiasSlot), rows, Out, slope);
+                else
+                    kernels.Activations.LeakyReluBackward(y, dy, dy, rows * Out, slope);
+            }
+            else if (parameterGradients)
+                kernels.Bias.Backward(dy, store.Gradient(BiasSlot), rows, Out);
         }
-        else if (parameterGradients)
-            kernels.Bias.Backward(dy, store.Gradient(BiasSlot), rows, Out);
         if (parameterGradients)
             kernels.Gemm.Multiply(dy, true, x, false, store.Gradient(Weight), Out, In, rows);
         if (dx.Length > 0)
@@ -197,6 +209,7 @@ public sealed class BatchNorm1d : ILayer, IDisposable
     readonly ParameterStore store;
     readonly float momentum, eps;
     readonly MemoryBuffer1D<float, ILGPU.Stride1D.Dense> savedMean, savedInvStd;
+    Linear? activationOwner;
 
     public BatchNorm1d(KernelSet kernels, ParameterStore store, string name, int features, float momentum, float eps)
     {
@@ -244,12 +257,33 @@ public sealed class BatchNorm1d : ILayer, IDisposable
                 store.StateTensor(RunningMean), store.StateTensor(RunningVar), rows, Out, eps);
     }
 
-    /// <remarks>BatchNorm always computes its γ and β gradients: it only runs in the generator, which is
-    /// only differentiated for its own update.</remarks>
+    /// <summary>
+    /// Takes over the backward of the LeakyReLU fused into the Linear before this layer, and that Linear's bias
+    /// gradient, when there is one: BatchNorm's backward then writes the pre-activation gradient in the same
+    /// launch and pass (<see cref="Kernels.BatchNorm.BackwardThroughLeakyRelu"/>).
+    /// </summary>
+    public bool TryTakeOverBackwardOf(Linear linear)
+    {
+        if (activationOwner is not null || linear.FusedLeakyReluSlope is null || linear.ActivationBackwardTakenOver
+            || linear.Out != In) return false;
+        activationOwner = linear;
+        linear.HandOverActivationBackward();
+        return true;
+    }
+
+    /// <remarks>BatchNorm always computes its γ and β gradients, and the bias gradient of a Linear whose
+    /// activation backward it took over: it only runs in the generator, which is only differentiated for its
+    /// own update.</remarks>
     public void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
-        bool parameterGradients) =>
-        kernels.BatchNorm.Backward(x, dy, store.Parameter(Gamma), savedMean.View, savedInvStd.View, dx,
-            store.Gradient(Gamma), store.Gradient(Beta), rows, Out);
+        bool parameterGradients)
+    {
+        if (activationOwner is { FusedLeakyReluSlope: { } slope } linear)
+            kernels.BatchNorm.BackwardThroughLeakyRelu(x, dy, store.Parameter(Gamma), savedMean.View, savedInvStd.View, dx,
+                store.Gradient(Gamma), store.Gradient(Beta), store.Gradient(linear.BiasSlot), rows, Out, slope);
+        else
+            kernels.BatchNorm.Backward(x, dy, store.Parameter(Gamma), savedMean.View, savedInvStd.View, dx,
+                store.Gradient(Gamma), store.Gradient(Beta), rows, Out);
+    }
 
     public void Dispose()
     {

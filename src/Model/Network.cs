@@ -8,7 +8,9 @@ namespace IlgpuGan.Model;
 /// A stack of layers run in order, as nn.Sequential, with the device memory it needs for batches of up to
 /// <see cref="MaxRows"/> rows: one parameter store, every layer's output kept for the backward pass, and
 /// two gradient buffers the backward pass alternates between. A LeakyReLU straight after a Linear is fused
-/// into it (one launch per pass fewer, and one buffer); <see cref="Layers"/> lists the layers as they run.
+/// into it (one launch per pass fewer, and one buffer), and a BatchNorm1d straight after such a Linear runs
+/// the activation's backward and the bias gradient in its own backward launch; <see cref="Layers"/> lists the
+/// layers as they run.
 /// </summary>
 public class Network : IDisposable
 {
@@ -125,6 +127,9 @@ public class Network : IDisposable
                 fused.Add(layer);
             writerOf[layer] = fused.Count - 1;
         }
+        for (int i = 1; i < fused.Count; i++)
+            if (fused[i] is BatchNorm1d norm && fused[i - 1] is Linear linear)
+                norm.TryTakeOverBackwardOf(linear);
         return (fused, writerOf);
     }
 
