@@ -238,9 +238,11 @@ public sealed class BatchNorm1d : ILayer, IDisposable
     {
         var ones = new float[Out];
         Array.Fill(ones, 1f);
+        // Zeros copied, not MemSetToZero: filling a sub-view of a buffer throws a CLException on PoCL 6.0.
+        var zeros = new float[Out];
         store.Parameter(Gamma).CopyFromCPU(ones);
-        store.Parameter(Beta).MemSetToZero();
-        store.StateTensor(RunningMean).MemSetToZero();
+        store.Parameter(Beta).CopyFromCPU(zeros);
+        store.StateTensor(RunningMean).CopyFromCPU(zeros);
         store.StateTensor(RunningVar).CopyFromCPU(ones);
     }
 
