@@ -16,8 +16,8 @@ public sealed class SvgPlotTests
         Assert.That((plot.X.Min, plot.X.Max, plot.X.Step), Is.EqualTo((0.0, 10.0, 2.0)));
         Assert.That((plot.Y.Min, plot.Y.Max, plot.Y.Step), Is.EqualTo((0.0, 100.0, 20.0)));
         var svg = plot.ToSvg();
-        // The plot area is x 70..624 and y 46..270 (SvgPlot's margins in a 640×316 picture).
-        Assert.That(svg, Does.Contain("points=\"70.0,270.0 347.0,158.0 624.0,46.0\""));
+        // The plot area is x 70..544 and y 46..270 (SvgPlot's margins in a 560×316 picture).
+        Assert.That(svg, Does.Contain("points=\"70.0,270.0 307.0,158.0 544.0,46.0\""));
         Assert.That(Regex.Matches(svg, "class=\"tick-x\"[^>]*>([^<]*)<").Select(m => m.Groups[1].Value),
             Is.EqualTo(new[] { "0", "2", "4", "6", "8", "10" }));
         Assert.That(Regex.Matches(svg, "class=\"tick-y\"[^>]*>([^<]*)<").Select(m => m.Groups[1].Value),

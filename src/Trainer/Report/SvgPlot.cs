@@ -17,7 +17,7 @@ public sealed record PlotLevel(string Name, double Y, string Colour);
 /// </summary>
 public sealed class SvgPlot
 {
-    public const int Width = 640, Height = 316;
+    public const int Width = 560, Height = 316;
     /// <summary>The margins hold the tick values and labels; the top one the title and, under it, the legend.</summary>
     const int Left = 70, Right = 16, Top = 46, Bottom = 46;
     const int TargetTicks = 6;
