@@ -57,7 +57,7 @@ public static class IdxFile
 
     static (int[] Shape, byte[] Data) Read(string path, int dimensionCount, string elements)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: file not found", path);
+        RegularFile.Length(path, minimum: 1, "an IDX file");
         using var file = File.OpenRead(path);
         bool gzipped = file.ReadByte() == 0x1F && file.ReadByte() == 0x8B;
         file.Position = 0;
