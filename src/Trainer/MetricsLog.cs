@@ -6,7 +6,8 @@ namespace IlgpuGan.Trainer;
 
 /// <summary>
 /// metrics.csv: one row per epoch (and one for a run's last, partial epoch); a resumed run appends. The quality
-/// columns (eval's figures) are empty in the epochs `--eval-every` does not measure.
+/// columns (eval's figures) are empty in the epochs `--eval-every` does not measure. Lines that are not whole rows
+/// (a blank line, a torn last one, edits by hand) are skipped when read and dropped when the file is rewritten.
 /// </summary>
 public sealed class MetricsLog(string path)
 {
@@ -18,10 +19,41 @@ public sealed class MetricsLog(string path)
     public void Append(long epoch, long step, TrainingStatistics means, double seconds, double samplesPerSecond,
         QualityReport? quality = null)
     {
-        var text = new StringBuilder(File.Exists(path) ? File.ReadAllText(path) : Header + Environment.NewLine);
-        text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"{epoch},{step},{means.DiscriminatorLoss:R},{means.GeneratorLoss:R},{means.RealScore:R},{means.FakeScore:R},{seconds:F3},{samplesPerSecond:F1},{QualityColumns(quality)}"));
+        var row = string.Create(CultureInfo.InvariantCulture,
+            $"{epoch},{step},{means.DiscriminatorLoss:R},{means.GeneratorLoss:R},{means.RealScore:R},{means.FakeScore:R},{seconds:F3},{samplesPerSecond:F1},{QualityColumns(quality)}");
+        Write(Rows().Select(r => r.Line).Append(row));
+    }
+
+    /// <summary>Drops the rows of steps after <paramref name="step"/>; returns whether the file exists.</summary>
+    public bool CutBackTo(long step)
+    {
+        if (!File.Exists(path)) return false;
+        Write(Rows().Where(r => r.Step <= step).Select(r => r.Line));
+        return true;
+    }
+
+    void Write(IEnumerable<string> rows)
+    {
+        var text = new StringBuilder(Header).AppendLine();
+        foreach (var row in rows) text.AppendLine(row);
         AtomicFile.WriteAllText(path, text.ToString());
+    }
+
+    static readonly int Columns = Header.Split(',').Length;
+
+    /// <summary>The whole rows after the header.</summary>
+    IEnumerable<(string Line, long Step, float DLoss, float GLoss)> Rows()
+    {
+        if (!File.Exists(path)) yield break;
+        foreach (var line in File.ReadLines(path).Skip(1))
+        {
+            var f = line.Split(',');
+            if (f.Length == Columns
+                && long.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out var step)
+                && float.TryParse(f[2], NumberStyles.Float, CultureInfo.InvariantCulture, out var dLoss)
+                && float.TryParse(f[3], NumberStyles.Float, CultureInfo.InvariantCulture, out var gLoss))
+                yield return (line, step, dLoss, gLoss);
+        }
     }
 
     static string QualityColumns(QualityReport? quality)
@@ -32,11 +64,7 @@ public sealed class MetricsLog(string path)
         return string.Join(',', figures.Select(f => f.ToString("R", CultureInfo.InvariantCulture)));
     }
 
-    public IReadOnlyList<LossPoint> ReadLosses() =>
-        File.ReadLines(path).Skip(1).Select(line => line.Split(','))
-            .Select(f => new LossPoint(long.Parse(f[1], CultureInfo.InvariantCulture),
-                float.Parse(f[2], CultureInfo.InvariantCulture), float.Parse(f[3], CultureInfo.InvariantCulture)))
-            .ToList();
+    public IReadOnlyList<LossPoint> ReadLosses() => Rows().Select(r => new LossPoint(r.Step, r.DLoss, r.GLoss)).ToList();
 
     public void PlotLosses(string pngPath)
     {

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using IlgpuGan.Kernels;
 using IlgpuGan.Model;
@@ -10,17 +12,30 @@ public sealed class DivergedException(string message) : Exception(message);
 /// <summary>
 /// The training loop: the reference's schedule (epochs of shuffled, drop_last batches), sample grids of one fixed
 /// z, metrics, checkpoints, and progress. The host enqueues steps and reads the device's running sums only
-/// when it reports progress.
+/// when it reports progress. Ctrl-C or SIGTERM ends the run after the step under way, with a checkpoint.
 /// </summary>
-public sealed class TrainingRun(TrainOptions options, TextWriter output, bool terminal)
+public sealed class TrainingRun(TrainOptions requested, TextWriter output, bool terminal)
 {
-    public const string CheckpointFile = "checkpoint.ckpt";
     const int GridSamples = 64;
 
-    public void Run()
+    TrainOptions options = requested;
+    /// <summary>The step of the checkpoint in the run folder, null while there is none.</summary>
+    long? checkpointStep;
+
+    /// <summary>Trains; returns the exit code: 0 when the run ends, a signal's when one stopped it.</summary>
+    public int Run()
     {
+        using var folder = RunFolder.Open(options.OutDir, output);
         var resumed = options.Resume is { } resumePath ? Checkpoint.Read(resumePath) : null;
-        // A resumed run continues the checkpoint's model; the command line's model options apply to new runs only.
+        if (resumed is not null)
+            options = options.Continuing(resumed.Header.RunOptions?.Deserialize<TrainOptions>() ?? options);
+        else if (folder.HoldsRun)
+        {
+            if (!options.Overwrite)
+                throw new UsageException($"{options.OutDir} already holds a run: --resume {options.OutDir} continues it, " +
+                    "--overwrite clears it and starts again");
+            folder.Clear();
+        }
         var config = resumed?.Header.Config ?? options.Model;
         var mnist = LoadMnist();
 
@@ -38,30 +53,36 @@ public sealed class TrainingRun(TrainOptions options, TextWriter output, bool te
         if (resumed is not null)
         {
             step = Checkpoint.Restore(resumed, gan, options.Resume!);
+            checkpointStep = step;
+            folder.CutBackTo(step, stepsPerEpoch);
             output.WriteLine($"resumed from {options.Resume} at step {step} (epoch {step / stepsPerEpoch})");
         }
         else Initialization.LikePyTorch(gan);
 
-        Directory.CreateDirectory(Path.Combine(options.OutDir, "samples"));
-        JsonFile.Write(Path.Combine(options.OutDir, "config.json"), new { options, model = config });
+        JsonFile.Write(folder.Config, new { options, model = config });
         using var samples = new SampleGrid(kernels, gan, Math.Min(GridSamples, config.BatchSize));
-        var metrics = new MetricsLog(Path.Combine(options.OutDir, "metrics.csv"));
+        var metrics = new MetricsLog(folder.Metrics);
 
         long lastStep = (long)options.Epochs * stepsPerEpoch;
         if (options.MaxSteps is { } maxSteps) lastStep = Math.Min(lastStep, step + maxSteps);
         var schedule = new RunSchedule(stepsPerEpoch, lastStep, options.SampleEvery, options.CheckpointEvery, options.EvalEvery);
         var progress = new ProgressReporter(output, terminal, stepsPerEpoch, step, lastStep);
         var epochSums = new TrainingStatistics();
-        long epochStartStep = step;
+        long epochStartStep = step, startStep = step;
+        var sinceCheckpoint = Stopwatch.StartNew();
+        using var signals = new StopSignals();
 
         while (step < lastStep)
         {
             gan.TrainStep(data, step);
             step++;
-            bool epochEnd = schedule.EndsEpoch(step);
+            if (step == startStep + 1) progress.Compiled(step);
+            // A stop at the run's last step is its ordinary end.
+            var stop = step < lastStep ? signals.Requested : null;
+            bool epochEnd = schedule.EndsEpoch(step) || stop is not null;
             if (!epochEnd && !progress.Due) continue;
 
-            epochSums += TakeStatistics(gan, step);
+            epochSums += TakeStatistics(gan, step, folder);
             if (!epochEnd)
             {
                 progress.Progress(step, epochSums, step - epochStartStep);
@@ -72,24 +93,38 @@ public sealed class TrainingRun(TrainOptions options, TextWriter output, bool te
             var means = epochSums.MeanOver(stepsInEpoch);
             double seconds = progress.EpochSeconds;
             progress.EpochEnd(epoch, step, means, seconds);
-            var quality = schedule.Evaluates(step) ? evaluation!.Measure(gan, output) : null;
+            var quality = stop is null && schedule.Evaluates(step) ? evaluation!.Measure(gan, output) : null;
             metrics.Append(epoch, step, means, seconds, stepsInEpoch * config.BatchSize / seconds, quality);
-            if (schedule.Samples(step))
-                samples.Save(Path.Combine(options.OutDir, "samples", $"epoch_{epoch:000}.png"), options.OutDir);
-            if (schedule.Checkpoints(step))
-                Checkpoint.Save(Path.Combine(options.OutDir, CheckpointFile), gan, step, JsonSerializer.SerializeToElement(options));
-            metrics.PlotLosses(Path.Combine(options.OutDir, "loss.png"));
+            if (stop is null && schedule.Samples(step))
+                samples.Save(Path.Combine(folder.Samples, $"epoch_{epoch:000}.png"), folder.ProgressGif);
+            bool checkpointDue = options.CheckpointMinutes > 0 && sinceCheckpoint.Elapsed.TotalMinutes >= options.CheckpointMinutes;
+            if (stop is not null || schedule.Checkpoints(step) || checkpointDue)
+            {
+                Checkpoint.Save(folder.Checkpoint, gan, step, JsonSerializer.SerializeToElement(options));
+                checkpointStep = step;
+                sinceCheckpoint.Restart();
+            }
+            metrics.PlotLosses(folder.LossPlot);
+            if (stop is { } signal)
+            {
+                output.WriteLine($"stopped by {signal} at step {step} (epoch {epoch}); the checkpoint of step {step} is written. " +
+                    $"Continue with: {CommandLine.ProgramName} train --resume {options.OutDir}");
+                return StopSignals.ExitCode(signal);
+            }
 
             epochSums = new TrainingStatistics();
             epochStartStep = step;
             progress.StartEpoch();
         }
         progress.Done(step, options.OutDir);
+        return 0;
     }
 
     MnistDataset LoadMnist()
     {
         var folder = options.DataDir;
+        if (File.Exists(folder))
+            throw new UsageException($"--data: {folder} is a file; give the folder that holds the four MNIST IDX files");
         // Fetch only into a folder that holds nothing yet, so a mistyped path is reported, not filled.
         if (!Directory.Exists(folder) || !Directory.EnumerateFileSystemEntries(folder).Any())
             MnistDownload.EnsurePresent(folder, output);
@@ -104,13 +139,14 @@ public sealed class TrainingRun(TrainOptions options, TextWriter output, bool te
     }
 
     /// <summary>The device's sums since the last take; stops the run when a loss is no longer finite.</summary>
-    static TrainingStatistics TakeStatistics(Gan gan, long step)
+    TrainingStatistics TakeStatistics(Gan gan, long step, RunFolder folder)
     {
         var sums = TrainingStatistics.Take(gan);
         foreach (var (loss, name) in new[] { (sums.DiscriminatorLoss, "discriminator"), (sums.GeneratorLoss, "generator") })
             if (!float.IsFinite(loss))
-                throw new DivergedException(
-                    $"training stopped by step {step}: the {name} loss is {loss}; the last checkpoint written is kept");
+                throw new DivergedException($"training stopped by step {step}: the {name} loss is {loss}; " + (checkpointStep is { } kept
+                    ? $"the checkpoint of step {kept} in {folder.Path} is kept"
+                    : "no checkpoint had been written yet"));
         return sums;
     }
 }

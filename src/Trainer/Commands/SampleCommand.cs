@@ -6,7 +6,7 @@ namespace IlgpuGan.Trainer;
 /// <summary>What `sample` was asked to draw.</summary>
 public sealed record SampleOptions
 {
-    public string Checkpoint { get; init; } = Path.Combine(TrainOptions.RunFolder(Recipes.Default), TrainingRun.CheckpointFile);
+    public string Checkpoint { get; init; } = Path.Combine(TrainOptions.RunFolder(Recipes.Default), RunFolder.CheckpointFile);
     public int Count { get; init; } = 64;
     public string Png { get; init; } = "samples.png";
     public string Idx { get; init; } = "samples-idx3-ubyte";
