@@ -163,6 +163,19 @@ public sealed class RunFolderTests : ProgramTests
         Assert.That(Directory.GetFiles(Path.Combine(run, "samples")).Length, Is.EqualTo(lastEpoch + 1), "a grid per epoch, none ahead");
     }
 
+    /// <summary>A checkpoint by time, though --checkpoint-every would write none: a kill -9 then loses little.</summary>
+    [Test]
+    public void CheckpointsAreWrittenByTimeToo()
+    {
+        using (var child = ChildTrainer.Start(Train("--epochs", "100000", "--checkpoint-every", "1000", "--checkpoint-minutes", "0.000001")))
+        {
+            child.WaitForLine("epoch 2 step 18/");
+            Signal(child.Id, "KILL");
+            child.WaitForExit();
+        }
+        Assert.That(CheckpointStep(), Is.GreaterThanOrEqualTo(12));
+    }
+
     [Test]
     public void BlankAndTornMetricsLinesAreSkipped()
     {
@@ -255,6 +268,13 @@ public sealed class RunFolderTests : ProgramTests
         (code, _, error) = Ilgpugan(["train", "--data", data, "--out", file, "--accelerator", "cpu"]);
         Assert.That(code, Is.EqualTo(2));
         Assert.That(error, Does.Contain("--out").And.Contain("is a file"));
+
+        var gzip = Path.Combine(data, "train-images-idx3-ubyte");
+        File.Move(gzip, gzip + ".gz");
+        File.WriteAllBytes(gzip + ".gz", [0x1F, 0x8B, 8, 0, .. new byte[40]]);
+        (code, _, error) = Ilgpugan(Train("--max-steps", "1", "--overwrite"));
+        Assert.That(code, Is.EqualTo(1));
+        Assert.That(error, Does.Contain(gzip + ".gz").And.Contain("corrupt gzip"));
 
         (code, _, error) = Ilgpugan(Train("--lr", "1e-400"));
         Assert.That(code, Is.EqualTo(2));

@@ -20,7 +20,7 @@ public sealed record TrainOptions
     public int SampleEvery { get; init; } = 20;
     public int CheckpointEvery { get; init; } = 10;
     /// <summary>Minutes after which the next epoch end also writes a checkpoint; 0: by epochs only.</summary>
-    public int CheckpointMinutes { get; init; } = 10;
+    public double CheckpointMinutes { get; init; } = 10;
     /// <summary>Steps this invocation may run, null for no limit: quick runs and tests.</summary>
     public long? MaxSteps { get; init; }
     /// <summary>The checkpoint a resumed run continues from, in its run folder <see cref="OutDir"/>.</summary>
@@ -116,7 +116,7 @@ public static class TrainCommand
             Accelerator = args.Choice("accelerator", defaults.Accelerator, "where the kernels run (auto: CUDA, then OpenCL, then CPU)"),
             SampleEvery = args.Int("sample-every", defaults.SampleEvery, "epochs between sample grids (the first and last epoch always get one)", min: 1),
             CheckpointEvery = args.Int("checkpoint-every", defaults.CheckpointEvery, "epochs between checkpoints (the run's end always gets one)", min: 1),
-            CheckpointMinutes = args.Int("checkpoint-minutes", defaults.CheckpointMinutes, "a checkpoint also at the first epoch end this many minutes after the last one (0: off)", min: 0),
+            CheckpointMinutes = args.Double("checkpoint-minutes", defaults.CheckpointMinutes, "a checkpoint also at the first epoch end this many minutes after the last one (0: off)", min: 0),
             MaxSteps = args.Int("max-steps", 0, "stop after this many steps (0: no limit)", min: 0) is var max and > 0 ? max : null,
             Resume = args.Path("resume", null, "run folder or checkpoint to continue, in its folder with its saved options; only the schedule and output options may be given with it"),
             Overwrite = args.Flag("overwrite", "clear the run already in the run folder and start again"),
