@@ -91,6 +91,31 @@ public sealed class TrainerEndToEndTests : ProgramTests
         }
     }
 
+    /// <summary>Many samples stream into the IDX file; the PNG grid shows the first 4096, or is not written.</summary>
+    [Test]
+    public void SampleOfManyCapsTheGridAndCanSkipIt()
+    {
+        Assert.That(Ilgpugan(Train("run", 1)).Code, Is.EqualTo(0));
+        const int count = SampleCommand.MaxGridSamples + 9;
+        var png = Folder.File("s.png");
+        var idx = Folder.File("s-idx3-ubyte");
+        string[] sample = ["sample", "--checkpoint", Folder.File("run", RunFolder.CheckpointFile), "--count", count.ToString(),
+            "--idx", idx, "--bn", "eval", "--accelerator", "cpu"];
+
+        var (code, _, error) = Ilgpugan([.. sample, "--no-png"]);
+        Assert.That(code, Is.EqualTo(0), error);
+        Assert.That(File.Exists(png), Is.False);
+        var streamed = IdxFile.ReadImages(idx);
+        Assert.That(streamed.Count, Is.EqualTo(count));
+
+        (code, _, error) = Ilgpugan([.. sample, "--png", png]);
+        Assert.That(code, Is.EqualTo(0), error);
+        Assert.That(IdxFile.ReadImages(idx).Pixels, Is.EqualTo(streamed.Pixels), "the same samples, with or without the grid");
+        using var full = Images.Grid(new float[SampleCommand.MaxGridSamples * MnistDataset.PixelsPerImage], columns: 64);
+        var written = SixLabors.ImageSharp.Image.Identify(png);
+        Assert.That((written.Width, written.Height), Is.EqualTo((full.Width, full.Height)));
+    }
+
     [Test]
     public void ExplicitOptionsOverrideTheRecipe()
     {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using IlgpuGan.Kernels;
 using IlgpuGan.Model;
 
@@ -8,7 +9,8 @@ public sealed record SampleOptions
 {
     public string Checkpoint { get; init; } = Path.Combine(TrainOptions.RunFolder(Recipes.Default), RunFolder.CheckpointFile);
     public int Count { get; init; } = 64;
-    public string Png { get; init; } = "samples.png";
+    /// <summary>The PNG grid of the first <see cref="SampleCommand.MaxGridSamples"/> samples; null: none.</summary>
+    public string? Png { get; init; } = "samples.png";
     public string Idx { get; init; } = "samples-idx3-ubyte";
     public SampleMode Mode { get; init; } = SampleMode.Train;
     public ulong Seed { get; init; } = 1;
@@ -18,22 +20,28 @@ public sealed record SampleOptions
 /// <summary>`sample`: a trained generator's digits as a PNG grid and as MNIST-format bytes.</summary>
 public static class SampleCommand
 {
+    /// <summary>The most samples the PNG grid shows (64×64): a grid of a million would be a picture of 800 MB.</summary>
+    public const int MaxGridSamples = 4096;
+
+    static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(10);
+
     public static Command Create(TextWriter output) =>
         Command.Of("sample", "draws samples from a checkpoint as a PNG grid and an IDX ubyte file", Read, options => Run(options, output));
 
     static SampleOptions Read(CommandArgs args)
     {
         var defaults = new SampleOptions();
-        return new SampleOptions
+        var options = new SampleOptions
         {
             Checkpoint = args.Path("checkpoint", defaults.Checkpoint, "checkpoint to sample from"),
             Count = args.Int("count", defaults.Count, "samples to draw", min: 1, max: 1_000_000),
-            Png = args.Path("png", defaults.Png, "PNG grid to write"),
+            Png = args.Path("png", defaults.Png, $"PNG grid of the first {MaxGridSamples} samples at most"),
             Idx = args.Path("idx", defaults.Idx, "IDX file to write (MNIST's format, N×28×28 bytes)"),
             Mode = args.Choice("bn", defaults.Mode, "BatchNorm statistics: train (batches of the training batch size, as the seed samples) or eval (running statistics)"),
             Seed = (ulong)args.Int("seed", (int)defaults.Seed, "seed of the samples' noise", min: 0),
             Accelerator = args.Choice("accelerator", defaults.Accelerator, "where the kernels run"),
         };
+        return args.Flag("no-png", "write no PNG grid, only the IDX file") ? options with { Png = null } : options;
     }
 
     public static void Run(SampleOptions options, TextWriter output)
@@ -44,10 +52,33 @@ public static class SampleCommand
         var kernels = new KernelSet(device);
         using var gan = Sampling.Restore(kernels, contents, options.Checkpoint);
 
-        var pixels = Sampling.Draw(kernels, gan, options.Count, options.Mode, options.Seed);
-        IdxFile.WriteImages(options.Idx, new IdxImages(options.Count, MnistDataset.Side, MnistDataset.Side, Sampling.ToBytes(pixels)));
-        using (var grid = Images.Grid(pixels, columns: (int)Math.Ceiling(Math.Sqrt(options.Count))))
-            Images.SavePng(options.Png, grid);
-        output.WriteLine($"wrote {options.Count} samples to {options.Png} and {options.Idx}");
+        int pixelsPerImage = gan.Config.ImagePixels;
+        var grid = new float[(options.Png is null ? 0 : Math.Min(options.Count, MaxGridSamples)) * pixelsPerImage];
+        var clock = Stopwatch.StartNew();
+        var reported = TimeSpan.Zero;
+        // The IDX file is written a batch at a time, so that a million samples hold no more memory than one batch.
+        IdxFile.WriteImages(options.Idx, options.Count, MnistDataset.Side, MnistDataset.Side, file =>
+        {
+            var bytes = new byte[Math.Min(gan.Config.BatchSize, options.Count) * pixelsPerImage];
+            Sampling.DrawBatches(kernels, gan, options.Count, options.Mode, options.Seed, (start, pixels) =>
+            {
+                for (int i = 0; i < pixels.Length; i++) bytes[i] = MnistDataset.FloatToPixel(pixels[i]);
+                file.Write(bytes, 0, pixels.Length);
+                long offset = (long)start * pixelsPerImage;
+                if (offset < grid.Length) pixels[..(int)Math.Min(pixels.Length, grid.Length - offset)].CopyTo(grid.AsSpan((int)offset));
+                if (clock.Elapsed - reported >= ProgressInterval)
+                {
+                    reported = clock.Elapsed;
+                    output.WriteLine($"sampled {start + pixels.Length / pixelsPerImage}/{options.Count}");
+                }
+            });
+        });
+        if (options.Png is { } png)
+        {
+            using var image = Images.Grid(grid, columns: (int)Math.Ceiling(Math.Sqrt(grid.Length / pixelsPerImage)));
+            Images.SavePng(png, image);
+            output.WriteLine($"wrote {options.Count} samples to {options.Idx} and the first {grid.Length / pixelsPerImage} to {png}");
+        }
+        else output.WriteLine($"wrote {options.Count} samples to {options.Idx}");
     }
 }
