@@ -27,8 +27,7 @@ public sealed class TrainingRun(TrainOptions requested, TextWriter output, bool 
     {
         using var folder = RunFolder.Open(options.OutDir, output);
         var resumed = options.Resume is { } resumePath ? Checkpoint.Read(resumePath) : null;
-        if (resumed is not null)
-            options = options.Continuing(resumed.Header.RunOptions?.Deserialize<TrainOptions>() ?? options);
+        if (resumed is not null) options = options.Continuing(SavedOptions(resumed, options.Resume!) ?? options);
         else if (folder.HoldsRun)
         {
             if (!options.Overwrite)
@@ -118,6 +117,13 @@ public sealed class TrainingRun(TrainOptions requested, TextWriter output, bool 
         }
         progress.Done(step, options.OutDir);
         return 0;
+    }
+
+    /// <summary>The options a checkpoint's run was trained with; null in a checkpoint that has none.</summary>
+    static TrainOptions? SavedOptions(Checkpoint.Contents checkpoint, string path)
+    {
+        try { return checkpoint.Header.RunOptions?.Deserialize<TrainOptions>(); }
+        catch (JsonException e) { throw new CheckpointException($"{path}: unreadable run options ({e.Message})"); }
     }
 
     MnistDataset LoadMnist()
