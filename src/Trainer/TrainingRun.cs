@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using IlgpuGan.Kernels;
 using IlgpuGan.Model;
