@@ -33,7 +33,7 @@ public sealed class EvalCommandTests : ProgramTests
         var (code, _, error) = Ilgpugan("train", "--data", data, "--out", Folder.File("run"), "--batch-size", "8",
             "--accelerator", "cpu", "--max-steps", "2", "--seed", "11");
         Assert.That(code, Is.EqualTo(0), error);
-        return Folder.File("run", TrainingRun.CheckpointFile);
+        return Folder.File("run", RunFolder.CheckpointFile);
     }
 
     static JsonElement Figures(string jsonPath, string set) => JsonDocument.Parse(File.ReadAllText(jsonPath)).RootElement.GetProperty(set);

@@ -52,7 +52,7 @@ public sealed class InteropTests
         Directory.Delete(folder, recursive: true);
     }
 
-    string Checkpoint(string run) => Path.Combine(folder, run, TrainingRun.CheckpointFile);
+    string Checkpoint(string run) => Path.Combine(folder, run, RunFolder.CheckpointFile);
 
     /// <summary>The z `sample --bn eval --seed 1` decodes for its first Rows samples: stream 1 of the fixed-sample streams.</summary>
     float[] SampleNoise()
@@ -173,7 +173,7 @@ public sealed class InteropTests
         Assert.That(code, Is.EqualTo(0), error);
         Assert.That(output, Does.Contain(stableLayers ? "BatchNorm before LeakyReLU, tanh" : "BatchNorm after LeakyReLU, no tanh"));
 
-        var imported = Path.Combine(run, TrainingRun.CheckpointFile);
+        var imported = Path.Combine(run, RunFolder.CheckpointFile);
         AssertClose(OurSamples(imported), PyTorchSamples(file), "the imported G");
         var png = Path.Combine(folder, "imported.png");
         (code, _, error) = Ilgpugan("sample", "--checkpoint", imported, "--count", "4", "--bn", "eval", "--accelerator", "cpu",
@@ -191,7 +191,7 @@ public sealed class InteropTests
         Assert.That(code, Is.EqualTo(0), error);
 
         var original = IlgpuGan.Model.Checkpoint.Read(Checkpoint("stable"));
-        var imported = IlgpuGan.Model.Checkpoint.Read(Path.Combine(run, TrainingRun.CheckpointFile));
+        var imported = IlgpuGan.Model.Checkpoint.Read(Path.Combine(run, RunFolder.CheckpointFile));
         Assert.That(imported.Header.Config with { GeneratorWidths = [], DiscriminatorWidths = [] },
             Is.EqualTo(original.Header.Config with { GeneratorWidths = [], DiscriminatorWidths = [] }), "the config the export carries");
         foreach (var name in new[] { "G.parameters", "G.state", "D.parameters" })
@@ -199,7 +199,7 @@ public sealed class InteropTests
         Assert.That(imported.Tensors["G_average.parameters"], Is.EqualTo(original.Tensors["G.parameters"]), "the average starts at the imported G");
 
         (code, _, error) = Ilgpugan("train", "--data", Path.Combine(folder, "data"), "--out", run, "--accelerator", "cpu",
-            "--max-steps", "2", "--resume", Path.Combine(run, TrainingRun.CheckpointFile));
+            "--max-steps", "2", "--resume", Path.Combine(run, RunFolder.CheckpointFile));
         Assert.That(code, Is.EqualTo(0), error);
         Assert.That(Ilgpugan("import", "--safetensors", g, "--out", run).Error, Does.Contain("exists already"));
     }
@@ -213,7 +213,7 @@ public sealed class InteropTests
         var run = Path.Combine(folder, "recipe-run");
         var (code, _, error) = Ilgpugan("import", "--safetensors", file, "--out", run, "--recipe", "stable");
         Assert.That(code, Is.EqualTo(0), error);
-        var config = IlgpuGan.Model.Checkpoint.Read(Path.Combine(run, TrainingRun.CheckpointFile)).Header.Config;
+        var config = IlgpuGan.Model.Checkpoint.Read(Path.Combine(run, RunFolder.CheckpointFile)).Header.Config;
         var stable = Recipes.Config(Recipe.Stable);
         Assert.That((config.TanhOutput, config.BatchNormBeforeActivation), Is.EqualTo((false, false)), "the seed's layers, from the metadata");
         Assert.That((config.Adam, config.GeneratorAverageDecay, config.DiscriminatorDropout),

@@ -20,13 +20,13 @@ public sealed class RunOutputsTests : ProgramTests
         var (code, output, error) = Ilgpugan(Train("run", "--keep-every", "2", "--eval-every", "1", "--eval-samples", "32"));
 
         Assert.That(code, Is.Zero, error);
-        var snapshots = Folder.File("run", TrainingRun.SnapshotFolder);
+        var snapshots = Folder.File("run", RunFolder.SnapshotFolder);
         Assert.That(Directory.GetFiles(snapshots, "epoch_*.ckpt").Select(Path.GetFileName),
             Is.EquivalentTo(new[] { "epoch_001.ckpt", "epoch_002.ckpt" }), "after epoch 2, and at the run's end");
         var table = MetricsTable.Read(Folder.File("run", "metrics.csv"));
         var frechet = table.Column("frechet");
         int best = Array.IndexOf(frechet, frechet.Min());
-        Assert.That(Checkpoint.Read(Path.Combine(snapshots, TrainingRun.BestCheckpointFile)).Header.Step,
+        Assert.That(Checkpoint.Read(Path.Combine(snapshots, RunFolder.BestCheckpointFile)).Header.Step,
             Is.EqualTo((long)table.Column("step")[best]), "best.ckpt is the row of the lowest Fréchet distance");
         using var ceiling = JsonDocument.Parse(File.ReadAllText(Folder.File("run", RunReport.CeilingFile)));
         Assert.That(ceiling.RootElement.GetProperty("frechet").GetDouble(), Is.GreaterThanOrEqualTo(0));

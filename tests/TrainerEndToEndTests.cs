@@ -31,14 +31,14 @@ public sealed class TrainerEndToEndTests : ProgramTests
         var run = Folder.File("run");
         Assert.That(output, Does.StartWith("device: Cpu"));
         Assert.That(output, Does.Contain("expected time per epoch"));
-        foreach (var file in new[] { "samples/epoch_000.png", "samples/epoch_001.png", "progress.gif", RunReport.FileName, "config.json", TrainingRun.CheckpointFile })
+        foreach (var file in new[] { "samples/epoch_000.png", "samples/epoch_001.png", "progress.gif", RunReport.FileName, "config.json", RunFolder.CheckpointFile })
             Assert.That(File.Exists(Path.Combine(run, file)), $"{file} is written");
         var metrics = File.ReadAllLines(Path.Combine(run, "metrics.csv"));
         Assert.That(metrics[0], Is.EqualTo(MetricsLog.Header));
         Assert.That(metrics.Skip(1).Select(l => l.Split(',')[1]), Is.EqualTo(new[] { "6", "8" }), "a row per epoch and one at the stop");
         var table = MetricsTable.Read(Path.Combine(run, "metrics.csv"));
         Assert.That(table.Column("d_loss").Concat(table.Column("g_loss")), Has.All.Matches<double>(loss => double.IsFinite(loss) && loss > 0));
-        var header = Checkpoint.Read(Path.Combine(run, TrainingRun.CheckpointFile)).Header;
+        var header = Checkpoint.Read(Path.Combine(run, RunFolder.CheckpointFile)).Header;
         Assert.That(header.Step, Is.EqualTo(8));
         // The widths come back from JSON as new arrays, which a record compares by reference.
         Assert.That(header.Config with { GeneratorWidths = Generator.ReferenceWidths, DiscriminatorWidths = Discriminator.ReferenceWidths },
@@ -57,12 +57,12 @@ public sealed class TrainerEndToEndTests : ProgramTests
         const int n = 5; // the resumed half crosses an epoch boundary, so the reshuffle is resumed too
         Assert.That(Ilgpugan(Train("whole", 2 * n, "--recipe", recipe)).Code, Is.EqualTo(0));
         Assert.That(Ilgpugan(Train("halves", n, "--recipe", recipe)).Code, Is.EqualTo(0));
-        var half = Folder.File("halves", TrainingRun.CheckpointFile);
-        var (code, output, error) = Ilgpugan(Train("halves", n, "--resume", half));
+        var half = Folder.File("halves", RunFolder.CheckpointFile);
+        var (code, output, error) = Ilgpugan("train", "--resume", half, "--max-steps", n.ToString());
         Assert.That(code, Is.EqualTo(0), error);
         Assert.That(output, Does.Contain($"at step {n}"));
 
-        var whole = Checkpoint.Read(Folder.File("whole", TrainingRun.CheckpointFile));
+        var whole = Checkpoint.Read(Folder.File("whole", RunFolder.CheckpointFile));
         var resumed = Checkpoint.Read(half);
         Assert.That(resumed.Header.Step, Is.EqualTo(2 * n));
         Assert.That(resumed.Header.GeneratorAdamStep, Is.EqualTo(whole.Header.GeneratorAdamStep));
@@ -82,7 +82,7 @@ public sealed class TrainerEndToEndTests : ProgramTests
         var idx = Folder.File("s-idx3-ubyte");
         foreach (var bn in new[] { "train", "eval" })
         {
-            var (code, _, error) = Ilgpugan("sample", "--checkpoint", Folder.File("run", TrainingRun.CheckpointFile),
+            var (code, _, error) = Ilgpugan("sample", "--checkpoint", Folder.File("run", RunFolder.CheckpointFile),
                 "--count", "10", "--png", png, "--idx", idx, "--bn", bn, "--accelerator", "cpu");
             Assert.That(code, Is.EqualTo(0), error);
             var samples = IdxFile.ReadImages(idx);
@@ -92,13 +92,38 @@ public sealed class TrainerEndToEndTests : ProgramTests
         }
     }
 
+    /// <summary>Many samples stream into the IDX file; the PNG grid shows the first 4096, or is not written.</summary>
+    [Test]
+    public void SampleOfManyCapsTheGridAndCanSkipIt()
+    {
+        Assert.That(Ilgpugan(Train("run", 1)).Code, Is.EqualTo(0));
+        const int count = SampleCommand.MaxGridSamples + 9;
+        var png = Folder.File("s.png");
+        var idx = Folder.File("s-idx3-ubyte");
+        string[] sample = ["sample", "--checkpoint", Folder.File("run", RunFolder.CheckpointFile), "--count", count.ToString(),
+            "--idx", idx, "--bn", "eval", "--accelerator", "cpu"];
+
+        var (code, _, error) = Ilgpugan([.. sample, "--no-png"]);
+        Assert.That(code, Is.EqualTo(0), error);
+        Assert.That(File.Exists(png), Is.False);
+        var streamed = IdxFile.ReadImages(idx);
+        Assert.That(streamed.Count, Is.EqualTo(count));
+
+        (code, _, error) = Ilgpugan([.. sample, "--png", png]);
+        Assert.That(code, Is.EqualTo(0), error);
+        Assert.That(IdxFile.ReadImages(idx).Pixels, Is.EqualTo(streamed.Pixels), "the same samples, with or without the grid");
+        using var full = Images.Grid(new float[SampleCommand.MaxGridSamples * MnistDataset.PixelsPerImage], columns: 64);
+        var written = SixLabors.ImageSharp.Image.Identify(png);
+        Assert.That((written.Width, written.Height), Is.EqualTo((full.Width, full.Height)));
+    }
+
     [Test]
     public void ExplicitOptionsOverrideTheRecipe()
     {
         var (code, _, error) = Ilgpugan(Train("run", 1, "--recipe", "stable", "--lr", "0.001", "--d-dropout", "0.1"));
 
         Assert.That(code, Is.EqualTo(0), error);
-        var config = Checkpoint.Read(Folder.File("run", TrainingRun.CheckpointFile)).Header.Config;
+        var config = Checkpoint.Read(Folder.File("run", RunFolder.CheckpointFile)).Header.Config;
         var stable = Recipes.Config(Recipe.Stable);
         var expected = stable with
         {
@@ -170,11 +195,11 @@ public sealed class TrainerEndToEndTests : ProgramTests
     public void CorruptCheckpointIsRejected()
     {
         Assert.That(Ilgpugan(Train("run", 2)).Code, Is.EqualTo(0));
-        var checkpoint = Folder.File("run", TrainingRun.CheckpointFile);
+        var checkpoint = Folder.File("run", RunFolder.CheckpointFile);
         var bytes = File.ReadAllBytes(checkpoint);
         bytes[bytes.Length / 2] ^= 0x40;
         File.WriteAllBytes(checkpoint, bytes);
-        var (code, _, error) = Ilgpugan(Train("run", 2, "--resume", checkpoint));
+        var (code, _, error) = Ilgpugan("train", "--resume", checkpoint);
         Assert.That(code, Is.EqualTo(1));
         Assert.That(error, Does.Contain(checkpoint).And.Contain("corrupt"));
 
@@ -184,18 +209,15 @@ public sealed class TrainerEndToEndTests : ProgramTests
         Assert.That(error, Does.Contain("truncated or corrupt"));
     }
 
-    /// <summary>A learning rate that blows the weights up: the run stops with a message, the earlier checkpoint stays.</summary>
+    /// <summary>A learning rate that blows the weights up: the run stops with a message that says what is kept.</summary>
     [Test]
-    public void DivergenceStopsAndKeepsTheLastCheckpoint()
+    public void DivergenceStopsAndSaysWhatIsKept()
     {
-        Assert.That(Ilgpugan(Train("run", 2)).Code, Is.EqualTo(0));
-        var checkpoint = Folder.File("run", TrainingRun.CheckpointFile);
-        var before = File.ReadAllBytes(checkpoint);
-
         var (code, _, error) = Ilgpugan(Train("run", 4, "--lr", "1e30"));
 
         Assert.That(code, Is.EqualTo(1));
         Assert.That(error, Does.Contain("loss is").And.Contain("NaN").Or.Contain("Infinity"));
-        Assert.That(File.ReadAllBytes(checkpoint), Is.EqualTo(before));
+        Assert.That(error, Does.Contain("no checkpoint had been written yet"), "no checkpoint is claimed before the first");
+        Assert.That(File.Exists(Folder.File("run", RunFolder.CheckpointFile)), Is.False);
     }
 }

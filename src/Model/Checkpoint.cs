@@ -47,7 +47,29 @@ public static class Checkpoint
     {
         var (header, tensors) = TensorFile.Read<Header>(path, Magic, Version, "checkpoint",
             h => h.Config is null ? null : h.TensorLengths, "the config or the tensor list");
+        if (Invalid(header) is { } problem) throw new CheckpointException($"{path}: {problem}");
         return new Contents(header, tensors);
+    }
+
+    /// <summary>The first header field outside the range a run can have, or null: the checksum vouches for the bytes, not for the writer.</summary>
+    static string? Invalid(Header header)
+    {
+        var config = header.Config;
+        return header.Step < 0 ? $"step {header.Step} is negative"
+            : header.GeneratorAdamStep < 0 || header.DiscriminatorAdamStep < 0
+                ? $"Adam steps {header.GeneratorAdamStep} and {header.DiscriminatorAdamStep} include a negative one"
+            : config.BatchSize < 2 ? $"batch size {config.BatchSize} is less than 2"
+            : config.ZDim < 1 ? $"z dimension {config.ZDim} is less than 1"
+            : config.ImagePixels < 1 ? $"{config.ImagePixels} pixels per image"
+            : config.GeneratorWidths is null || config.DiscriminatorWidths is null
+                || config.GeneratorWidths.Concat(config.DiscriminatorWidths).Any(w => w < 1)
+                ? "a layer width is missing or less than 1"
+            : !(config.RealTarget is >= 0.5f and <= 1f) ? $"real target {config.RealTarget} is outside [0.5, 1]"
+            : !(config.DiscriminatorDropout is >= 0f and < 1f) ? $"dropout {config.DiscriminatorDropout} is outside [0, 1)"
+            : !(config.GeneratorAverageDecay is >= 0 and < 1) ? $"G average decay {config.GeneratorAverageDecay} is outside [0, 1)"
+            : !float.IsFinite(config.Adam.LearningRate) || config.Adam.LearningRate < 0
+                ? $"learning rate {config.Adam.LearningRate} is not a non-negative number"
+            : null;
     }
 
     /// <summary>Puts a checkpoint's state into a GAN built with the same config; returns the step reached.</summary>

@@ -48,14 +48,27 @@ public static class TensorFile
     public static (THeader Header, Dictionary<string, float[]> Tensors) Read<THeader>(string path, string magic, int version,
         string kind, Func<THeader, IReadOnlyDictionary<string, int>?> tensorLengths, string requiredFields)
     {
+        int least = magic.Length + 8 + SHA256.HashSizeInBytes;
         byte[] bytes;
-        try { bytes = File.ReadAllBytes(path); }
+        try
+        {
+            long length = RegularFile.Length(path, least, $"an IlgpuGan {kind}");
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+            var start = new byte[magic.Length];
+            file.ReadExactly(start);
+            // The magic number first, so that a large file of another kind is refused before it is read whole.
+            if (Encoding.ASCII.GetString(start) != magic) throw new CheckpointException($"{path}: not an IlgpuGan {kind}");
+            if (length > Array.MaxLength) throw new CheckpointException($"{path}: {length} bytes, more than an IlgpuGan {kind} holds");
+            bytes = new byte[length];
+            start.CopyTo(bytes, 0);
+            file.ReadExactly(bytes.AsSpan(magic.Length));
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new CheckpointException($"{path}: cannot read {kind} ({e.Message})");
+            throw new CheckpointException(e.Message.StartsWith(path, StringComparison.Ordinal)
+                ? e.Message
+                : $"{path}: cannot read {kind} ({e.Message})");
         }
-        if (bytes.Length < magic.Length + 8 + SHA256.HashSizeInBytes || Encoding.ASCII.GetString(bytes, 0, magic.Length) != magic)
-            throw new CheckpointException($"{path}: not an IlgpuGan {kind}");
         int bodyLength = bytes.Length - SHA256.HashSizeInBytes;
         if (!SHA256.HashData(bytes.AsSpan(0, bodyLength)).AsSpan().SequenceEqual(bytes.AsSpan(bodyLength)))
             throw new CheckpointException($"{path}: checksum mismatch: the file is truncated or corrupt");

@@ -81,8 +81,11 @@ public sealed class CommandArgs
     {
         var text = Declare(name, "<number>", help + Defaults(defaultValue.ToString("R", CultureInfo.InvariantCulture), min, max, float.NegativeInfinity, float.PositiveInfinity));
         if (text is null) return defaultValue;
-        var value = (float)ParseNumber(name, text);
-        return float.IsFinite(value) ? InRange(name, value, min, max) : throw new UsageException($"--{name}: '{text}' is beyond a float's range");
+        double number = ParseNumber(name, text);
+        var value = (float)number;
+        if (!float.IsFinite(value)) throw new UsageException($"--{name}: '{text}' is beyond a float's range");
+        if (value == 0 && number != 0) throw new UsageException($"--{name}: '{text}' is too small for a float; it would be taken as 0");
+        return InRange(name, value, min, max);
     }
 
     /// <summary>One of an enum's values, written in kebab case (any case is accepted).</summary>
@@ -126,8 +129,16 @@ public sealed class CommandArgs
         return text;
     }
 
-    /// <summary>An option that takes no value: true when given.</summary>
-    public bool Flag(string name, string help) => Declare(name, "", help, isFlag: true) is not null;
+    /// <summary>An option without a value: true when given.</summary>
+    public bool Flag(string name, string help)
+    {
+        Record(name, "", help);
+        if (HelpRequested || !given.TryGetValue(name, out var text)) return false;
+        return text is null ? true : throw new UsageException($"--{name} takes no value (given '{text}')");
+    }
+
+    /// <summary>Whether the option was on the command line, as opposed to taking its default.</summary>
+    public bool Given(string name) => !HelpRequested && given.ContainsKey(name);
 
     /// <summary>The command's help: usage, summary and every declared option.</summary>
     public string Help(string summary)
@@ -155,15 +166,19 @@ public sealed class CommandArgs
                 string.Join(", ", declared.Select(o => "--" + o.Name)));
     }
 
-    /// <summary>Records the option and returns its text (empty for a flag), or null when absent (or under --help).</summary>
-    string? Declare(string name, string usage, string help, bool isFlag = false)
+    /// <summary>Records the option and returns its text, or null when absent (or under --help).</summary>
+    string? Declare(string name, string usage, string help)
+    {
+        Record(name, usage, help);
+        if (HelpRequested || !given.TryGetValue(name, out var text)) return null;
+        return text ?? throw new UsageException($"--{name}: missing value");
+    }
+
+    void Record(string name, string usage, string help)
     {
         if (name == "help" || declared.Any(o => o.Name == name))
             throw new InvalidOperationException($"{command} declares --{name} twice");
         declared.Add((name, usage, help));
-        if (HelpRequested || !given.TryGetValue(name, out var text)) return null;
-        if (isFlag) return text is null ? "" : throw new UsageException($"--{name} takes no value, but was given '{text}'");
-        return text ?? throw new UsageException($"--{name}: missing value");
     }
 
     static int ParseInt(string name, string text, int min, int max)
@@ -173,10 +188,15 @@ public sealed class CommandArgs
         return InRange(name, value, min, max);
     }
 
-    static double ParseNumber(string name, string text) =>
-        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value)
-            ? value
-            : throw new UsageException($"--{name}: '{text}' is not a number");
+    static double ParseNumber(string name, string text)
+    {
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value))
+            throw new UsageException($"--{name}: '{text}' is not a number");
+        // double.Parse rounds what underflows to 0 without a word: 1e-400 would silently be no learning rate at all.
+        if (value == 0 && text.Split('e', 'E')[0].Any(c => c is >= '1' and <= '9'))
+            throw new UsageException($"--{name}: '{text}' is too small to represent; it would be taken as 0");
+        return value;
+    }
 
     static string Defaults<T>(string defaultText, T min, T max, T noMin, T noMax) where T : IEquatable<T>
     {

@@ -36,28 +36,38 @@ public static class IdxFile
     /// <summary>Writes an uncompressed images file (magic 0x00000803) that <see cref="ReadImages"/> reads back.</summary>
     public static void WriteImages(string path, IdxImages images)
     {
-        if (images.Count <= 0 || images.Rows <= 0 || images.Columns <= 0)
-            throw new ArgumentException($"image shape {images.Count}×{images.Rows}×{images.Columns} is not positive");
         if (images.Pixels.Length != (long)images.Count * images.Rows * images.Columns)
             throw new ArgumentException(
                 $"{images.Pixels.Length} pixels do not make {images.Count}×{images.Rows}×{images.Columns} images");
+        WriteImages(path, images.Count, images.Rows, images.Columns, file => file.Write(images.Pixels));
+    }
 
-        Span<byte> header = stackalloc byte[16];
+    /// <summary>
+    /// Writes an images file whose pixels <paramref name="writePixels"/> streams after the header, exactly
+    /// count×rows×columns bytes of them, so that no more than a piece need be in memory at once.
+    /// </summary>
+    public static void WriteImages(string path, int count, int rows, int columns, Action<Stream> writePixels)
+    {
+        if (count <= 0 || rows <= 0 || columns <= 0)
+            throw new ArgumentException($"image shape {count}×{rows}×{columns} is not positive");
+        var header = new byte[16];
         BinaryPrimitives.WriteInt32BigEndian(header, UnsignedByteType << 8 | 3);
-        BinaryPrimitives.WriteInt32BigEndian(header[4..], images.Count);
-        BinaryPrimitives.WriteInt32BigEndian(header[8..], images.Rows);
-        BinaryPrimitives.WriteInt32BigEndian(header[12..], images.Columns);
-        var headerBytes = header.ToArray();
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), count);
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(8), rows);
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(12), columns);
         AtomicFile.Write(path, file =>
         {
-            file.Write(headerBytes);
-            file.Write(images.Pixels);
+            file.Write(header);
+            writePixels(file);
+            long written = file.Position - header.Length;
+            if (written != (long)count * rows * columns)
+                throw new ArgumentException($"{written} pixels written for {count}×{rows}×{columns} images");
         });
     }
 
     static (int[] Shape, byte[] Data) Read(string path, int dimensionCount, string elements)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: file not found", path);
+        RegularFile.Length(path, minimum: 1, "an IDX file");
         using var file = File.OpenRead(path);
         bool gzipped = file.ReadByte() == 0x1F && file.ReadByte() == 0x8B;
         file.Position = 0;

@@ -6,7 +6,8 @@ namespace IlgpuGan.Trainer;
 
 /// <summary>
 /// metrics.csv: one row per epoch (and one for a run's last, partial epoch); a resumed run appends. The quality
-/// columns (eval's figures) are empty in the epochs `--eval-every` does not measure.
+/// columns (eval's figures) are empty in the epochs `--eval-every` does not measure. Lines that are not whole rows
+/// (a blank line, a torn last one, edits by hand) are skipped when read and dropped when the file is rewritten.
 /// </summary>
 public sealed class MetricsLog(string path)
 {
@@ -20,10 +21,38 @@ public sealed class MetricsLog(string path)
     public void Append(long epoch, long step, TrainingStatistics means, double seconds, double samplesPerSecond,
         QualityReport? quality = null)
     {
-        var text = new StringBuilder(File.Exists(path) ? File.ReadAllText(path) : Header + Environment.NewLine);
-        text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"{epoch},{step},{means.DiscriminatorLoss:R},{means.GeneratorLoss:R},{means.RealScore:R},{means.FakeScore:R},{seconds:F3},{samplesPerSecond:F1},{QualityColumns(quality)}"));
+        var row = string.Create(CultureInfo.InvariantCulture,
+            $"{epoch},{step},{means.DiscriminatorLoss:R},{means.GeneratorLoss:R},{means.RealScore:R},{means.FakeScore:R},{seconds:F3},{samplesPerSecond:F1},{QualityColumns(quality)}");
+        Write(Rows().Select(r => r.Line).Append(row));
+    }
+
+    /// <summary>Drops the rows of steps after <paramref name="step"/>; returns whether the file exists.</summary>
+    public bool CutBackTo(long step)
+    {
+        if (!File.Exists(path)) return false;
+        Write(Rows().Where(r => r.Step <= step).Select(r => r.Line));
+        return true;
+    }
+
+    void Write(IEnumerable<string> rows)
+    {
+        var text = new StringBuilder(Header).AppendLine();
+        foreach (var row in rows) text.AppendLine(row);
         AtomicFile.WriteAllText(path, text.ToString());
+    }
+
+    static readonly int Columns = Header.Split(',').Length;
+
+    /// <summary>The whole rows after the header, as <see cref="MetricsTable"/> reads them, with their steps.</summary>
+    IEnumerable<(string Line, long Step)> Rows()
+    {
+        if (!File.Exists(path)) yield break;
+        foreach (var line in File.ReadLines(path).Skip(1))
+        {
+            var f = line.Split(',');
+            if (f.Length == Columns && long.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out var step))
+                yield return (line, step);
+        }
     }
 
     static string QualityColumns(QualityReport? quality)

@@ -42,12 +42,15 @@ public sealed class MnistDataset
             LoadSplit(FindFile(folder, TestImagesFile)!, FindFile(folder, TestLabelsFile)!));
     }
 
-    /// <summary>The path of a file of the set in folder, raw preferred over .gz; null when neither exists.</summary>
+    /// <summary>
+    /// The path of a file of the set in folder, raw preferred over .gz; null when neither exists. A folder of the
+    /// name counts, so that the reader reports it as the folder it is rather than as missing.
+    /// </summary>
     public static string? FindFile(string folder, string name)
     {
         var raw = Path.Combine(folder, name);
-        if (File.Exists(raw)) return raw;
-        return File.Exists(raw + ".gz") ? raw + ".gz" : null;
+        if (Path.Exists(raw)) return raw;
+        return Path.Exists(raw + ".gz") ? raw + ".gz" : null;
     }
 
     /// <summary>The names of <see cref="FileNames"/> present in folder neither raw nor gzipped.</summary>

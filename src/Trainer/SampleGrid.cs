@@ -23,17 +23,27 @@ public sealed class SampleGrid : IDisposable
     }
 
     /// <summary>
-    /// Writes the grid and progress.gif of every grid so far. Draws in train mode as the reference does, without
+    /// Writes the grid, and the GIF of every grid so far. Draws in train mode as the reference does, without
     /// touching the running statistics.
     /// </summary>
-    public void Save(string path, string runFolder)
+    public void Save(string path, string gifPath)
     {
         gan.SamplingGenerator.Forward(noise.View, count, ForwardMode.BatchStatistics, pixels.View);
         using (var grid = Images.Grid(pixels.GetAsArray1D(), columns: 8))
             Images.SavePng(path, grid);
-        var frames = Directory.GetFiles(Path.GetDirectoryName(path)!, "epoch_*.png").Order(StringComparer.Ordinal)
+        SaveProgressGif(Path.GetDirectoryName(path)!, gifPath);
+    }
+
+    /// <summary>progress.gif of the grids in <paramref name="samplesFolder"/>, in epoch order; removed when there are none.</summary>
+    public static void SaveProgressGif(string samplesFolder, string gifPath)
+    {
+        var frames = Directory.GetFiles(samplesFolder, "epoch_*.png").Order(StringComparer.Ordinal)
             .Select(f => Image.Load<L8>(f)).ToList();
-        try { Images.SaveGif(Path.Combine(runFolder, "progress.gif"), frames); }
+        try
+        {
+            if (frames.Count == 0) File.Delete(gifPath);
+            else Images.SaveGif(gifPath, frames);
+        }
         finally { frames.ForEach(f => f.Dispose()); }
     }
 

@@ -31,9 +31,17 @@ public static class Sampling
     /// </summary>
     public static float[] Draw(KernelSet kernels, Gan gan, int count, SampleMode mode, ulong seed)
     {
+        var result = new float[(long)count * gan.Config.ImagePixels];
+        DrawBatches(kernels, gan, count, mode, seed, (start, pixels) => pixels.CopyTo(result.AsSpan(start * gan.Config.ImagePixels)));
+        return result;
+    }
+
+    /// <summary>The samples of <see cref="Draw"/>, handed a batch at a time, so that drawing many holds one batch.</summary>
+    public static void DrawBatches(KernelSet kernels, Gan gan, int count, SampleMode mode, ulong seed, SampleBatch take)
+    {
         var config = gan.Config;
         int batch = config.BatchSize, z = config.ZDim, pixelsPerImage = config.ImagePixels;
-        var result = new float[(long)count * pixelsPerImage];
+        var pixels = new float[Math.Min(batch, count) * pixelsPerImage];
         using var noise = kernels.Device.Accelerator.Allocate1D<float>((long)batch * z);
         for (int start = 0, chunk = 0; start < count; start += batch, chunk++)
         {
@@ -43,8 +51,12 @@ public static class Sampling
             kernels.Random.Gaussian(noise.View, drawn * z, seed, RandomStreams.FixedSampleStream(1 + chunk));
             var images = gan.SamplingGenerator.Forward(noise.View, drawn,
                 mode == SampleMode.Train ? ForwardMode.BatchStatistics : ForwardMode.Eval);
-            images.SubView(0, (long)rows * pixelsPerImage).CopyToCPU(result.AsSpan(start * pixelsPerImage, rows * pixelsPerImage));
+            var head = pixels.AsSpan(0, rows * pixelsPerImage);
+            images.SubView(0, head.Length).CopyToCPU(head);
+            take(start, head);
         }
-        return result;
     }
 }
+
+/// <summary>Samples <paramref name="start"/> onwards, as <see cref="Sampling.DrawBatches"/> hands them; the span is reused after the call.</summary>
+public delegate void SampleBatch(int start, ReadOnlySpan<float> pixels);

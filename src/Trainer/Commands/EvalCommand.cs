@@ -48,7 +48,7 @@ public static class EvalCommand
 
     public static void Run(EvalOptions options, TextWriter output)
     {
-        options = options with { Checkpoint = options.Checkpoint is { } given ? TrainingRun.CheckpointOf(given) : null };
+        options = options with { Checkpoint = options.Checkpoint is { } given ? RunFolder.CheckpointOf(given) : null };
         if ((options.Checkpoint is null) == (options.Samples is null))
             throw new UsageException("give either --checkpoint or --samples");
         var clock = Stopwatch.StartNew();

@@ -31,7 +31,7 @@ public static class ExportCommand
         var defaults = new ExportOptions();
         return new ExportOptions
         {
-            Checkpoint = args.Path("checkpoint", defaults.Checkpoint, "checkpoint, or a run folder (its " + TrainingRun.CheckpointFile + ")"),
+            Checkpoint = args.Path("checkpoint", defaults.Checkpoint, "checkpoint, or a run folder (its " + RunFolder.CheckpointFile + ")"),
             Safetensors = args.Path("safetensors", null, "safetensors file of G's state_dict, as the seed's PyTorch Generator names it"),
             DiscriminatorSafetensors = args.Path("d-safetensors", null, "safetensors file of D's state_dict"),
             Onnx = args.Path("onnx", null, "ONNX file of G for inference: z [N, zDim] → images [N, 784], BatchNorm on the running statistics"),
@@ -43,7 +43,7 @@ public static class ExportCommand
     {
         if (options.Safetensors is null && options.DiscriminatorSafetensors is null && options.Onnx is null)
             throw new UsageException("nothing to write: give --safetensors, --d-safetensors or --onnx");
-        var checkpointPath = TrainingRun.CheckpointOf(options.Checkpoint);
+        var checkpointPath = RunFolder.CheckpointOf(options.Checkpoint);
         var contents = Checkpoint.Read(checkpointPath);
         var config = contents.Header.Config;
         long step = contents.Header.Step;

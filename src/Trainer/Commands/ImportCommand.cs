@@ -27,7 +27,7 @@ public static class ImportCommand
     {
         Safetensors = args.Path("safetensors", null, "safetensors file of G's state_dict (required)"),
         DiscriminatorSafetensors = args.Path("d-safetensors", null, "safetensors file of D's state_dict (without it D starts from PyTorch's initialisation)"),
-        OutDir = args.Path("out", null, "run folder to write its " + TrainingRun.CheckpointFile + " into (required)"),
+        OutDir = args.Path("out", null, "run folder to write its " + RunFolder.CheckpointFile + " into (required)"),
         Recipe = args.Choice("recipe", ImportRecipe.File,
             "training recipe of the run (file: the one an IlgpuGan export carries, else seed); the file's metadata gives z size, widths, tanh and BatchNorm placement when it has them"),
     };
@@ -36,7 +36,7 @@ public static class ImportCommand
     {
         var safetensorsPath = options.Safetensors ?? throw new UsageException("--safetensors is required");
         var outDir = options.OutDir ?? throw new UsageException("--out is required");
-        var checkpointPath = Path.Combine(outDir, TrainingRun.CheckpointFile);
+        var checkpointPath = Path.Combine(outDir, RunFolder.CheckpointFile);
         if (File.Exists(checkpointPath))
             throw new ArgumentException($"--out: {checkpointPath} exists already; import writes a new run folder");
         var (generatorTensors, metadata) = Model.Safetensors.Read(safetensorsPath);

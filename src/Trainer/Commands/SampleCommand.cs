@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using IlgpuGan.Kernels;
 using IlgpuGan.Model;
 
@@ -6,9 +7,11 @@ namespace IlgpuGan.Trainer;
 /// <summary>What `sample` was asked to draw.</summary>
 public sealed record SampleOptions
 {
-    public string Checkpoint { get; init; } = Path.Combine(TrainOptions.RunFolder(Recipes.Default), TrainingRun.CheckpointFile);
+    public string Checkpoint { get; init; } = Path.Combine(TrainOptions.RunFolder(Recipes.Default), RunFolder.CheckpointFile);
     public int Count { get; init; } = 64;
+    /// <summary>The PNG grid of the first <see cref="SampleCommand.MaxGridSamples"/> samples; null: none.</summary>
     public string? Png { get; init; } = "samples.png";
+    /// <summary>A folder of one PNG per sample, the layout FID tools read; null: none.</summary>
     public string? PngDir { get; init; }
     public string Idx { get; init; } = "samples-idx3-ubyte";
     public SampleMode Mode { get; init; } = SampleMode.Train;
@@ -19,6 +22,11 @@ public sealed record SampleOptions
 /// <summary>`sample`: a trained generator's digits as a PNG grid and as MNIST-format bytes.</summary>
 public static class SampleCommand
 {
+    /// <summary>The most samples the PNG grid shows (64×64): a grid of a million would be a picture of 800 MB.</summary>
+    public const int MaxGridSamples = 4096;
+
+    static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(10);
+
     public static Command Create(TextWriter output) =>
         Command.Of("sample", "draws samples from a checkpoint as a PNG grid and an IDX ubyte file", Read, options => Run(options, output));
 
@@ -29,40 +37,63 @@ public static class SampleCommand
         {
             Checkpoint = args.Path("checkpoint", defaults.Checkpoint, "checkpoint, or a run folder, to sample from"),
             Count = args.Int("count", defaults.Count, "samples to draw", min: 1, max: 1_000_000),
-            Png = args.Path("png", defaults.Png, "PNG grid to write"),
+            Png = args.Path("png", defaults.Png, $"PNG grid of the first {MaxGridSamples} samples at most"),
             PngDir = args.Path("png-dir", null, "folder to write one PNG per sample into, named by index (000000.png, …), as pytorch-fid and clean-fid read"),
             Idx = args.Path("idx", defaults.Idx, "IDX file to write (MNIST's format, N×28×28 bytes)"),
             Mode = args.Choice("bn", defaults.Mode, "BatchNorm statistics: train (batches of the training batch size, as the seed samples) or eval (running statistics)"),
             Seed = (ulong)args.Int("seed", (int)defaults.Seed, "seed of the samples' noise", min: 0),
             Accelerator = args.Choice("accelerator", defaults.Accelerator, "where the kernels run"),
         };
-        return args.Flag("no-png", "write no PNG grid (with many samples it is a huge picture)") ? options with { Png = null } : options;
+        return args.Flag("no-png", "write no PNG grid") ? options with { Png = null } : options;
     }
 
     public static void Run(SampleOptions options, TextWriter output)
     {
-        var checkpoint = TrainingRun.CheckpointOf(options.Checkpoint);
+        var checkpoint = RunFolder.CheckpointOf(options.Checkpoint);
         var contents = Checkpoint.Read(checkpoint);
         using var device = ComputeDevice.Create(options.Accelerator);
         output.WriteLine($"device: {device.Kind} {device.Name}");
         var kernels = new KernelSet(device);
         using var gan = Sampling.Restore(kernels, contents, checkpoint);
 
-        var pixels = Sampling.Draw(kernels, gan, options.Count, options.Mode, options.Seed);
-        IdxFile.WriteImages(options.Idx, new IdxImages(options.Count, MnistDataset.Side, MnistDataset.Side, Sampling.ToBytes(pixels)));
+        int pixelsPerImage = gan.Config.ImagePixels;
+        var grid = new float[(options.Png is null ? 0 : Math.Min(options.Count, MaxGridSamples)) * pixelsPerImage];
+        if (options.PngDir is { } folder) Directory.CreateDirectory(folder);
+        var clock = Stopwatch.StartNew();
+        var reported = TimeSpan.Zero;
+        // The IDX file is written a batch at a time, so that a million samples hold no more memory than one batch.
+        IdxFile.WriteImages(options.Idx, options.Count, MnistDataset.Side, MnistDataset.Side, file =>
+        {
+            var bytes = new byte[Math.Min(gan.Config.BatchSize, options.Count) * pixelsPerImage];
+            Sampling.DrawBatches(kernels, gan, options.Count, options.Mode, options.Seed, (start, pixels) =>
+            {
+                for (int i = 0; i < pixels.Length; i++) bytes[i] = MnistDataset.FloatToPixel(pixels[i]);
+                file.Write(bytes, 0, pixels.Length);
+                long offset = (long)start * pixelsPerImage;
+                if (offset < grid.Length) pixels[..(int)Math.Min(pixels.Length, grid.Length - offset)].CopyTo(grid.AsSpan((int)offset));
+                if (options.PngDir is { } pngDir) WritePngs(pngDir, start, pixels, pixelsPerImage);
+                if (clock.Elapsed - reported >= ProgressInterval)
+                {
+                    reported = clock.Elapsed;
+                    output.WriteLine($"sampled {start + pixels.Length / pixelsPerImage}/{options.Count}");
+                }
+            });
+        });
         if (options.Png is { } png)
-            using (var grid = Images.Grid(pixels, columns: (int)Math.Ceiling(Math.Sqrt(options.Count))))
-                Images.SavePng(png, grid);
-        if (options.PngDir is { } folder) WritePngFolder(folder, pixels, options.Count);
-        output.WriteLine($"wrote {options.Count} samples to {string.Join(", ", new[] { options.Png, options.PngDir, options.Idx }.OfType<string>())}");
+        {
+            using var image = Images.Grid(grid, columns: (int)Math.Ceiling(Math.Sqrt(grid.Length / pixelsPerImage)));
+            Images.SavePng(png, image);
+        }
+        output.WriteLine($"wrote {options.Count} samples to {options.Idx}" +
+            (options.PngDir is null ? "" : $", one PNG each to {options.PngDir}") +
+            (options.Png is null ? "" : $", the first {grid.Length / pixelsPerImage} as a grid to {options.Png}"));
     }
 
     /// <summary>One 28×28 greyscale PNG per sample, numbered from 0 with six digits so that names sort as indices.</summary>
-    static void WritePngFolder(string folder, float[] pixels, int count)
+    static void WritePngs(string folder, int start, ReadOnlySpan<float> pixels, int pixelsPerImage)
     {
-        Directory.CreateDirectory(folder);
-        for (int i = 0; i < count; i++)
-            using (var image = Images.Grid(pixels.AsSpan(i * MnistDataset.PixelsPerImage, MnistDataset.PixelsPerImage), border: 0))
-                Images.SavePng(Path.Combine(folder, $"{i:000000}.png"), image);
+        for (int i = 0; i < pixels.Length / pixelsPerImage; i++)
+            using (var image = Images.Grid(pixels.Slice(i * pixelsPerImage, pixelsPerImage), border: 0))
+                Images.SavePng(Path.Combine(folder, $"{start + i:000000}.png"), image);
     }
 }

@@ -8,8 +8,8 @@ namespace IlgpuGan.Trainer;
 public sealed record TrainOptions
 {
     /// <summary>
-    /// The recipe's config with the model options given. A resumed run trains the checkpoint's config instead
-    /// (<see cref="TrainingRun"/>); the checkpoint header and config.json record the config used, not this one.
+    /// The recipe's config with the model options given. A resumed run trains the checkpoint's config instead,
+    /// and a model option given with --resume is refused.
     /// </summary>
     [JsonIgnore]
     public GanConfig Model { get; init; } = Recipes.Config(Recipe.Reference);
@@ -21,23 +21,73 @@ public sealed record TrainOptions
     public int CheckpointEvery { get; init; } = 10;
     /// <summary>Epochs between kept snapshots, checkpoints/epoch_NNN.ckpt; 0: none.</summary>
     public int KeepEvery { get; init; }
+    /// <summary>Minutes after which the next epoch end also writes a checkpoint; 0: by epochs only.</summary>
+    public double CheckpointMinutes { get; init; } = 10;
     /// <summary>Steps this invocation may run, null for no limit: quick runs and tests.</summary>
     public long? MaxSteps { get; init; }
+    /// <summary>The checkpoint a resumed run continues from, in its run folder <see cref="OutDir"/>.</summary>
     public string? Resume { get; init; }
+    /// <summary>Whether a run already in <see cref="OutDir"/> is to be cleared and started again.</summary>
+    [JsonIgnore]
+    public bool Overwrite { get; init; }
+    /// <summary>The options a resumed run takes from the command line rather than from the run's saved ones.</summary>
+    [JsonIgnore]
+    public IReadOnlySet<string> Given { get; init; } = new HashSet<string>();
     /// <summary>Epochs between quality measures in metrics.csv; 0: none.</summary>
     public int EvalEvery { get; init; }
     public int EvalSamples { get; init; } = Evaluation.DefaultCount;
 
     /// <summary>The run folder of a recipe when --out is not given: runs/seed, runs/stable.</summary>
     public static string RunFolder(Recipe recipe) => $"runs/{CommandArgs.ChoiceName(recipe)}";
+
+    /// <summary>
+    /// The options of a resumed run: the run's <paramref name="saved"/> ones, with the schedule and output options
+    /// given on this command line, and this invocation's step limit.
+    /// </summary>
+    public TrainOptions Continuing(TrainOptions saved) => saved with
+    {
+        DataDir = Pick("data", DataDir, saved.DataDir),
+        OutDir = OutDir,
+        Epochs = Pick("epochs", Epochs, saved.Epochs),
+        Accelerator = Pick("accelerator", Accelerator, saved.Accelerator),
+        SampleEvery = Pick("sample-every", SampleEvery, saved.SampleEvery),
+        CheckpointEvery = Pick("checkpoint-every", CheckpointEvery, saved.CheckpointEvery),
+        CheckpointMinutes = Pick("checkpoint-minutes", CheckpointMinutes, saved.CheckpointMinutes),
+        KeepEvery = Pick("keep-every", KeepEvery, saved.KeepEvery),
+        EvalEvery = Pick("eval-every", EvalEvery, saved.EvalEvery),
+        EvalSamples = Pick("eval-samples", EvalSamples, saved.EvalSamples),
+        MaxSteps = MaxSteps,
+        Resume = Resume,
+        Given = Given,
+    };
+
+    T Pick<T>(string option, T given, T saved) => Given.Contains(option) ? given : saved;
 }
 
 /// <summary>`train`: the GAN on MNIST, a recipe's config with any model option given on top.</summary>
 public static class TrainCommand
 {
+    /// <summary>
+    /// The options that fix the model or its training mathematics: a resumed run keeps the checkpoint's, since
+    /// changing one midway would make a run that no unbroken run reproduces.
+    /// </summary>
+    static readonly string[] ModelOptions =
+        ["recipe", "batch-size", "z-dim", "lr", "weight-decay", "beta1", "seed", "loss", "real-target", "d-dropout", "g-average"];
+
+    /// <summary>
+    /// The options a resumed run takes from its command line, the others coming from the run's saved ones: where the
+    /// data is and where the kernels run, the schedule and the outputs (<see cref="TrainOptions.Continuing"/>).
+    /// </summary>
+    static readonly string[] HonouredOptions =
+        ["data", "accelerator", "epochs", "sample-every", "checkpoint-every", "checkpoint-minutes", "keep-every", "eval-every", "eval-samples"];
+
     public static Command Create(TextWriter output, bool terminal) =>
-        Command.Of("train", "trains the GAN (the stable recipe unless --recipe names another); writes samples, metrics, checkpoints and report.html to a run folder",
-            Read, options => new TrainingRun(options, output, terminal).Run());
+        new("train", "trains the GAN (the stable recipe unless --recipe names another); writes samples, metrics, checkpoints and report.html to a run folder",
+            args =>
+            {
+                var options = Read(args);
+                return () => new TrainingRun(options, output, terminal).Run();
+            });
 
     public static TrainOptions Read(CommandArgs args)
     {
@@ -45,7 +95,7 @@ public static class TrainCommand
             string.Join("; ", Enum.GetValues<Recipe>().Select(r => $"{CommandArgs.ChoiceName(r)}: {Recipes.Describe(r)}")));
         var model = Recipes.Config(recipe);
         var defaults = new TrainOptions();
-        return new TrainOptions
+        var options = new TrainOptions
         {
             DataDir = args.Path("data", defaults.DataDir, "folder of the four MNIST-format IDX files (raw or .gz); fetched when it does not exist"),
             OutDir = args.Path("out", TrainOptions.RunFolder(recipe), "run folder"),
@@ -69,11 +119,34 @@ public static class TrainCommand
             Accelerator = args.Choice("accelerator", defaults.Accelerator, "where the kernels run (auto: CUDA, then OpenCL, then CPU)"),
             SampleEvery = args.Int("sample-every", defaults.SampleEvery, "epochs between sample grids (the first and last epoch always get one)", min: 1),
             CheckpointEvery = args.Int("checkpoint-every", defaults.CheckpointEvery, "epochs between checkpoints (the run's end always gets one)", min: 1),
+            CheckpointMinutes = args.Double("checkpoint-minutes", defaults.CheckpointMinutes, "a checkpoint also at the first epoch end this many minutes after the last one (0: off)", min: 0),
             KeepEvery = args.Int("keep-every", defaults.KeepEvery, "epochs between snapshots kept as checkpoints/epoch_NNN.ckpt (0: none; the run's end gets one when on)", min: 0),
             MaxSteps = args.Int("max-steps", 0, "stop after this many steps (0: no limit)", min: 0) is var max and > 0 ? max : null,
-            Resume = args.Path("resume", null, "checkpoint to continue from (its model config is used)"),
+            Resume = args.Path("resume", null, "run folder or checkpoint to continue, in its folder with its saved options; only the schedule and output options may be given with it"),
+            Overwrite = args.Flag("overwrite", "clear the run already in the run folder and start again"),
             EvalEvery = args.Int("eval-every", defaults.EvalEvery, "epochs between quality measures appended to metrics.csv, as eval's (0: off; the run's last epoch too when on); the best by Fréchet distance is kept as checkpoints/best.ckpt", min: 0),
             EvalSamples = args.Int("eval-samples", defaults.EvalSamples, "samples drawn for each quality measure", min: 2, max: 1_000_000),
+        };
+        return options.Resume is { } resume ? Resuming(args, options, resume) : options;
+    }
+
+    /// <summary>A resumed run's options: its checkpoint and folder found, model options refused.</summary>
+    static TrainOptions Resuming(CommandArgs args, TrainOptions options, string resume)
+    {
+        var refused = ModelOptions.Where(args.Given).Select(o => "--" + o).ToList();
+        if (refused.Count > 0)
+            throw new UsageException($"{string.Join(", ", refused)}: a resumed run keeps the model and training options " +
+                "it was started with; start a new run (--out elsewhere, or --overwrite) to change them");
+        if (options.Overwrite) throw new UsageException("--overwrite starts a run again and --resume continues it: give one of them");
+        var checkpoint = RunFolder.CheckpointOf(resume);
+        var folder = Path.GetDirectoryName(checkpoint) is { Length: > 0 } parent ? parent : ".";
+        if (args.Given("out") && Path.GetFullPath(options.OutDir) != Path.GetFullPath(folder))
+            throw new UsageException($"--out: a resumed run continues in its own folder, {folder}, not {options.OutDir}");
+        return options with
+        {
+            OutDir = folder,
+            Resume = checkpoint,
+            Given = HonouredOptions.Where(args.Given).ToHashSet(),
         };
     }
 }
