@@ -12,31 +12,31 @@ public sealed class LatentWalkTests
 
     string folder = null!;
     string checkpoint = null!;
+    ComputeDevice device = null!;
+    KernelSet kernels = null!;
+    Checkpoint.Contents contents = null!;
 
     [OneTimeSetUp]
     public void TrainAShortRun()
     {
         folder = Directory.CreateTempSubdirectory("ilgpugan-walk-").FullName;
-        var data = Path.Combine(folder, "data");
-        ProgramTests.WriteTinyMnist(data);
-        var run = Path.Combine(folder, "run");
-        var error = new StringWriter();
-        int code = Program.Run(["train", "--data", data, "--out", run, "--batch-size", "8", "--accelerator", "cpu",
-            "--epochs", "1", "--seed", "3"], new StringWriter(), error, terminal: false);
-        Assert.That(code, Is.Zero, error.ToString());
-        checkpoint = Path.Combine(run, "checkpoint.ckpt");
+        checkpoint = RunFolder.CheckpointOf(ProgramTests.TrainTinyRun(folder, "run", "--epochs", "1", "--seed", "3"));
+        device = ComputeDevice.Create(AcceleratorKind.Cpu);
+        kernels = new KernelSet(device);
+        contents = Checkpoint.Read(checkpoint);
     }
 
     [OneTimeTearDown]
-    public void RemoveFolder() => Directory.Delete(folder, recursive: true);
+    public void RemoveFolder()
+    {
+        device.Dispose();
+        Directory.Delete(folder, recursive: true);
+    }
 
     /// <summary>With the running statistics each frame is G of its own z, so a leg's first frame is the sample of its anchor.</summary>
     [Test]
     public void LegsStartOnTheSamplesOfTheirAnchors()
     {
-        using var device = ComputeDevice.Create(AcceleratorKind.Cpu);
-        var kernels = new KernelSet(device);
-        var contents = Checkpoint.Read(checkpoint);
         var walk = LatentWalk.Draw(kernels, contents, checkpoint, Points, Frames, seed: 9, SampleMode.Eval);
 
         using var gan = Sampling.Restore(kernels, contents with { Header = contents.Header with { Config = contents.Header.Config with { BatchSize = Points } } }, checkpoint);
@@ -55,10 +55,6 @@ public sealed class LatentWalkTests
     [Test]
     public void TheSeedFixesTheWalk()
     {
-        using var device = ComputeDevice.Create(AcceleratorKind.Cpu);
-        var kernels = new KernelSet(device);
-        var contents = Checkpoint.Read(checkpoint);
-
         var first = LatentWalk.Draw(kernels, contents, checkpoint, Points, Frames, seed: 2, SampleMode.Train);
         var second = LatentWalk.Draw(kernels, contents, checkpoint, Points, Frames, seed: 2, SampleMode.Train);
 

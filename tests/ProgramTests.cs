@@ -29,6 +29,21 @@ public abstract class ProgramTests
         return (code, output.ToString(), error.ToString());
     }
 
+    /// <summary>
+    /// A short run on the tiny set in <paramref name="folder"/>/data (written when missing) into
+    /// <paramref name="folder"/>/<paramref name="run"/>, batch 8 on the CPU accelerator, for suites that share one
+    /// trained run across their tests; returns the run folder.
+    /// </summary>
+    public static string TrainTinyRun(string folder, string run, params string[] extra)
+    {
+        var data = Path.Combine(folder, "data");
+        if (!Directory.Exists(data)) WriteTinyMnist(data);
+        var runFolder = Path.Combine(folder, run);
+        var (code, _, error) = Ilgpugan(["train", "--data", data, "--out", runFolder, "--batch-size", "8", "--accelerator", "cpu", .. extra]);
+        Assert.That(code, Is.Zero, error);
+        return runFolder;
+    }
+
     /// <summary>Writes the four IDX files of random images, labelled 0–9 in turn, into <see cref="Folder"/>/data.</summary>
     protected string WriteTinyMnist() => WriteTinyMnist(Folder.File("data"));
 

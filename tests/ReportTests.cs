@@ -76,13 +76,7 @@ public sealed class RunReportTests
     public void TrainAShortRun()
     {
         folder = Directory.CreateTempSubdirectory("ilgpugan-report-").FullName;
-        var data = Path.Combine(folder, "data");
-        ProgramTests.WriteTinyMnist(data);
-        run = Path.Combine(folder, "run");
-        var error = new StringWriter();
-        int code = Program.Run(["train", "--data", data, "--out", run, "--batch-size", "8", "--accelerator", "cpu",
-            "--epochs", "3", "--sample-every", "1", "--seed", "2"], new StringWriter(), error, terminal: false);
-        Assert.That(code, Is.Zero, error.ToString());
+        run = ProgramTests.TrainTinyRun(folder, "run", "--epochs", "3", "--sample-every", "1", "--seed", "2");
     }
 
     [OneTimeTearDown]
@@ -99,6 +93,7 @@ public sealed class RunReportTests
         Assert.That(images, Is.EqualTo(new[] { "progress.gif", "samples/epoch_000.png", "samples/epoch_001.png", "samples/epoch_002.png" }));
         Assert.That(images.Select(image => Path.Combine(run, image)), Has.All.Matches<string>(File.Exists));
         Assert.That(html, Does.Contain("<th>epochs ended</th><td>3</td>"));
+        Assert.That(html, Does.Contain("<p>On Cpu "), "the device config.json records");
         Assert.That(html, Does.Contain("http").IgnoreCase.And.Not.Contain("src=\"http"), "nothing is fetched from a network");
     }
 

@@ -139,7 +139,9 @@ public sealed class RunFolderTests : ProgramTests
         // The child writes no checkpoint after step 18, so whatever it writes runs ahead of the checkpoint.
         using (var child = ChildTrainer.Start(["train", "--resume", run, "--checkpoint-every", "1000", "--checkpoint-minutes", "0"]))
         {
-            child.WaitForLine("epoch 4 step 30/");
+            // The epoch line is printed before its metrics row is written: wait for the next epoch's, by which
+            // step 30's row is surely on disk.
+            child.WaitForLine("epoch 5 step 36/");
             Signal(child.Id, "KILL");
             child.WaitForExit();
         }

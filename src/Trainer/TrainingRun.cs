@@ -58,7 +58,7 @@ public sealed class TrainingRun(TrainOptions requested, TextWriter output, bool 
         }
         else Initialization.LikePyTorch(gan);
 
-        JsonFile.Write(folder.Config, new { options, model = config });
+        JsonFile.Write(folder.Config, new { options, model = config, device = $"{device.Kind} {device.Name}" });
         using var samples = new SampleGrid(kernels, gan, Math.Min(GridSamples, config.BatchSize));
         var metrics = new MetricsLog(folder.Metrics);
 

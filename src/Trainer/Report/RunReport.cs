@@ -50,7 +50,7 @@ public static class RunReport
         html.Append($"<h1>IlgpuGan run <code>{Escape(Path.GetFullPath(runFolder))}</code></h1>");
         html.Append(Invariant($"<p>Made {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC from the run folder's files.</p>"));
 
-        AppendSpeed(html, metrics);
+        AppendSpeed(html, metrics, ReadDevice(Path.Combine(runFolder, "config.json")));
         AppendPlots(html, metrics, ReadCeiling(Path.Combine(runFolder, CeilingFile)));
         AppendLastEpoch(html, metrics);
         AppendGrids(html, runFolder);
@@ -59,9 +59,10 @@ public static class RunReport
         return html.ToString();
     }
 
-    static void AppendSpeed(StringBuilder html, MetricsTable metrics)
+    static void AppendSpeed(StringBuilder html, MetricsTable metrics, string? device)
     {
         html.Append("<h2>Progress and speed</h2>");
+        if (device is not null) html.Append($"<p>On {Escape(device)}.</p>");
         if (metrics.Rows.Count == 0)
         {
             html.Append("<p>No epoch has ended yet: metrics.csv has no rows.</p>");
@@ -167,6 +168,14 @@ public static class RunReport
             yield return (prefix, string.Join(", ", element.EnumerateArray().Select(e => e.ToString())));
         else
             yield return (prefix, element.ValueKind == JsonValueKind.Null ? "" : element.ToString());
+    }
+
+    /// <summary>The accelerator the run trains on, as config.json records it; null for a folder without one.</summary>
+    static string? ReadDevice(string configPath)
+    {
+        if (!File.Exists(configPath)) return null;
+        using var document = JsonDocument.Parse(File.ReadAllText(configPath));
+        return document.RootElement.TryGetProperty("device", out var device) ? device.GetString() : null;
     }
 
     static IReadOnlyDictionary<string, double> ReadCeiling(string path)
