@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using ILGPU;
 using ILGPU.Frontend;
 using ILGPU.Runtime;
@@ -454,9 +455,67 @@ public sealed class Gemm : IDisposable
                 }
                 continue;
             }
-            for (int p = 0; p < depth; p++, from += depthStride)
-                for (int t = 0; t < width; t++)
-                    *packed++ = t < valid ? from[(long)t * outerStride] : 0f;
+            // The depth index is the contiguous one (outerStride ≠ 1 only where depthStride is 1).
+            if (width <= TransposeBlock)
+            {
+                for (int p = 0; p < depth; p++, from++)
+                    for (int t = 0; t < width; t++)
+                        *packed++ = t < valid ? from[(long)t * outerStride] : 0f;
+                continue;
+            }
+            // Eight outer indices at a time: the model's strides are powers of two, and the 16 or 32 rows of a
+            // panel of B, read together, would fall in one L1 set and evict each other before their next elements are read.
+            for (int group = 0; group < width; group += TransposeBlock, from += (long)TransposeBlock * outerStride)
+            {
+                int rows = Math.Min(TransposeBlock, width - group);
+                int validRows = Math.Clamp(valid - group, 0, rows);
+                float* to = packed + group;
+                int p = 0;
+                if (Avx.IsSupported && validRows == TransposeBlock)
+                    for (; p + TransposeBlock <= depth; p += TransposeBlock)
+                        Transpose8x8(from + p, outerStride, to + (long)p * width, width);
+                for (; p < depth; p++)
+                    for (int t = 0; t < rows; t++)
+                        to[(long)p * width + t] = t < validRows ? from[(long)t * outerStride + p] : 0f;
+            }
+            packed += (long)width * depth;
         }
+    }
+
+    /// <summary>The side of the blocks <see cref="Pack"/> transposes: one 256-bit vector of floats.</summary>
+    const int TransposeBlock = 8;
+
+    /// <summary>
+    /// to[j·toStride + i] = from[i·fromStride + j] for an 8×8 block, in registers: the classic unpack, shuffle and
+    /// lane-permute sequence, 24 shuffles for 64 elements where the scalar loop loads and stores each one.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static unsafe void Transpose8x8(float* from, int fromStride, float* to, int toStride)
+    {
+        var r0 = Avx.LoadVector256(from);
+        var r1 = Avx.LoadVector256(from + fromStride);
+        var r2 = Avx.LoadVector256(from + 2L * fromStride);
+        var r3 = Avx.LoadVector256(from + 3L * fromStride);
+        var r4 = Avx.LoadVector256(from + 4L * fromStride);
+        var r5 = Avx.LoadVector256(from + 5L * fromStride);
+        var r6 = Avx.LoadVector256(from + 6L * fromStride);
+        var r7 = Avx.LoadVector256(from + 7L * fromStride);
+        // Pairs of rows interleaved, then quadruples: s0 holds columns 0 and 4 of rows 0–3 (low and high lane), s4 of rows 4–7.
+        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+        var s0 = Avx.Shuffle(t0, t2, 0x44); var s1 = Avx.Shuffle(t0, t2, 0xEE);
+        var s2 = Avx.Shuffle(t1, t3, 0x44); var s3 = Avx.Shuffle(t1, t3, 0xEE);
+        var s4 = Avx.Shuffle(t4, t6, 0x44); var s5 = Avx.Shuffle(t4, t6, 0xEE);
+        var s6 = Avx.Shuffle(t5, t7, 0x44); var s7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(to, Avx.Permute2x128(s0, s4, 0x20));
+        Avx.Store(to + toStride, Avx.Permute2x128(s1, s5, 0x20));
+        Avx.Store(to + 2L * toStride, Avx.Permute2x128(s2, s6, 0x20));
+        Avx.Store(to + 3L * toStride, Avx.Permute2x128(s3, s7, 0x20));
+        Avx.Store(to + 4L * toStride, Avx.Permute2x128(s0, s4, 0x31));
+        Avx.Store(to + 5L * toStride, Avx.Permute2x128(s1, s5, 0x31));
+        Avx.Store(to + 6L * toStride, Avx.Permute2x128(s2, s6, 0x31));
+        Avx.Store(to + 7L * toStride, Avx.Permute2x128(s3, s7, 0x31));
     }
 }
