@@ -8,10 +8,14 @@ public sealed class DropoutTests(AcceleratorKind kind) : DeviceFixture(kind)
     const ulong Seed = 0x243F6A8885A308D3;
     const float P = 0.3f;
 
-    Dropout dropout = null!;
+    readonly Dictionary<KernelVariant, Dropout> variants = [];
 
-    [OneTimeSetUp]
-    public void LoadKernels() => dropout = new Dropout(Device);
+    Dropout For(KernelVariant variant)
+    {
+        RequireVariant(variant);
+        if (!variants.TryGetValue(variant, out var ops)) variants[variant] = ops = new Dropout(Device, variant);
+        return ops;
+    }
 
     /// <summary>The mask recomputed from Philox's words in float64: element i keeps when word i mod 4 of block i/4, over 2^32, is at least p.</summary>
     static double[] ReferenceMask(int n, float p, ulong seed, ulong stream) => Enumerable.Range(0, n).Select(i =>
@@ -21,21 +25,21 @@ public sealed class DropoutTests(AcceleratorKind kind) : DeviceFixture(kind)
         return (word >> 8) / 16777216.0 >= p ? 1.0 / (1.0 - p) : 0.0;
     }).ToArray();
 
-    (float[] Y, float[] Mask) Forward(float[] x, float p, ulong seed, ulong stream)
+    (float[] Y, float[] Mask) Forward(float[] x, float p, ulong seed, ulong stream, KernelVariant variant = KernelVariant.Auto)
     {
         int n = x.Length;
         using var xs = TestData.Upload(Device, x);
         using var ys = TestData.Poisoned(Device, n);
         using var mask = TestData.Poisoned(Device, n);
-        dropout.Forward(xs.View, ys.View, mask.View, n, p, seed, stream);
+        For(variant).Forward(xs.View, ys.View, mask.View, n, p, seed, stream);
         return (TestData.Download(ys, n), TestData.Download(mask, n));
     }
 
-    [TestCaseSource(typeof(TestData), nameof(TestData.OddSizes))]
-    public void ForwardMatchesReference(int n)
+    [TestCaseSource(typeof(TestData), nameof(TestData.OddSizesByVariant))]
+    public void ForwardMatchesReference(int n, KernelVariant variant)
     {
         var x = TestData.Uniform(new Random(n), n);
-        var (y, mask) = Forward(x, P, Seed, 17);
+        var (y, mask) = Forward(x, P, Seed, 17, variant);
 
         var expectedMask = ReferenceMask(n, P, Seed, 17);
         TestData.AssertClose(expectedMask, mask, 1e-7, 0, "mask");
@@ -62,8 +66,8 @@ public sealed class DropoutTests(AcceleratorKind kind) : DeviceFixture(kind)
             1e-7, 0, "y");
     }
 
-    [TestCaseSource(typeof(TestData), nameof(TestData.OddSizes))]
-    public void BackwardMatchesReference(int n)
+    [TestCaseSource(typeof(TestData), nameof(TestData.OddSizesByVariant))]
+    public void BackwardMatchesReference(int n, KernelVariant variant)
     {
         var rng = new Random(100 + n);
         var dy = TestData.Uniform(rng, n);
@@ -72,28 +76,28 @@ public sealed class DropoutTests(AcceleratorKind kind) : DeviceFixture(kind)
         using var masks = TestData.Upload(Device, Array.ConvertAll(mask, m => (float)m));
         using var dxs = TestData.Poisoned(Device, n);
 
-        dropout.Backward(dys.View, masks.View, dxs.View, n);
+        For(variant).Backward(dys.View, masks.View, dxs.View, n);
 
         TestData.AssertClose(dy.Select((d, i) => d * mask[i]).ToArray(), TestData.Download(dxs, n), 1e-7, 0, "dx");
     }
 
     /// <summary>With the mask fixed by (seed, stream), the backward against central differences of the forward.</summary>
-    [Test]
-    public void BackwardMatchesFiniteDifferences()
+    [TestCaseSource(typeof(TestData), nameof(TestData.Variants))]
+    public void BackwardMatchesFiniteDifferences(KernelVariant variant)
     {
         const int n = 33;
         const float h = 1e-2f;
         var rng = new Random(7);
         var x = TestData.Uniform(rng, n, -3f, 3f);
         var dy = TestData.Uniform(rng, n);
-        var expected = FiniteDifference.ElementWise(x, h, input => Forward(input, P, Seed, 9).Y)
+        var expected = FiniteDifference.ElementWise(x, h, input => Forward(input, P, Seed, 9, variant).Y)
             .Select((derivative, i) => dy[i] * derivative).ToArray();
         Assert.That(expected.Count(d => d == 0), Is.InRange(1, n - 1), "the mask drops some elements and keeps others");
 
         using var dys = TestData.Upload(Device, dy);
-        using var masks = TestData.Upload(Device, Forward(x, P, Seed, 9).Mask);
+        using var masks = TestData.Upload(Device, Forward(x, P, Seed, 9, variant).Mask);
         using var dxs = TestData.Poisoned(Device, n);
-        dropout.Backward(dys.View, masks.View, dxs.View, n);
+        For(variant).Backward(dys.View, masks.View, dxs.View, n);
 
         TestData.AssertClose(expected, TestData.Download(dxs, n), 2e-3, 1e-4, "dx");
     }
@@ -150,7 +154,28 @@ public sealed class DropoutTests(AcceleratorKind kind) : DeviceFixture(kind)
     public void ProbabilityOutsideZeroToOneIsRejected(float p)
     {
         using var buffer = TestData.Poisoned(Device, 4);
-        Assert.That(() => dropout.Forward(buffer.View, buffer.View, buffer.View, 4, p, Seed, 0),
+        Assert.That(() => For(KernelVariant.Auto).Forward(buffer.View, buffer.View, buffer.View, 4, p, Seed, 0),
             Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("[0, 1)"));
+    }
+
+    /// <summary>The CPU workers draw each Philox block once and apply it as the portable kernels do: masks, outputs and gradients agree to the bit.</summary>
+    [Test]
+    public void CpuWorkersMatchThePortableKernelsBitForBit()
+    {
+        RequireVariant(KernelVariant.CpuWorker);
+        const int n = 1003;
+        var rng = new Random(43);
+        var x = TestData.Uniform(rng, n);
+        var dy = TestData.Uniform(rng, n);
+        float[][] Run(KernelVariant variant)
+        {
+            var (y, mask) = Forward(x, P, Seed, 23, variant);
+            using var dys = TestData.Upload(Device, dy);
+            using var masks = TestData.Upload(Device, mask);
+            using var dxs = TestData.Poisoned(Device, n);
+            For(variant).Backward(dys.View, masks.View, dxs.View, n);
+            return [y, mask, TestData.Download(dxs, n)];
+        }
+        Assert.That(Run(KernelVariant.CpuWorker), Is.EqualTo(Run(KernelVariant.Portable)));
     }
 }

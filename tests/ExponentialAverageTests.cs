@@ -4,16 +4,21 @@ namespace IlgpuGan.Tests;
 
 public sealed class ExponentialAverageTests(AcceleratorKind kind) : DeviceFixture(kind)
 {
-    ExponentialAverage average = null!;
+    readonly Dictionary<KernelVariant, ExponentialAverage> variants = [];
 
-    [OneTimeSetUp]
-    public void LoadKernels() => average = new ExponentialAverage(Device);
+    ExponentialAverage For(KernelVariant variant)
+    {
+        RequireVariant(variant);
+        if (!variants.TryGetValue(variant, out var ops)) variants[variant] = ops = new ExponentialAverage(Device, variant);
+        return ops;
+    }
 
     public static IEnumerable<TestCaseData> Cases() =>
+        from variant in TestData.Variants
         from n in TestData.OddSizes
         from secondN in new[] { 0, 5 }
         from decay in new[] { 0.999, 0.3 }
-        select new TestCaseData(n, secondN, decay);
+        select new TestCaseData(n, secondN, decay, variant);
 
     /// <summary>
     /// Five updates of both tensors against decay·a + (1 − decay)·v in float64, with fresh values each time, so
@@ -21,7 +26,7 @@ public sealed class ExponentialAverageTests(AcceleratorKind kind) : DeviceFixtur
     /// The values are read only, and nothing past either average is written.
     /// </summary>
     [TestCaseSource(nameof(Cases))]
-    public void UpdatesMatchFloat64Reference(int n, int secondN, double decay)
+    public void UpdatesMatchFloat64Reference(int n, int secondN, double decay, KernelVariant variant)
     {
         const int slack = 3;
         var rng = new Random(n + 10 * secondN);
@@ -38,7 +43,7 @@ public sealed class ExponentialAverageTests(AcceleratorKind kind) : DeviceFixtur
             using var values = TestData.Upload(Device, value);
             using var secondValues = TestData.Upload(Device, secondValue);
 
-            average.Update(firstBuffer.View.SubView(0, n), values.View, secondBuffer.View.SubView(0, secondN),
+            For(variant).Update(firstBuffer.View.SubView(0, n), values.View, secondBuffer.View.SubView(0, secondN),
                 secondValues.View, decay);
 
             for (int i = 0; i < n; i++) first64[i] = decay * first64[i] + (1 - decay) * value[i];
@@ -53,7 +58,33 @@ public sealed class ExponentialAverageTests(AcceleratorKind kind) : DeviceFixtur
     public void DecayOutsideZeroToOneIsRejected()
     {
         using var buffer = TestData.Poisoned(Device, 4);
-        Assert.That(() => average.Update(buffer.View, buffer.View, buffer.View, buffer.View, 1.5),
+        Assert.That(() => For(KernelVariant.Auto).Update(buffer.View, buffer.View, buffer.View, buffer.View, 1.5),
             Throws.TypeOf<ArgumentOutOfRangeException>());
+    }
+
+    /// <summary>
+    /// The CPU worker against the portable kernel over both tensors, sized so that each worker has whole vectors and
+    /// the last a tail, for a decay on each side of lerp's branch: the averages agree to the bit.
+    /// </summary>
+    [TestCase(0.999)]
+    [TestCase(0.3)]
+    public void CpuWorkerMatchesThePortableKernelBitForBit(double decay)
+    {
+        RequireVariant(KernelVariant.CpuWorker);
+        const int n = 1003, secondN = 37;
+        var rng = new Random(47);
+        var (first, second) = (TestData.Uniform(rng, n), TestData.Uniform(rng, secondN));
+        var (value, secondValue) = (TestData.Uniform(rng, n, -2f, 2f), TestData.Uniform(rng, secondN));
+        float[][] Run(KernelVariant variant)
+        {
+            using var averages = TestData.Upload(Device, first);
+            using var secondAverages = TestData.Upload(Device, second);
+            using var values = TestData.Upload(Device, value);
+            using var secondValues = TestData.Upload(Device, secondValue);
+            for (int update = 0; update < 3; update++)
+                For(variant).Update(averages.View, values.View, secondAverages.View, secondValues.View, decay);
+            return [TestData.Download(averages, n), TestData.Download(secondAverages, secondN)];
+        }
+        Assert.That(Run(KernelVariant.CpuWorker), Is.EqualTo(Run(KernelVariant.Portable)));
     }
 }

@@ -8,17 +8,26 @@ public sealed class GatherTests(AcceleratorKind kind) : DeviceFixture(kind)
 {
     const int SourceRows = 50;
 
-    Gather gather = null!;
+    readonly Dictionary<KernelVariant, Gather> variants = [];
 
-    [OneTimeSetUp]
-    public void LoadKernels() => gather = new Gather(Device);
+    Gather For(KernelVariant variant)
+    {
+        RequireVariant(variant);
+        if (!variants.TryGetValue(variant, out var ops)) variants[variant] = ops = new Gather(Device, variant);
+        return ops;
+    }
 
     /// <summary>
     /// A batch from a shuffled index read from a nonzero start, with repeated rows and arbitrary order; the
     /// batch is NaN-poisoned one row past its end, and a gather copies, so every element must match exactly.
     /// </summary>
-    [TestCase(1, 1), TestCase(7, 33), TestCase(33, 7), TestCase(5, 127), TestCase(64, 100), TestCase(3, 784)]
-    public void RowsMatchReference(int rows, int width)
+    public static IEnumerable<TestCaseData> Shapes() =>
+        from variant in TestData.Variants
+        from shape in new[] { (1, 1), (7, 33), (33, 7), (5, 127), (64, 100), (3, 784) }
+        select new TestCaseData(shape.Item1, shape.Item2, variant);
+
+    [TestCaseSource(nameof(Shapes))]
+    public void RowsMatchReference(int rows, int width, KernelVariant variant)
     {
         const int start = 3;
         var rng = new Random(rows * 1000 + width);
@@ -30,7 +39,7 @@ public sealed class GatherTests(AcceleratorKind kind) : DeviceFixture(kind)
         using var indexBuffer = Device.Accelerator.Allocate1D(index);
         using var batchBuffer = TestData.Poisoned(Device, (rows + 1) * width);
 
-        gather.Rows(sourceBuffer.View, indexBuffer.View, start, batchBuffer.View, rows, width);
+        For(variant).Rows(sourceBuffer.View, indexBuffer.View, start, batchBuffer.View, rows, width);
 
         var batch = TestData.Download(batchBuffer, (rows + 1) * width);
         var expected = new double[rows * width];

@@ -10,6 +10,13 @@ public static class TestData
     /// <summary>Sizes that are multiples of no tile, as every kernel test uses.</summary>
     public static readonly int[] OddSizes = [1, 7, 33, 100, 127];
 
+    /// <summary>Both variants of an op that has a CPU worker; the worker's cases skip themselves off the CPU accelerator.</summary>
+    public static readonly KernelVariant[] Variants = [KernelVariant.Portable, KernelVariant.CpuWorker];
+
+    /// <summary>Every odd size with each variant.</summary>
+    public static IEnumerable<TestCaseData> OddSizesByVariant() =>
+        from variant in Variants from n in OddSizes select new TestCaseData(n, variant);
+
     public static float[] Uniform(Random rng, int n, float low = -1f, float high = 1f)
     {
         var values = new float[n];

@@ -111,7 +111,7 @@ public sealed class Bias
         ArrayView<float> dbiasView, int rows, int cols, float slope, int throughLeakyRelu)
     {
         float* y = CpuPointer.Of(yView), dy = CpuPointer.Of(dyView), dbias = CpuPointer.Of(dbiasView);
-        var (begin, vectorEnd, end) = ColumnSlice.Of(worker, workers, cols);
+        var (begin, vectorEnd, end) = WorkerSlice.Of(worker, workers, cols);
         var slopes = new Vector<float>(slope);
         for (int c = begin; c < vectorEnd; c += Vector<float>.Count)
         {

@@ -10,20 +10,23 @@ namespace IlgpuGan.Kernels;
 public static class CpuPointer
 {
     public static unsafe float* Of(ArrayView<float> view) => (float*)view.LoadEffectiveAddressAsPtr();
+
+    public static unsafe int* Of(ArrayView<int> view) => (int*)view.LoadEffectiveAddressAsPtr();
 }
 
 /// <summary>
-/// A CPU worker's share of a column kernel: one contiguous run of columns per core, cut at whole SIMD vectors
-/// so that each worker loads full vectors; columns from VectorEnd to End are the last worker's scalar tail.
+/// A CPU worker's share of n columns or elements: one contiguous run per core, cut at whole SIMD vectors so that
+/// each worker loads full vectors and no two cores write one cache line; items from VectorEnd to End are the last
+/// worker's scalar tail.
 /// </summary>
-public readonly record struct ColumnSlice(int Begin, int VectorEnd, int End)
+public readonly record struct WorkerSlice(int Begin, int VectorEnd, int End)
 {
-    public static ColumnSlice Of(int worker, int workers, int cols)
+    public static WorkerSlice Of(int worker, int workers, int n)
     {
         int width = System.Numerics.Vector<float>.Count;
-        int vectors = cols / width;
-        int begin = vectors * worker / workers * width;
-        int vectorEnd = vectors * (worker + 1) / workers * width;
-        return new ColumnSlice(begin, vectorEnd, worker == workers - 1 ? cols : vectorEnd);
+        int vectors = n / width;
+        int begin = (int)((long)vectors * worker / workers * width);
+        int vectorEnd = (int)((long)vectors * (worker + 1) / workers * width);
+        return new WorkerSlice(begin, vectorEnd, worker == workers - 1 ? n : vectorEnd);
     }
 }

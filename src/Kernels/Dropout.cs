@@ -1,4 +1,6 @@
+using System.Numerics;
 using ILGPU;
+using ILGPU.Frontend;
 using ILGPU.Runtime;
 
 namespace IlgpuGan.Kernels;
@@ -7,7 +9,8 @@ namespace IlgpuGan.Kernels;
 /// Inverted dropout, as F.dropout in train mode: each element is kept with probability 1 − p and scaled by
 /// 1/(1 − p), so the layer's expected output is its input. The mask is drawn on the device from Philox, a pure
 /// function of (seed, stream, element), so a run's masks need no generator state and a resumed run draws the
-/// same ones.
+/// same ones. On the CPU accelerator both directions run CPU workers through raw pointers, each core one
+/// contiguous run, where the portable kernels pay a range-checked view access per element.
 /// </summary>
 public sealed class Dropout
 {
@@ -18,13 +21,21 @@ public sealed class Dropout
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float, ulong, ulong> forward;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> backward;
 
-    public Dropout(ComputeDevice device)
+    public Dropout(ComputeDevice device, KernelVariant variant = KernelVariant.Auto)
     {
         this.device = device;
         var accelerator = device.Accelerator;
-        forward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float, ulong, ulong>(ForwardKernel);
-        backward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BackwardKernel);
+        Variant = device.Resolve(variant);
+        bool cpu = Variant == KernelVariant.CpuWorker;
+        forward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float, ulong, ulong>(
+            cpu ? CpuForwardKernel : ForwardKernel);
+        backward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(cpu ? CpuBackwardKernel : BackwardKernel);
     }
+
+    /// <summary>The variant this instance runs, Auto resolved.</summary>
+    public KernelVariant Variant { get; }
+
+    KernelConfig Launch(int items) => Variant == KernelVariant.CpuWorker ? device.CpuWorkers : device.GridStride(items);
 
     /// <summary>
     /// mask[i] = 1/(1 − p) when <see cref="Philox.Uniform"/> of word i mod 4 of the Philox block i/4 of
@@ -38,14 +49,14 @@ public sealed class Dropout
         float scale = (float)(1.0 / (1.0 - p));
         int blocks = (int)(((long)n + 3) / 4);
         using var _ = device.Profile("dropout_forward", OpsPerElement * n, 12.0 * n);
-        forward(device.GridStride(blocks), x, y, mask, n, p, scale, seed, stream);
+        forward(Launch(blocks), x, y, mask, n, p, scale, seed, stream);
     }
 
     /// <summary>dx = dy·mask, with the mask of the forward. dx may be dy.</summary>
     public void Backward(ArrayView<float> dy, ArrayView<float> mask, ArrayView<float> dx, int n)
     {
         using var _ = device.Profile("dropout_backward", n, 12.0 * n);
-        backward(device.GridStride(n), dy, mask, dx, n);
+        backward(Launch(n), dy, mask, dx, n);
     }
 
     /// <summary>One thread per Philox block of four elements, so no block is drawn twice.</summary>
@@ -68,15 +79,61 @@ public sealed class Dropout
 
     static void Apply(ArrayView<float> x, ArrayView<float> y, ArrayView<float> mask, int i, uint bits, float p, float scale)
     {
-        float keep = Philox.Uniform(bits) >= p ? scale : 0f;
+        float keep = Keep(bits, p, scale);
         mask[i] = keep;
         y[i] = x[i] * keep;
     }
+
+    /// <summary>An element's mask value from its 32 random bits.</summary>
+    static float Keep(uint bits, float p, float scale) => Philox.Uniform(bits) >= p ? scale : 0f;
 
     [Kernel]
     static void BackwardKernel(ArrayView<float> dy, ArrayView<float> mask, ArrayView<float> dx, int n)
     {
         for (int i = Grid.GlobalIndex.X, step = GridStrideLoop.Step; i < n; i += step)
             dx[i] = dy[i] * mask[i];
+    }
+
+    [Kernel(KernelVariant.CpuWorker)]
+    static void CpuForwardKernel(ArrayView<float> x, ArrayView<float> y, ArrayView<float> mask, int n, float p, float scale,
+        ulong seed, ulong stream) =>
+        CpuForwardWorker(Grid.GlobalIndex.X, GridStrideLoop.Step, x, y, mask, n, p, scale, seed, stream);
+
+    /// <summary>Worker <paramref name="worker"/>'s contiguous run of Philox blocks, each drawn once as in ForwardKernel.</summary>
+    [External("ilgpugan_dropout_forward_cpu_worker")]
+    static unsafe void CpuForwardWorker(int worker, int workers, ArrayView<float> xView, ArrayView<float> yView,
+        ArrayView<float> maskView, int n, float p, float scale, ulong seed, ulong stream)
+    {
+        float* x = CpuPointer.Of(xView), y = CpuPointer.Of(yView), mask = CpuPointer.Of(maskView);
+        int blocks = (int)(((long)n + 3) / 4);
+        var (begin, _, end) = WorkerSlice.Of(worker, workers, blocks);
+        for (int block = begin; block < end; block++)
+        {
+            var (bits0, bits1, bits2, bits3) = Philox.Philox4x32_10((uint)block, 0, (uint)stream, (uint)(stream >> 32),
+                (uint)seed, (uint)(seed >> 32));
+            int i = 4 * block;
+            int count = Math.Min(4, n - i);
+            for (int word = 0; word < count; word++)
+            {
+                float keep = Keep(word switch { 0 => bits0, 1 => bits1, 2 => bits2, _ => bits3 }, p, scale);
+                mask[i + word] = keep;
+                y[i + word] = x[i + word] * keep;
+            }
+        }
+    }
+
+    [Kernel(KernelVariant.CpuWorker)]
+    static void CpuBackwardKernel(ArrayView<float> dy, ArrayView<float> mask, ArrayView<float> dx, int n) =>
+        CpuBackwardWorker(Grid.GlobalIndex.X, GridStrideLoop.Step, dy, mask, dx, n);
+
+    [External("ilgpugan_dropout_backward_cpu_worker")]
+    static unsafe void CpuBackwardWorker(int worker, int workers, ArrayView<float> dyView, ArrayView<float> maskView,
+        ArrayView<float> dxView, int n)
+    {
+        float* dy = CpuPointer.Of(dyView), mask = CpuPointer.Of(maskView), dx = CpuPointer.Of(dxView);
+        var (begin, vectorEnd, end) = WorkerSlice.Of(worker, workers, n);
+        int i = begin;
+        for (; i < vectorEnd; i += Vector<float>.Count) (Vector.Load(dy + i) * Vector.Load(mask + i)).Store(dx + i);
+        for (; i < end; i++) dx[i] = dy[i] * mask[i];
     }
 }

@@ -1,4 +1,6 @@
+using System.Numerics;
 using ILGPU;
+using ILGPU.Frontend;
 using ILGPU.Runtime;
 
 namespace IlgpuGan.Kernels;
@@ -7,18 +9,24 @@ namespace IlgpuGan.Kernels;
 /// An exponential moving average of a network's tensors (Polyak averaging of G's weights for sampling):
 /// average ← decay·average + (1 − decay)·value, over two tensors in one launch, so a network's parameters and
 /// its BatchNorm running statistics are averaged together as timm's ModelEmaV2 averages a whole state_dict.
+/// On the CPU accelerator the launch runs <see cref="CpuWorker"/> through raw pointers: the portable kernel's
+/// range-checked view accesses took 5.5 ms a step for G's 1.5 million values.
 /// </summary>
 public sealed class ExponentialAverage
 {
     readonly ComputeDevice device;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, ArrayView<float>, ArrayView<float>, int, float> update;
 
-    public ExponentialAverage(ComputeDevice device)
+    public ExponentialAverage(ComputeDevice device, KernelVariant variant = KernelVariant.Auto)
     {
         this.device = device;
+        Variant = device.Resolve(variant);
         update = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, ArrayView<float>,
-            ArrayView<float>, int, float>(UpdateKernel);
+            ArrayView<float>, int, float>(Variant == KernelVariant.CpuWorker ? CpuUpdateKernel : UpdateKernel);
     }
+
+    /// <summary>The variant this instance runs, Auto resolved.</summary>
+    public KernelVariant Variant { get; }
 
     /// <summary>
     /// average ← lerp(average, value, 1 − decay) element-wise, for (<paramref name="average"/>,
@@ -35,7 +43,7 @@ public sealed class ExponentialAverage
         // 1 − decay formed in double and rounded once, as PyTorch rounds lerp_'s Python-float weight.
         float weight = (float)(1.0 - decay);
         using var _ = device.Profile("exponential_average", 3.0 * (n + secondN), 12.0 * (n + secondN));
-        update(device.GridStride(n + secondN), average, value, n, secondAverage, secondValue, secondN, weight);
+        update(Variant == KernelVariant.CpuWorker ? device.CpuWorkers : device.GridStride(n + secondN), average, value, n, secondAverage, secondValue, secondN, weight);
     }
 
     /// <summary>torch.lerp's formula: from the nearer end, so a weight near 0 or 1 loses no precision.</summary>
@@ -52,5 +60,36 @@ public sealed class ExponentialAverage
             if (i < n) average[i] = Lerp(average[i], value[i], weight);
             else secondAverage[i - n] = Lerp(secondAverage[i - n], secondValue[i - n], weight);
         }
+    }
+
+    [Kernel(KernelVariant.CpuWorker)]
+    static void CpuUpdateKernel(ArrayView<float> average, ArrayView<float> value, int n, ArrayView<float> secondAverage,
+        ArrayView<float> secondValue, int secondN, float weight)
+    {
+        CpuWorker(Grid.GlobalIndex.X, GridStrideLoop.Step, average, value, n, weight);
+        CpuWorker(Grid.GlobalIndex.X, GridStrideLoop.Step, secondAverage, secondValue, secondN, weight);
+    }
+
+    /// <summary>
+    /// Worker <paramref name="worker"/>'s contiguous share of one tensor. The weight is the same for every element,
+    /// so Lerp's branch is taken once and a SIMD vector of elements gets its operations in its order: the averages
+    /// equal the portable kernel's to the bit.
+    /// </summary>
+    [External("ilgpugan_exponential_average_cpu_worker")]
+    static unsafe void CpuWorker(int worker, int workers, ArrayView<float> averageView, ArrayView<float> valueView, int n, float weight)
+    {
+        if (n == 0) return;
+        float* average = CpuPointer.Of(averageView), value = CpuPointer.Of(valueView);
+        var (begin, vectorEnd, end) = WorkerSlice.Of(worker, workers, n);
+        int i = begin;
+        bool fromStart = weight < 0.5f;
+        var weights = new Vector<float>(fromStart ? weight : 1f - weight);
+        for (; i < vectorEnd; i += Vector<float>.Count)
+        {
+            var start = Vector.Load(average + i);
+            var target = Vector.Load(value + i);
+            (fromStart ? start + weights * (target - start) : target - (target - start) * weights).Store(average + i);
+        }
+        for (; i < end; i++) average[i] = Lerp(average[i], value[i], weight);
     }
 }

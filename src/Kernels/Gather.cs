@@ -1,19 +1,29 @@
 using ILGPU;
+using ILGPU.Frontend;
 using ILGPU.Runtime;
 
 namespace IlgpuGan.Kernels;
 
-/// <summary>Row gathers: a training batch assembled on the device from the shuffled index, so no data crosses the bus per step.</summary>
+/// <summary>
+/// Row gathers: a training batch assembled on the device from the shuffled index, so no data crosses the bus per
+/// step. On the CPU accelerator each core copies whole rows (<see cref="CpuRowsWorker"/>), where the portable
+/// kernel divides and range-checks per element.
+/// </summary>
 public sealed class Gather
 {
     readonly ComputeDevice device;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<int>, int, ArrayView<float>, int, int> rowsKernel;
 
-    public Gather(ComputeDevice device)
+    public Gather(ComputeDevice device, KernelVariant variant = KernelVariant.Auto)
     {
         this.device = device;
-        rowsKernel = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<int>, int, ArrayView<float>, int, int>(RowsKernel);
+        Variant = device.Resolve(variant);
+        rowsKernel = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<int>, int, ArrayView<float>, int, int>(
+            Variant == KernelVariant.CpuWorker ? CpuRowsKernel : RowsKernel);
     }
+
+    /// <summary>The variant this instance runs, Auto resolved.</summary>
+    public KernelVariant Variant { get; }
 
     /// <summary>
     /// batch[r, :] = source[index[start + r], :] for r in [0, rows); source and batch are row-major with rows
@@ -23,7 +33,7 @@ public sealed class Gather
     {
         int n = rows * width;
         using var _ = device.Profile("gather_rows", 0, 8.0 * n + 4.0 * rows);
-        rowsKernel(device.GridStride(n), source, index, start, batch, rows, width);
+        rowsKernel(Variant == KernelVariant.CpuWorker ? device.CpuWorkers : device.GridStride(n), source, index, start, batch, rows, width);
     }
 
     [Kernel]
@@ -35,5 +45,21 @@ public sealed class Gather
             int row = i / width;
             batch[i] = source[index[start + row] * width + (i - row * width)];
         }
+    }
+
+    [Kernel(KernelVariant.CpuWorker)]
+    static void CpuRowsKernel(ArrayView<float> source, ArrayView<int> index, int start, ArrayView<float> batch, int rows, int width) =>
+        CpuRowsWorker(Grid.GlobalIndex.X, GridStrideLoop.Step, source, index, start, batch, rows, width);
+
+    /// <summary>Worker <paramref name="worker"/> copies its contiguous run of the batch's rows.</summary>
+    [External("ilgpugan_gather_rows_cpu_worker")]
+    static unsafe void CpuRowsWorker(int worker, int workers, ArrayView<float> sourceView, ArrayView<int> indexView, int start,
+        ArrayView<float> batchView, int rows, int width)
+    {
+        float* source = CpuPointer.Of(sourceView), batch = CpuPointer.Of(batchView);
+        int* index = CpuPointer.Of(indexView);
+        int begin = (int)((long)rows * worker / workers), end = (int)((long)rows * (worker + 1) / workers);
+        for (int r = begin; r < end; r++)
+            new ReadOnlySpan<float>(source + (long)index[start + r] * width, width).CopyTo(new Span<float>(batch + (long)r * width, width));
     }
 }

@@ -49,7 +49,7 @@ public sealed class Gemm : IDisposable
             cpuBlocked = accelerator.LoadStreamKernel<GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(CpuBlockedKernel);
             int scratch = CpuVectorBits == 512 ? CpuBlocked<Lanes512, Vector512<float>>.ScratchPerWorker
                 : CpuBlocked<Lanes256, Vector256<float>>.ScratchPerWorker;
-            cpuScratch = accelerator.Allocate1D<float>((long)scratch * accelerator.NumMultiprocessors);
+            cpuScratch = accelerator.Allocate1D<float>((long)scratch * device.CpuWorkerCount);
         }
         else
         {

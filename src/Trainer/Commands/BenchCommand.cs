@@ -69,7 +69,7 @@ public static class BenchCommand
             foreach (int width in widths)
                 foreach (int batch in batchSizes)
                     training.Add(TimeTraining(kernels, data, options.Recipe, batch, width, steps, warmup, repeats));
-        PrintTraining(training, output);
+        PrintTraining(training, options.Recipe, output);
 
         var squares = (options.GemmSizes ?? defaults.GemmSizes).Select(s => new GemmProblem(false, false, s, s, s));
         var (cuBlas, cuBlasStatus) = CuBlasGemm.TryOpen(device);
@@ -106,7 +106,7 @@ public static class BenchCommand
             stepsPerEpoch, epochSeconds, epochSeconds * Measurement.ReferenceEpochs);
     }
 
-    static void PrintTraining(IReadOnlyList<TrainingSpeed> training, TextWriter output)
+    static void PrintTraining(IReadOnlyList<TrainingSpeed> training, Recipe recipe, TextWriter output)
     {
         Measurement.WriteTable(output,
             ["batch", "width", "ms/iter", "min", "max", "samples/s", "steps/epoch", "s/epoch", "300 epochs s"],
@@ -117,7 +117,7 @@ public static class BenchCommand
                  Measurement.Cell(t.EpochSeconds, 2), Measurement.Cell(t.ReferenceRunSeconds, 1)]).ToList());
         if (training.FirstOrDefault(t => t is { BatchSize: 128, Width: 1 }) is { } reference)
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"the seed's recipe (batch 128, width x1): {reference.MsPerIteration:F3} ms per iteration, {reference.SamplesPerSecond:F0} samples/s, an epoch {reference.EpochSeconds:F2} s, 300 epochs {reference.ReferenceRunSeconds:F1} s (steps only)"));
+                $"the {CommandArgs.ChoiceName(recipe)} recipe (batch 128, width x1): {reference.MsPerIteration:F3} ms per iteration, {reference.SamplesPerSecond:F0} samples/s, an epoch {reference.EpochSeconds:F2} s, 300 epochs {reference.ReferenceRunSeconds:F1} s (steps only)"));
     }
 
     /// <summary>Every distinct multiply of a training step of the reference's model at batch <paramref name="batch"/>, the largest first.</summary>
