@@ -328,13 +328,18 @@ public sealed class Gemm : IDisposable
             float* edgeTile = packedB + BlockCols * BlockDepth;
             float* edgeBias = edgeTile + TileRows * TileCols;
             var tile = stackalloc TVector[2 * TileRows];
+            bool readAInPlace = shape.ADepthStride == 1;
             for (int row0 = 0; row0 < shape.M && colBegin < colEnd; row0 += BlockRows)
             {
                 int rows = Math.Min(BlockRows, shape.M - row0);
                 for (int depth0 = 0; depth0 < shape.K; depth0 += BlockDepth)
                 {
                     int depth = Math.Min(BlockDepth, shape.K - depth0);
-                    Pack(a, shape.AOuterStride, shape.ADepthStride, row0, rows, TileRows, depth0, depth, packedA);
+                    // Rows of op(A) that are contiguous in depth (A not transposed) are read where they are, six
+                    // streams that the prefetcher follows; only a last, partial panel is packed, zero-padded.
+                    int inPlaceRows = readAInPlace ? rows / TileRows * TileRows : 0;
+                    Pack(a, shape.AOuterStride, shape.ADepthStride, row0 + inPlaceRows, rows - inPlaceRows, TileRows, depth0,
+                        depth, packedA + (long)inPlaceRows * depth);
                     // The first k slice writes C, with the bias; later ones add to it; the last applies the activation.
                     var epilogue = new Epilogue(depth0 > 0, depth0 == 0 && shape.HasBias,
                         depth0 + depth >= shape.K && shape.Activate, shape.Slope);
@@ -346,7 +351,11 @@ public sealed class Gemm : IDisposable
                         {
                             for (int j = 0; j < cols; j += TileCols)
                             {
-                                MultiplyTile(packedA + i * depth, packedB + j * depth, depth, tile);
+                                if (i < inPlaceRows)
+                                    MultiplyTile(a + (long)(row0 + i) * shape.AOuterStride + depth0, shape.AOuterStride, 1,
+                                        packedB + j * depth, depth, tile);
+                                else
+                                    MultiplyTile(packedA + i * depth, 1, TileRows, packedB + j * depth, depth, tile);
                                 float* cTile = c + (long)(row0 + i) * shape.N + col0 + j;
                                 int tileRows = Math.Min(TileRows, rows - i), tileCols = Math.Min(TileCols, cols - j);
                                 if (tileRows == TileRows && tileCols == TileCols)
@@ -409,25 +418,27 @@ public sealed class Gemm : IDisposable
         }
 
         /// <summary>
-        /// tile[2r], tile[2r+1] = row r of packed A panel · packed B panel over `depth`: each product is one fused
-        /// multiply-add of a broadcast element of A with two vectors of B. Every element of C still sums its k
-        /// products in order, as the scalar reference does.
+        /// tile[2r], tile[2r+1] = row r of the A panel · packed B panel over `depth`, where element (r, p) of the panel is
+        /// a[r·rowStride + p·depthStride] (a packed panel: 1 and TileRows; a row-major A read in place: its row
+        /// stride and 1). Each product is one fused multiply-add of a broadcast element of A with two vectors of B,
+        /// so every element of C still sums its k products in order, as the scalar reference does.
         /// </summary>
-        static unsafe void MultiplyTile(float* packedA, float* packedB, int depth, TVector* tile)
+        static unsafe void MultiplyTile(float* a, long rowStride, long depthStride, float* packedB, int depth, TVector* tile)
         {
             int width = TLanes.Count;
+            float* a0 = a, a1 = a + rowStride, a2 = a + 2 * rowStride, a3 = a + 3 * rowStride, a4 = a + 4 * rowStride, a5 = a + 5 * rowStride;
             TVector c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
             TVector c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-            for (int p = 0; p < depth; p++, packedA += TileRows, packedB += 2 * width)
+            for (long p = 0, at = 0; p < depth; p++, at += depthStride, packedB += 2 * width)
             {
                 var b0 = TLanes.Load(packedB);
                 var b1 = TLanes.Load(packedB + width);
-                var a = TLanes.Broadcast(packedA[0]); c00 = TLanes.MultiplyAdd(a, b0, c00); c01 = TLanes.MultiplyAdd(a, b1, c01);
-                a = TLanes.Broadcast(packedA[1]); c10 = TLanes.MultiplyAdd(a, b0, c10); c11 = TLanes.MultiplyAdd(a, b1, c11);
-                a = TLanes.Broadcast(packedA[2]); c20 = TLanes.MultiplyAdd(a, b0, c20); c21 = TLanes.MultiplyAdd(a, b1, c21);
-                a = TLanes.Broadcast(packedA[3]); c30 = TLanes.MultiplyAdd(a, b0, c30); c31 = TLanes.MultiplyAdd(a, b1, c31);
-                a = TLanes.Broadcast(packedA[4]); c40 = TLanes.MultiplyAdd(a, b0, c40); c41 = TLanes.MultiplyAdd(a, b1, c41);
-                a = TLanes.Broadcast(packedA[5]); c50 = TLanes.MultiplyAdd(a, b0, c50); c51 = TLanes.MultiplyAdd(a, b1, c51);
+                var x = TLanes.Broadcast(a0[at]); c00 = TLanes.MultiplyAdd(x, b0, c00); c01 = TLanes.MultiplyAdd(x, b1, c01);
+                x = TLanes.Broadcast(a1[at]); c10 = TLanes.MultiplyAdd(x, b0, c10); c11 = TLanes.MultiplyAdd(x, b1, c11);
+                x = TLanes.Broadcast(a2[at]); c20 = TLanes.MultiplyAdd(x, b0, c20); c21 = TLanes.MultiplyAdd(x, b1, c21);
+                x = TLanes.Broadcast(a3[at]); c30 = TLanes.MultiplyAdd(x, b0, c30); c31 = TLanes.MultiplyAdd(x, b1, c31);
+                x = TLanes.Broadcast(a4[at]); c40 = TLanes.MultiplyAdd(x, b0, c40); c41 = TLanes.MultiplyAdd(x, b1, c41);
+                x = TLanes.Broadcast(a5[at]); c50 = TLanes.MultiplyAdd(x, b0, c50); c51 = TLanes.MultiplyAdd(x, b1, c51);
             }
             tile[0] = c00; tile[1] = c01; tile[2] = c10; tile[3] = c11; tile[4] = c20; tile[5] = c21;
             tile[6] = c30; tile[7] = c31; tile[8] = c40; tile[9] = c41; tile[10] = c50; tile[11] = c51;
