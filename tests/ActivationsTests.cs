@@ -6,14 +6,7 @@ public sealed class ActivationsTests(AcceleratorKind kind) : DeviceFixture(kind)
 {
     const float Slope = 0.2f;
 
-    readonly Dictionary<KernelVariant, Activations> variants = [];
-
-    Activations For(KernelVariant variant)
-    {
-        RequireVariant(variant);
-        if (!variants.TryGetValue(variant, out var ops)) variants[variant] = ops = new Activations(Device, variant);
-        return ops;
-    }
+    Activations For(KernelVariant variant) => ForVariant(variant, (device, v) => new Activations(device, v));
 
     [TestCaseSource(typeof(TestData), nameof(TestData.OddSizesByVariant))]
     public void LeakyReluForwardMatchesReference(int n, KernelVariant variant)

@@ -18,14 +18,7 @@ public sealed class AdamTests(AcceleratorKind kind) : DeviceFixture(kind)
             .Append((n: 1000, settings: Exaggerated, name: "exaggerated"))
         select new TestCaseData(c.n, c.settings, variant).SetArgDisplayNames(c.n.ToString(), c.name, variant.ToString());
 
-    readonly Dictionary<KernelVariant, Adam> adams = [];
-
-    Adam For(KernelVariant variant)
-    {
-        RequireVariant(variant);
-        if (!adams.TryGetValue(variant, out var adam)) adams[variant] = adam = new Adam(Device, variant);
-        return adam;
-    }
+    Adam For(KernelVariant variant) => ForVariant(variant, (device, v) => new Adam(device, v));
 
     /// <summary>
     /// Steps t = 1..5 from random parameters and moments, a fresh gradient each step, against

@@ -25,6 +25,19 @@ public abstract class DeviceFixture(AcceleratorKind kind)
     [OneTimeTearDown]
     public void CloseDevice() => Device.Dispose();
 
+    readonly Dictionary<(Type, KernelVariant), object> opsByVariant = [];
+
+    /// <summary>
+    /// The fixture's one instance of an op class per variant, made on first use by <paramref name="create"/>; a
+    /// variant this device cannot run skips the test.
+    /// </summary>
+    protected T ForVariant<T>(KernelVariant variant, Func<ComputeDevice, KernelVariant, T> create) where T : class
+    {
+        RequireVariant(variant);
+        if (!opsByVariant.TryGetValue((typeof(T), variant), out var ops)) opsByVariant[(typeof(T), variant)] = ops = create(Device, variant);
+        return (T)ops;
+    }
+
     /// <summary>Skips a test of a variant this device cannot run: a CPU worker anywhere but the CPU accelerator.</summary>
     protected void RequireVariant(KernelVariant variant)
     {

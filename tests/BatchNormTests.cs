@@ -7,14 +7,7 @@ public sealed class BatchNormTests(AcceleratorKind kind) : DeviceFixture(kind)
     const float Momentum = 0.8f;
     const float Eps = 1e-5f;
 
-    readonly Dictionary<KernelVariant, BatchNorm> variants = [];
-
-    BatchNorm For(KernelVariant variant)
-    {
-        RequireVariant(variant);
-        if (!variants.TryGetValue(variant, out var ops)) variants[variant] = ops = new BatchNorm(Device, variant);
-        return ops;
-    }
+    BatchNorm For(KernelVariant variant) => ForVariant(variant, (device, v) => new BatchNorm(device, v));
 
     static readonly KernelVariant[] Variants = [KernelVariant.Portable, KernelVariant.CpuWorker];
 

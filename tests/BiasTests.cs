@@ -4,14 +4,7 @@ namespace IlgpuGan.Tests;
 
 public sealed class BiasTests(AcceleratorKind kind) : DeviceFixture(kind)
 {
-    readonly Dictionary<KernelVariant, Bias> variants = [];
-
-    Bias For(KernelVariant variant)
-    {
-        RequireVariant(variant);
-        if (!variants.TryGetValue(variant, out var ops)) variants[variant] = ops = new Bias(Device, variant);
-        return ops;
-    }
+    Bias For(KernelVariant variant) => ForVariant(variant, (device, v) => new Bias(device, v));
 
     /// <summary>The odd shapes, and one wide enough that every CPU worker has whole vectors and a tail is left.</summary>
     public static IEnumerable<object[]> Shapes() =>

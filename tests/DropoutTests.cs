@@ -8,14 +8,7 @@ public sealed class DropoutTests(AcceleratorKind kind) : DeviceFixture(kind)
     const ulong Seed = 0x243F6A8885A308D3;
     const float P = 0.3f;
 
-    readonly Dictionary<KernelVariant, Dropout> variants = [];
-
-    Dropout For(KernelVariant variant)
-    {
-        RequireVariant(variant);
-        if (!variants.TryGetValue(variant, out var ops)) variants[variant] = ops = new Dropout(Device, variant);
-        return ops;
-    }
+    Dropout For(KernelVariant variant) => ForVariant(variant, (device, v) => new Dropout(device, v));
 
     /// <summary>The mask recomputed from Philox's words in float64: element i keeps when word i mod 4 of block i/4, over 2^32, is at least p.</summary>
     static double[] ReferenceMask(int n, float p, ulong seed, ulong stream) => Enumerable.Range(0, n).Select(i =>

@@ -4,14 +4,7 @@ namespace IlgpuGan.Tests;
 
 public sealed class ExponentialAverageTests(AcceleratorKind kind) : DeviceFixture(kind)
 {
-    readonly Dictionary<KernelVariant, ExponentialAverage> variants = [];
-
-    ExponentialAverage For(KernelVariant variant)
-    {
-        RequireVariant(variant);
-        if (!variants.TryGetValue(variant, out var ops)) variants[variant] = ops = new ExponentialAverage(Device, variant);
-        return ops;
-    }
+    ExponentialAverage For(KernelVariant variant) => ForVariant(variant, (device, v) => new ExponentialAverage(device, v));
 
     public static IEnumerable<TestCaseData> Cases() =>
         from variant in TestData.Variants

@@ -8,14 +8,7 @@ public sealed class GatherTests(AcceleratorKind kind) : DeviceFixture(kind)
 {
     const int SourceRows = 50;
 
-    readonly Dictionary<KernelVariant, Gather> variants = [];
-
-    Gather For(KernelVariant variant)
-    {
-        RequireVariant(variant);
-        if (!variants.TryGetValue(variant, out var ops)) variants[variant] = ops = new Gather(Device, variant);
-        return ops;
-    }
+    Gather For(KernelVariant variant) => ForVariant(variant, (device, v) => new Gather(device, v));
 
     /// <summary>
     /// A batch from a shuffled index read from a nonzero start, with repeated rows and arbitrary order; the
