@@ -84,6 +84,7 @@ public sealed class RunFolderTests : ProgramTests
     [TestCase("--loss", "saturating")]
     [TestCase("--seed", "4")]
     [TestCase("--d-dropout", "0.2")]
+    [TestCase("--lr-decay-to", "5")]
     public void ModelOptionsGivenWithResumeAreRefused(string option, string value)
     {
         Assert.That(Ilgpugan(Train("--max-steps", "2")).Code, Is.EqualTo(0));

@@ -67,6 +67,8 @@ public static class Checkpoint
             : !(config.RealTarget is >= 0.5f and <= 1f) ? $"real target {config.RealTarget} is outside [0.5, 1]"
             : !(config.DiscriminatorDropout is >= 0f and < 1f) ? $"dropout {config.DiscriminatorDropout} is outside [0, 1)"
             : !(config.GeneratorAverageDecay is >= 0 and < 1) ? $"G average decay {config.GeneratorAverageDecay} is outside [0, 1)"
+            : config.LearningRateDecayFrom < 0 || config.LearningRateDecayTo < 0
+                ? $"learning-rate decay epochs {config.LearningRateDecayFrom} to {config.LearningRateDecayTo} include a negative one"
             : !float.IsFinite(config.Adam.LearningRate) || config.Adam.LearningRate < 0
                 ? $"learning rate {config.Adam.LearningRate} is not a non-negative number"
             : null;

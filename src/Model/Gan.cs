@@ -90,6 +90,7 @@ public sealed class Gan : IDisposable
     /// <summary>Global step <paramref name="step"/> of a run: its real batch, its noise, one iteration.</summary>
     public void TrainStep(DeviceDataset data, long step)
     {
+        learningRateFactor = Config.LearningRateFactor(step, data.StepsPerEpoch(Config.BatchSize));
         data.FillBatch(RealBatch, step, Config.BatchSize, Config.Seed);
         DrawNoise(step);
         Step(step);
@@ -134,11 +135,14 @@ public sealed class Gan : IDisposable
                 average.Store.AllState, Generator.Store.AllState, Config.GeneratorAverageDecay);
     }
 
+    /// <summary>The learning-rate decay's factor for the step under way; 1 for a step not taken through TrainStep.</summary>
+    float learningRateFactor = 1f;
+
     void AdamStep(ParameterStore store)
     {
         store.AdamStep++;
         kernels.Adam.Step(store.AllParameters, store.AllGradients, store.AllAdamM, store.AllAdamV,
-            store.Parameters.Length, store.AdamStep, Config.Adam);
+            store.Parameters.Length, store.AdamStep, Config.Adam with { LearningRate = Config.Adam.LearningRate * learningRateFactor });
     }
 
     /// <summary>Every multiply of one <see cref="Step"/> (repeats included), as its two halves run the networks.</summary>

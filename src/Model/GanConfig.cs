@@ -35,6 +35,37 @@ public sealed record GanConfig
     /// step and used for sampling; 0: no average, samples come from G itself.
     /// </summary>
     public double GeneratorAverageDecay { get; init; }
+    /// <summary>
+    /// Both learning rates fall linearly to 0 from the start of epoch LearningRateDecayFrom to the start of epoch
+    /// LearningRateDecayTo (counted from 0, step by step); when To is not after From they stay constant, as the seed's.
+    /// </summary>
+    public int LearningRateDecayFrom { get; init; }
+    public int LearningRateDecayTo { get; init; }
+
+    /// <summary>The factor on the learning rates for the step with index <paramref name="step"/>: 1 before the decay, 0 after it.</summary>
+    public float LearningRateFactor(long step, int stepsPerEpoch)
+    {
+        if (LearningRateDecayTo <= LearningRateDecayFrom) return 1f;
+        long from = (long)LearningRateDecayFrom * stepsPerEpoch, to = (long)LearningRateDecayTo * stepsPerEpoch;
+        return (float)Math.Clamp((double)(to - step) / (to - from), 0, 1);
+    }
+
+    /// <summary>
+    /// How a checkpoint of this config cannot start a run of <paramref name="other"/>: the first difference in the
+    /// networks' shapes, or a G average the other keeps and this has not; null when it can.
+    /// </summary>
+    public string? ArchitectureDifference(GanConfig other) =>
+        ZDim != other.ZDim ? $"z has {ZDim} values, not {other.ZDim}"
+        : ImagePixels != other.ImagePixels ? $"images have {ImagePixels} pixels, not {other.ImagePixels}"
+        : !GeneratorWidths.SequenceEqual(other.GeneratorWidths)
+            ? $"G's widths are {string.Join(",", GeneratorWidths)}, not {string.Join(",", other.GeneratorWidths)}"
+        : !DiscriminatorWidths.SequenceEqual(other.DiscriminatorWidths)
+            ? $"D's widths are {string.Join(",", DiscriminatorWidths)}, not {string.Join(",", other.DiscriminatorWidths)}"
+        : TanhOutput != other.TanhOutput ? $"G's output is {(TanhOutput ? "" : "not ")}tanh'd"
+        : BatchNormBeforeActivation != other.BatchNormBeforeActivation
+            ? $"G's BatchNorm comes {(BatchNormBeforeActivation ? "before" : "after")} its LeakyReLU"
+        : GeneratorAverageDecay == 0 && other.GeneratorAverageDecay > 0 ? "it keeps no average of G to continue"
+        : null;
 
     /// <summary>The same recipe with every hidden layer <paramref name="factor"/> times wider (benchmarks).</summary>
     public GanConfig Widened(int factor) => this with

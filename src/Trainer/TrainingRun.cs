@@ -25,6 +25,11 @@ public sealed class TrainingRun(TrainOptions requested, TextWriter output, bool 
     /// <summary>Trains; returns the exit code: 0 when the run ends, a signal's when one stopped it.</summary>
     public int Run()
     {
+        // Checked before the run folder is made, so that a refused start leaves nothing behind.
+        string? sourcePath = options.Resume is null && options.From is { } from ? RunFolder.CheckpointOf(from) : null;
+        var source = sourcePath is null ? null : Checkpoint.Read(sourcePath);
+        if (source?.Header.Config.ArchitectureDifference(options.Model) is { } difference)
+            throw new UsageException($"--from: {sourcePath} cannot start this run: {difference}");
         using var folder = RunFolder.Open(options.OutDir, output);
         var resumed = options.Resume is { } resumePath ? Checkpoint.Read(resumePath) : null;
         if (resumed is not null) options = options.Continuing(SavedOptions(resumed, options.Resume!) ?? options);
@@ -55,6 +60,11 @@ public sealed class TrainingRun(TrainOptions requested, TextWriter output, bool 
             checkpointStep = step;
             folder.CutBackTo(step, stepsPerEpoch);
             output.WriteLine($"resumed from {options.Resume} at step {step} (epoch {step / stepsPerEpoch})");
+        }
+        else if (source is not null)
+        {
+            step = Checkpoint.Restore(source, gan, sourcePath!);
+            output.WriteLine($"started from {sourcePath} at step {step} (epoch {step / stepsPerEpoch})");
         }
         else Initialization.LikePyTorch(gan);
 

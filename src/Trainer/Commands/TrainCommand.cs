@@ -27,6 +27,8 @@ public sealed record TrainOptions
     public long? MaxSteps { get; init; }
     /// <summary>The checkpoint a resumed run continues from, in its run folder <see cref="OutDir"/>.</summary>
     public string? Resume { get; init; }
+    /// <summary>The checkpoint, of another run, whose networks, optimiser state and step a new run starts from.</summary>
+    public string? From { get; init; }
     /// <summary>Whether a run already in <see cref="OutDir"/> is to be cleared and started again.</summary>
     [JsonIgnore]
     public bool Overwrite { get; init; }
@@ -72,7 +74,8 @@ public static class TrainCommand
     /// changing one midway would make a run that no unbroken run reproduces.
     /// </summary>
     static readonly string[] ModelOptions =
-        ["recipe", "batch-size", "z-dim", "lr", "weight-decay", "beta1", "seed", "loss", "real-target", "d-dropout", "g-average"];
+        ["recipe", "batch-size", "z-dim", "lr", "weight-decay", "beta1", "seed", "loss", "real-target", "d-dropout", "g-average",
+         "lr-decay-from", "lr-decay-to"];
 
     /// <summary>
     /// The options a resumed run takes from its command line, the others coming from the run's saved ones: where the
@@ -115,6 +118,8 @@ public static class TrainCommand
                 RealTarget = args.Float("real-target", model.RealTarget, "D's target for real images (below 1: one-sided label smoothing)", min: 0.5f, max: 1),
                 DiscriminatorDropout = args.Float("d-dropout", model.DiscriminatorDropout, "dropout probability after each hidden LeakyReLU of D", min: 0, max: 0.99f),
                 GeneratorAverageDecay = args.Double("g-average", model.GeneratorAverageDecay, "decay of the moving average of G's weights that draws the samples (0: none)", min: 0, max: 0.999999),
+                LearningRateDecayFrom = args.Int("lr-decay-from", model.LearningRateDecayFrom, "epoch (from 0) at whose start both learning rates begin to fall linearly to 0", min: 0),
+                LearningRateDecayTo = args.Int("lr-decay-to", model.LearningRateDecayTo, "epoch at whose start the decay reaches 0 (not after --lr-decay-from: no decay)", min: 0),
             },
             Accelerator = args.Choice("accelerator", defaults.Accelerator, "where the kernels run (auto: CUDA, then OpenCL, then CPU)"),
             SampleEvery = args.Int("sample-every", defaults.SampleEvery, "epochs between sample grids (the first and last epoch always get one)", min: 1),
@@ -123,10 +128,15 @@ public static class TrainCommand
             KeepEvery = args.Int("keep-every", defaults.KeepEvery, "epochs between snapshots kept as checkpoints/epoch_NNN.ckpt (0: none; the run's end gets one when on)", min: 0),
             MaxSteps = args.Int("max-steps", 0, "stop after this many steps (0: no limit)", min: 0) is var max and > 0 ? max : null,
             Resume = args.Path("resume", null, "run folder or checkpoint to continue, in its folder with its saved options; only the schedule and output options may be given with it"),
+            From = args.Path("from", null, "checkpoint or run folder whose networks, optimiser state and step this new run starts from, with this command line's options (the networks' shapes must match)"),
             Overwrite = args.Flag("overwrite", "clear the run already in the run folder and start again"),
             EvalEvery = args.Int("eval-every", defaults.EvalEvery, "epochs between quality measures appended to metrics.csv, as eval's (0: off; the run's last epoch too when on); the best by Fréchet distance is kept as checkpoints/best.ckpt", min: 0),
             EvalSamples = args.Int("eval-samples", defaults.EvalSamples, "samples drawn for each quality measure", min: 2, max: 1_000_000),
         };
+        if (options.Model.LearningRateDecayTo < options.Model.LearningRateDecayFrom && args.Given("lr-decay-to"))
+            throw new UsageException($"--lr-decay-to: epoch {options.Model.LearningRateDecayTo} is before --lr-decay-from's {options.Model.LearningRateDecayFrom}");
+        if (options.Resume is not null && options.From is not null)
+            throw new UsageException("--resume continues a run in its folder and --from starts a new one from another's checkpoint: give one of them");
         return options.Resume is { } resume ? Resuming(args, options, resume) : options;
     }
 
