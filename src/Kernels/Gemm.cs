@@ -301,10 +301,10 @@ public sealed class Gemm : IDisposable
         const int TileRows = 6;
         static readonly int TileCols = 2 * TLanes.Count;
         /// <summary>
-        /// Each worker owns a contiguous run of C's columns, all rows. Per 256-deep k slice it packs a block of
-        /// op(A)'s rows once and reuses it for every column block of its run. 22 row tiles make one block of the
-        /// model's batch of 128 rows (two for 256), so op(B) is packed once per slice; a block's packed A
-        /// (132 KB) and B (128 KB on AVX2) stay in L2.
+        /// Each worker owns a contiguous run of C's columns, all rows. Per 256-deep k slice it takes a block of
+        /// op(A)'s rows (packed when A is transposed) and uses it for every column block of its run. 22 row tiles
+        /// make one block of the model's batch of 128 rows (two for 256), so op(B) is packed once per slice; a
+        /// block of A (132 KB) and packed B (128 KB on AVX2) stay in L2.
         /// </summary>
         const int BlockRows = 22 * TileRows;
         static readonly int BlockCols = 8 * TileCols;
@@ -313,9 +313,10 @@ public sealed class Gemm : IDisposable
         public static readonly int ScratchPerWorker = (BlockRows + BlockCols) * BlockDepth + (TileRows + 1) * TileCols;
 
         /// <summary>
-        /// Worker <paramref name="worker"/> of <paramref name="workers"/> computes its columns of C. It packs rows of
-        /// op(A) and columns of op(B) into its own scratch, whatever the transposes, so that the register tiles
-        /// then read both with unit stride. Every element of C sums its k slices in order, whatever the split.
+        /// Worker <paramref name="worker"/> of <paramref name="workers"/> computes its columns of C. It packs columns
+        /// of op(B), and rows of op(A) unless they are already contiguous in depth, into its own scratch, so that the
+        /// register tiles read B with unit stride and A along its rows. Every element of C sums its k slices in
+        /// order, whatever the split.
         /// </summary>
         public static unsafe void Run(int worker, int workers, GemmShape shape, float* a, float* b, float* c, float* bias,
                                       float* scratch)
