@@ -64,6 +64,22 @@ public sealed class RunFromCheckpointTests : ProgramTests
         Assert.That(decayed.Header.Config.LearningRateDecayTo, Is.EqualTo(1), "the new run's checkpoint carries its decay");
     }
 
+    /// <summary>A branch stopped midway resumes in its own folder from its own checkpoint, not from its source again.</summary>
+    [Test]
+    public void AStoppedBranchResumesWhereItStopped()
+    {
+        Assert.That(Ilgpugan(Train("source", "--epochs", "1")).Code, Is.EqualTo(0));
+        Assert.That(Ilgpugan(Train("whole", "--epochs", "3", "--from", Folder.File("source"))).Code, Is.EqualTo(0));
+        Assert.That(Ilgpugan(Train("stopped", "--epochs", "3", "--from", Folder.File("source"), "--max-steps", "4")).Code, Is.EqualTo(0));
+
+        var (code, output, error) = Ilgpugan("train", "--resume", Folder.File("stopped"));
+
+        Assert.That(code, Is.EqualTo(0), error);
+        Assert.That(output, Does.Contain("resumed from").And.Contain("at step 10").And.Not.Contain("started from"));
+        var (whole, stopped) = (Final(Folder.File("whole")), Final(Folder.File("stopped")));
+        foreach (var (name, values) in whole.Tensors) Assert.That(stopped.Tensors[name], Is.EqualTo(values), name);
+    }
+
     [Test]
     public void AnotherArchitectureIsRefusedByName()
     {
