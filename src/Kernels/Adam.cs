@@ -49,7 +49,7 @@ public sealed class Adam
         float stepSize = (float)(settings.LearningRate / (1 - Math.Pow(settings.Beta1, step)));
         float biasCorrection2Sqrt = (float)Math.Sqrt(1 - Math.Pow(settings.Beta2, step));
         using var _ = device.Profile("adam", 16.0 * n, 28.0 * n);
-        stepKernel(Variant == KernelVariant.CpuWorker ? device.CpuWorkers : device.GridStride(n), parameters, gradients, m, v, n, settings, stepSize, biasCorrection2Sqrt);
+        stepKernel(device.GridStride(n), parameters, gradients, m, v, n, settings, stepSize, biasCorrection2Sqrt);
     }
 
     [Kernel]

@@ -41,8 +41,6 @@ public sealed class BatchNorm
     /// <summary>The variant of the training kernels, Auto resolved; eval mode has only the portable kernel.</summary>
     public KernelVariant Variant { get; }
 
-    KernelConfig ColumnLaunch(int cols) => Variant == KernelVariant.CpuWorker ? device.CpuWorkers : device.GridStride(cols);
-
     /// <summary>
     /// Training-mode BatchNorm1d over the rows (the batch) of x [rows, cols], per column: batch mean, biased
     /// variance to normalise, y = γ·(x−mean)/sqrt(var+eps) + β. Saves mean and 1/sqrt(var+eps) per column for
@@ -58,7 +56,7 @@ public sealed class BatchNorm
         if (rows < 2) throw new ArgumentOutOfRangeException(nameof(rows), rows, "BatchNorm training needs at least 2 rows");
         // x is read once from memory: the second and third walks down a column find it in cache.
         using var _ = device.Profile("batchnorm_train_forward", 7.0 * rows * cols, 8.0 * rows * cols + 40.0 * cols);
-        trainForward(ColumnLaunch(cols), x, y, gamma, beta, savedMean, savedInvStd, runningMean, runningVar,
+        trainForward(device.GridStride(cols), x, y, gamma, beta, savedMean, savedInvStd, runningMean, runningVar,
             rows, cols, momentum, eps);
     }
 
@@ -81,7 +79,7 @@ public sealed class BatchNorm
         // x and dy are read once from memory: the second walk down a column finds them in cache.
         using var _ = device.Profile("batchnorm_backward", 10.0 * rows * cols, 12.0 * rows * cols + 20.0 * cols);
         // A kernel cannot take a default view: dgamma stands in for dbias and is not written as one.
-        backward(ColumnLaunch(cols), x, dy, gamma, savedMean, savedInvStd, dx, dgamma, dbeta, dgamma, rows, cols, 0f, 0);
+        backward(device.GridStride(cols), x, dy, gamma, savedMean, savedInvStd, dx, dgamma, dbeta, dgamma, rows, cols, 0f, 0);
     }
 
     /// <summary>
@@ -96,7 +94,7 @@ public sealed class BatchNorm
     {
         if (!(slope >= 0f)) throw new ArgumentOutOfRangeException(nameof(slope), slope, "x tells where the input was > 0 only for a slope ≥ 0");
         using var _ = device.Profile("batchnorm_backward_through_leaky_relu", 12.0 * rows * cols, 12.0 * rows * cols + 24.0 * cols);
-        backward(ColumnLaunch(cols), x, dy, gamma, savedMean, savedInvStd, dx, dgamma, dbeta, dbias, rows, cols, slope, 1);
+        backward(device.GridStride(cols), x, dy, gamma, savedMean, savedInvStd, dx, dgamma, dbeta, dbias, rows, cols, slope, 1);
     }
 
     [Kernel]

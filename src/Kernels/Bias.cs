@@ -30,13 +30,11 @@ public sealed class Bias
     /// <summary>The variant this instance runs, Auto resolved.</summary>
     public KernelVariant Variant { get; }
 
-    KernelConfig ColumnLaunch(int cols) => Variant == KernelVariant.CpuWorker ? device.CpuWorkers : device.GridStride(cols);
-
     /// <summary>dbias[c] = Σ_r dy[r,c]: the bias gradient, column sums of a [rows, cols] matrix.</summary>
     public void Backward(ArrayView<float> dy, ArrayView<float> dbias, int rows, int cols)
     {
         using var _ = device.Profile("bias_backward", (double)rows * cols, 4.0 * rows * cols + 4.0 * cols);
-        backward(ColumnLaunch(cols), dy, dbias, rows, cols);
+        backward(device.GridStride(cols), dy, dbias, rows, cols);
     }
 
     /// <summary>
@@ -49,7 +47,7 @@ public sealed class Bias
     {
         if (!(slope >= 0f)) throw new ArgumentOutOfRangeException(nameof(slope), slope, "y tells where z > 0 only for a slope ≥ 0");
         using var _ = device.Profile("bias_backward_through_leaky_relu", 2.0 * rows * cols, 12.0 * rows * cols + 4.0 * cols);
-        backwardThroughLeakyRelu(ColumnLaunch(cols), y, dy, dbias, rows, cols, slope);
+        backwardThroughLeakyRelu(device.GridStride(cols), y, dy, dbias, rows, cols, slope);
     }
 
     /// <summary>

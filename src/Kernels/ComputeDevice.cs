@@ -175,8 +175,8 @@ public sealed class ComputeDevice : IDisposable
     public int CpuWorkerCount => Accelerator.MaxNumThreadsPerGroup;
 
     /// <summary>
-    /// A launch shape for a portable grid-stride loop over n items: one thread per core on the CPU accelerator,
-    /// on a GPU enough groups to cover n (capped at a few waves so tiny tails are not a launch of their own).
+    /// A launch shape for a loop over n items: on the CPU accelerator <see cref="CpuWorkers"/>, which serves its
+    /// portable grid-stride kernels and its CpuWorker kernels alike; on a GPU enough groups to cover n (capped at a few waves so tiny tails are not a launch of their own).
     /// </summary>
     public KernelConfig GridStride(long n)
     {

@@ -35,8 +35,6 @@ public sealed class Dropout
     /// <summary>The variant this instance runs, Auto resolved.</summary>
     public KernelVariant Variant { get; }
 
-    KernelConfig Launch(int items) => Variant == KernelVariant.CpuWorker ? device.CpuWorkers : device.GridStride(items);
-
     /// <summary>
     /// mask[i] = 1/(1 − p) when <see cref="Philox.Uniform"/> of word i mod 4 of the Philox block i/4 of
     /// (counter = (i/4, stream), key = seed) is at least p, else 0; y[i] = x[i]·mask[i]. p in [0, 1): p = 0 keeps
@@ -49,14 +47,14 @@ public sealed class Dropout
         float scale = (float)(1.0 / (1.0 - p));
         int blocks = (int)(((long)n + 3) / 4);
         using var _ = device.Profile("dropout_forward", OpsPerElement * n, 12.0 * n);
-        forward(Launch(blocks), x, y, mask, n, p, scale, seed, stream);
+        forward(device.GridStride(blocks), x, y, mask, n, p, scale, seed, stream);
     }
 
     /// <summary>dx = dy·mask, with the mask of the forward. dx may be dy.</summary>
     public void Backward(ArrayView<float> dy, ArrayView<float> mask, ArrayView<float> dx, int n)
     {
         using var _ = device.Profile("dropout_backward", n, 12.0 * n);
-        backward(Launch(n), dy, mask, dx, n);
+        backward(device.GridStride(n), dy, mask, dx, n);
     }
 
     /// <summary>One thread per Philox block of four elements, so no block is drawn twice.</summary>

@@ -43,7 +43,7 @@ public sealed class ExponentialAverage
         // 1 − decay formed in double and rounded once, as PyTorch rounds lerp_'s Python-float weight.
         float weight = (float)(1.0 - decay);
         using var _ = device.Profile("exponential_average", 3.0 * (n + secondN), 12.0 * (n + secondN));
-        update(Variant == KernelVariant.CpuWorker ? device.CpuWorkers : device.GridStride(n + secondN), average, value, n, secondAverage, secondValue, secondN, weight);
+        update(device.GridStride(n + secondN), average, value, n, secondAverage, secondValue, secondN, weight);
     }
 
     /// <summary>torch.lerp's formula: from the nearer end, so a weight near 0 or 1 loses no precision.</summary>

@@ -33,7 +33,7 @@ public sealed class Gather
     {
         int n = rows * width;
         using var _ = device.Profile("gather_rows", 0, 8.0 * n + 4.0 * rows);
-        rowsKernel(Variant == KernelVariant.CpuWorker ? device.CpuWorkers : device.GridStride(n), source, index, start, batch, rows, width);
+        rowsKernel(device.GridStride(n), source, index, start, batch, rows, width);
     }
 
     [Kernel]

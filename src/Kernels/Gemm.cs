@@ -54,7 +54,7 @@ public sealed class Gemm : IDisposable
         else
         {
             gpuTiled = accelerator.LoadStreamKernel<GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(GpuTiledKernel);
-            // The project's CPU accelerator allows 2 threads per group: there the kernel runs 2×1 groups on 4×8 tiles.
+            // On the CPU accelerator a group is at most a thread per core: there the kernel runs groups of min(cores, 16)×1.
             int groupX = Math.Min(GpuGroupSide, Math.Min(accelerator.MaxGroupSize.X, accelerator.MaxNumThreadsPerGroup));
             int groupY = Math.Min(GpuGroupSide, Math.Min(accelerator.MaxGroupSize.Y, accelerator.MaxNumThreadsPerGroup / groupX));
             gpuGroup = new Index2D(groupX, groupY);
