@@ -132,7 +132,8 @@ public sealed class Gan : IDisposable
         AdamStep(Generator.Store);
         if (AverageGenerator is { } average)
             kernels.ExponentialAverage.Update(average.Store.AllParameters, Generator.Store.AllParameters,
-                average.Store.AllState, Generator.Store.AllState, Config.GeneratorAverageDecay);
+                average.Store.AllState, Generator.Store.AllState,
+                Config.GeneratorAverageDecayAfter(Generator.Store.AdamStep));
     }
 
     /// <summary>The learning-rate decay's factor for the step under way; 1 for a step not taken through TrainStep.</summary>

@@ -36,6 +36,17 @@ public sealed record GanConfig
     /// </summary>
     public double GeneratorAverageDecay { get; init; }
     /// <summary>
+    /// A warm-up of that decay: after G's step t (from 1) it is min(decay, (1 + t)/(10 + t)), TensorFlow's
+    /// ExponentialMovingAverage with num_updates. The average then spans about the last tenth of the steps taken, so it
+    /// neither lags early (a constant 0.999 remembers the initial weights for about 1,000 steps) nor forgets late.
+    /// </summary>
+    public bool GeneratorAverageWarmup { get; init; }
+
+    /// <summary>The average's decay for the update after G's step <paramref name="generatorStep"/> (counted from 1).</summary>
+    public double GeneratorAverageDecayAfter(long generatorStep) => GeneratorAverageWarmup
+        ? Math.Min(GeneratorAverageDecay, (1.0 + generatorStep) / (10.0 + generatorStep))
+        : GeneratorAverageDecay;
+    /// <summary>
     /// Both learning rates fall linearly to 0 from the start of epoch LearningRateDecayFrom to the start of epoch
     /// LearningRateDecayTo (counted from 0, step by step); when To is not after From they stay constant, as the seed's.
     /// </summary>

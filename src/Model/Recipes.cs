@@ -49,7 +49,8 @@ public static class Recipes
             differences.Add($"D 784-{string.Join('-', config.DiscriminatorWidths)}-1");
         if (config.RealTarget != reference.RealTarget) differences.Add(Invariant($"real target {config.RealTarget}"));
         if (config.DiscriminatorDropout > 0) differences.Add(Invariant($"D dropout {config.DiscriminatorDropout}"));
-        if (config.GeneratorAverageDecay > 0) differences.Add(Invariant($"samples from G's average, decay {config.GeneratorAverageDecay}"));
+        if (config.GeneratorAverageDecay > 0)
+            differences.Add(Invariant($"samples from G's average, decay {config.GeneratorAverageDecay}{(config.GeneratorAverageWarmup ? " after a warm-up" : "")}"));
         return differences.Count == 0 ? "the reference's exact recipe" : string.Join(", ", differences);
     }
 

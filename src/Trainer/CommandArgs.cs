@@ -5,6 +5,9 @@ using System.Text.Json.Serialization;
 
 namespace IlgpuGan.Trainer;
 
+/// <summary>A yes-or-no option whose default, a recipe's, may be either, so that a flag could not turn it off.</summary>
+public enum Switch { Off, On }
+
 /// <summary>
 /// The options given to one command, read by typed getters that also declare them (name, default, help).
 /// Options are <c>--name value</c> or <c>--name=value</c>. Under

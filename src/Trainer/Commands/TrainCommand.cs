@@ -75,7 +75,7 @@ public static class TrainCommand
     /// </summary>
     static readonly string[] ModelOptions =
         ["recipe", "batch-size", "z-dim", "lr", "weight-decay", "beta1", "seed", "loss", "real-target", "d-dropout", "g-average",
-         "lr-decay-from", "lr-decay-to"];
+         "g-average-warmup", "lr-decay-from", "lr-decay-to"];
 
     /// <summary>
     /// The options a resumed run takes from its command line, the others coming from the run's saved ones: where the
@@ -118,6 +118,8 @@ public static class TrainCommand
                 RealTarget = args.Float("real-target", model.RealTarget, "D's target for real images (below 1: one-sided label smoothing)", min: 0.5f, max: 1),
                 DiscriminatorDropout = args.Float("d-dropout", model.DiscriminatorDropout, "dropout probability after each hidden LeakyReLU of D", min: 0, max: 0.99f),
                 GeneratorAverageDecay = args.Double("g-average", model.GeneratorAverageDecay, "decay of the moving average of G's weights that draws the samples (0: none)", min: 0, max: 0.999999),
+                GeneratorAverageWarmup = args.Choice("g-average-warmup", model.GeneratorAverageWarmup ? Switch.On : Switch.Off,
+                    "warm-up of the average's decay: min(decay, (1 + t)/(10 + t)) after G's step t, as TensorFlow's num_updates") == Switch.On,
                 LearningRateDecayFrom = args.Int("lr-decay-from", model.LearningRateDecayFrom, "epoch (from 0) at whose start both learning rates begin to fall linearly to 0", min: 0),
                 LearningRateDecayTo = args.Int("lr-decay-to", model.LearningRateDecayTo, "epoch at whose start the decay reaches 0 (not after --lr-decay-from: no decay)", min: 0),
             },
