@@ -46,6 +46,7 @@ public sealed record GanConfig
     public double GeneratorAverageDecayAfter(long generatorStep) => GeneratorAverageWarmup
         ? Math.Min(GeneratorAverageDecay, (1.0 + generatorStep) / (10.0 + generatorStep))
         : GeneratorAverageDecay;
+
     /// <summary>
     /// Both learning rates fall linearly to 0 from the start of epoch LearningRateDecayFrom to the start of epoch
     /// LearningRateDecayTo (counted from 0, step by step); when To is not after From they stay constant, as the seed's.
