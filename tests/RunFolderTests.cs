@@ -84,6 +84,7 @@ public sealed class RunFolderTests : ProgramTests
     [TestCase("--loss", "saturating")]
     [TestCase("--seed", "4")]
     [TestCase("--d-dropout", "0.2")]
+    [TestCase("--d-widths", "512,256")]
     [TestCase("--lr-decay-to", "5")]
     public void ModelOptionsGivenWithResumeAreRefused(string option, string value)
     {

@@ -120,7 +120,8 @@ public sealed class TrainerEndToEndTests : ProgramTests
     [Test]
     public void ExplicitOptionsOverrideTheRecipe()
     {
-        var (code, _, error) = Ilgpugan(Train("run", 1, "--recipe", "stable", "--lr", "0.001", "--d-dropout", "0.1"));
+        var (code, _, error) = Ilgpugan(Train("run", 1, "--recipe", "stable", "--lr", "0.001", "--d-dropout", "0.1",
+            "--g-widths", "16,24,8", "--d-widths", "40,8"));
 
         Assert.That(code, Is.EqualTo(0), error);
         var config = Checkpoint.Read(Folder.File("run", RunFolder.CheckpointFile)).Header.Config;
@@ -131,6 +132,8 @@ public sealed class TrainerEndToEndTests : ProgramTests
             Seed = 11,
             Adam = stable.Adam with { LearningRate = 0.001f },
             DiscriminatorDropout = 0.1f,
+            GeneratorWidths = [16, 24, 8],
+            DiscriminatorWidths = [40, 8],
         };
         // As JSON, because the header's width lists are new lists, which a record compares by reference.
         Assert.That(JsonSerializer.Serialize(config), Is.EqualTo(JsonSerializer.Serialize(expected)));
@@ -164,6 +167,8 @@ public sealed class TrainerEndToEndTests : ProgramTests
     [TestCase("--recipe", "best", "--recipe")]
     [TestCase("--d-dropout", "1", "--d-dropout")]
     [TestCase("--real-target", "1.5", "--real-target")]
+    [TestCase("--d-widths", "256,0", "--d-widths")]
+    [TestCase("--g-widths", "128,,256", "--g-widths")]
     public void BadArgumentsAreUsageErrors(string option, string value, string named)
     {
         var (code, _, error) = Ilgpugan("train", "--data", data, "--out", Folder.File("x"), option, value);

@@ -74,7 +74,7 @@ public static class TrainCommand
     /// changing one midway would make a run that no unbroken run reproduces.
     /// </summary>
     static readonly string[] ModelOptions =
-        ["recipe", "batch-size", "z-dim", "lr", "weight-decay", "beta1", "seed", "loss", "real-target", "d-dropout", "g-average",
+        ["recipe", "batch-size", "z-dim", "g-widths", "d-widths", "lr", "weight-decay", "beta1", "seed", "loss", "real-target", "d-dropout", "g-average",
          "g-average-warmup", "lr-decay-from", "lr-decay-to"];
 
     /// <summary>
@@ -107,6 +107,8 @@ public static class TrainCommand
             {
                 BatchSize = args.Int("batch-size", model.BatchSize, "images per batch", min: 2, max: 65536),
                 ZDim = args.Int("z-dim", model.ZDim, "length of the noise vector z", min: 1, max: 65536),
+                GeneratorWidths = args.IntList("g-widths", model.GeneratorWidths, "widths of G's hidden layers, from z's side", min: 1, max: 65536)!,
+                DiscriminatorWidths = args.IntList("d-widths", model.DiscriminatorWidths, "widths of D's hidden layers, from the image's side", min: 1, max: 65536)!,
                 Adam = model.Adam with
                 {
                     LearningRate = args.Float("lr", model.Adam.LearningRate, "Adam learning rate", min: 0, max: float.MaxValue),
