@@ -40,9 +40,9 @@ public sealed class TrainerEndToEndTests : ProgramTests
         Assert.That(table.Column("d_loss").Concat(table.Column("g_loss")), Has.All.Matches<double>(loss => double.IsFinite(loss) && loss > 0));
         var header = Checkpoint.Read(Path.Combine(run, RunFolder.CheckpointFile)).Header;
         Assert.That(header.Step, Is.EqualTo(8));
-        // The widths come back from JSON as new arrays, which a record compares by reference.
-        Assert.That(header.Config with { GeneratorWidths = Generator.ReferenceWidths, DiscriminatorWidths = Discriminator.ReferenceWidths },
-            Is.EqualTo(Recipes.Config(Recipes.Default) with { BatchSize = Batch, Seed = 11 }),
+        // As JSON, because the width lists are new lists, which a record compares by reference.
+        Assert.That(JsonSerializer.Serialize(header.Config),
+            Is.EqualTo(JsonSerializer.Serialize(Recipes.Config(Recipes.Default) with { BatchSize = Batch, Seed = 11 })),
             "without --recipe, train runs the default recipe");
     }
 

@@ -77,9 +77,9 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    def __init__(self):
+    def __init__(self, widths=(256, 128)):
         super().__init__()
-        self.fc1, self.fc2, self.fc3 = nn.Linear(784, 256), nn.Linear(256, 128), nn.Linear(128, 1)
+        self.fc1, self.fc2, self.fc3 = nn.Linear(784, widths[0]), nn.Linear(widths[0], widths[1]), nn.Linear(widths[1], 1)
 
     def forward(self, x):
         x = F.leaky_relu(self.fc1(x), 0.2)

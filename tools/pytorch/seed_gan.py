@@ -105,8 +105,10 @@ def main():
             G(z).numpy().astype("<f4").tofile(args.out)
         return
     if args.command == "score":
-        D = Discriminator()
-        D.load_state_dict(read_safetensors(args.safetensors)[0], strict=True)
+        state_dict = read_safetensors(args.safetensors)[0]
+        # The hidden widths are the file's own (a recipe may widen D); the layer names and count are the seed's.
+        D = Discriminator((state_dict["fc1.weight"].shape[0], state_dict["fc2.weight"].shape[0]))
+        D.load_state_dict(state_dict, strict=True)
         x = torch.from_numpy(np.fromfile(args.x, dtype="<f4").reshape(-1, 784))
         with torch.no_grad():
             D.eval()(x).numpy().astype("<f4").tofile(args.out)
