@@ -29,10 +29,24 @@ orig=$(ls "$work"/pocl_6.0*.orig.tar.* 2>/dev/null | head -n 1)
 [ -n "$orig" ] || { echo "pocl: trixie's source package is not PoCL 6.0 ($(ls "$work"/*.dsc))" >&2; exit 1; }
 mkdir "$work/src" && tar -xf "$orig" -C "$work/src" --strip-components=1
 
+# LLVM 15 names only the CPUs it knew of (to it a Zen 5 is "Host CPU: (unknown)"), and PoCL's configure stops there.
+# Such a CPU gets the x86-64 level its flags reach, which LLVM 15 knows.
+host_cpu=()
+if /usr/bin/llc-15 --version | grep -q 'Host CPU: (unknown)'; then
+  flags=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "
+  has() { for f in "$@"; do [[ $flags == *" $f "* ]] || return 1; done; }
+  level=x86-64
+  if has avx512f avx512bw avx512cd avx512dq avx512vl avx2 fma; then level=x86-64-v4
+  elif has avx2 fma bmi2 movbe; then level=x86-64-v3
+  elif has sse4_2 popcnt ssse3; then level=x86-64-v2
+  fi
+  host_cpu=(-DLLC_HOST_CPU="$level")
+fi
+
 rm -rf "$cache"
 cmake -S "$work/src" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$cache" \
   -DWITH_LLVM_CONFIG=/usr/bin/llvm-config-15 -DENABLE_ICD=ON -DENABLE_TESTS=OFF -DENABLE_EXAMPLES=OFF \
-  -DENABLE_POCLCC=OFF -DENABLE_SPIRV=OFF -DKERNELLIB_HOST_CPU_VARIANTS=native -DENABLE_HWLOC=ON \
+  -DENABLE_POCLCC=OFF -DENABLE_SPIRV=OFF -DKERNELLIB_HOST_CPU_VARIANTS=native -DENABLE_HWLOC=ON "${host_cpu[@]}" \
   >"$work/configure.log" 2>&1 || { tail -n 20 "$work/configure.log" >&2; echo "pocl: cmake configure failed" >&2; exit 1; }
 cmake --build "$work/build" >"$work/build.log" 2>&1 ||
   { tail -n 20 "$work/build.log" >&2; echo "pocl: build failed" >&2; exit 1; }
