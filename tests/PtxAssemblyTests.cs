@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Reflection;
+using System.Text.RegularExpressions;
 using ILGPU.Backends.EntryPoints;
 using ILGPU.Backends.PTX;
 using ILGPU.Runtime.Cuda;
@@ -11,7 +12,8 @@ namespace IlgpuGan.Tests;
 /// The CUDA path proven with no GPU: every portable kernel is compiled to PTX by ILGPU's own backend, as
 /// LoadStreamKernel would on a CUDA accelerator, and assembled by NVIDIA's ptxas in whole-program mode, so an
 /// unresolved external function (a .NET runtime call ILGPU does not map) fails here rather than on a user's GPU.
-/// ptxas comes from tools/ci/ptxas.sh (CUDA 11.8: PTX ISA 7.8), from ILGPUGAN_PTXAS, or from PATH.
+/// ptxas comes from tools/ci/ptxas.sh (CUDA 11.8: PTX ISA 7.8), from ILGPUGAN_PTXAS, or from PATH. The same PTX is
+/// also read for approximate instructions, which needs no ptxas and runs everywhere.
 /// </summary>
 [NonParallelizable]
 public sealed class PtxAssemblyTests
@@ -43,6 +45,51 @@ public sealed class PtxAssemblyTests
         var (exitCode, errors) = Assemble(CompileToPtx(kernel, architecture), architecture);
         Assert.That(exitCode, Is.Zero, $"ptxas rejected {KernelInventory.Name(kernel)} for {GpuName(architecture)}:\n{errors}");
     }
+
+    /// <summary>
+    /// PTX's approximate instructions that a kernel may contain, each chosen on purpose; any other (tanh.approx,
+    /// which ILGPU makes of MathF.Tanh with a relative error of about 2⁻¹¹; rsqrt, rcp, sqrt or div approximations)
+    /// fails. ex2 and lg2 are ILGPU's only lowering of MathF.Exp and MathF.Log (x·log₂e, then ex2.approx; lg2.approx,
+    /// then ·ln 2), with relative errors near 2⁻²², which the kernel tests' 1e-6 admit.
+    /// </summary>
+    static readonly string[] ApproximationsAnywhere = ["ex2.approx.f32", "lg2.approx.f32"];
+
+    /// <summary>
+    /// sin.approx and cos.approx (absolute error about 2⁻²¹ on [−π, π]) only where that error cannot reach the
+    /// training mathematics' tolerances: Box–Muller's angle 2πu of the noise, and the latent walk's slerp weights.
+    /// </summary>
+    static readonly Dictionary<string, string[]> ApproximationsByKernel = new()
+    {
+        ["DeviceRandom.GaussianKernel"] = ["sin.approx.f32", "cos.approx.f32"],
+        ["Interpolation.SlerpLoopKernel"] = ["sin.approx.f32"],
+    };
+
+    static readonly Regex ApproximateInstruction = new(@"\b[a-z][a-z0-9]*(?:\.[a-z0-9]+)*\.(?:approx|full)(?:\.[a-z0-9]+)*\b");
+
+    [TestCaseSource(nameof(PortableKernels))]
+    public void UsesOnlyChosenApproximations(MethodInfo kernel, CudaArchitecture architecture)
+    {
+        var name = KernelInventory.Name(kernel);
+        Assert.That(UnchosenApproximations(name, CompileToPtx(kernel, architecture)), Is.Empty,
+            $"{name}'s PTX for {GpuName(architecture)} has approximate instructions not chosen for it");
+    }
+
+    /// <summary>The check can fail: MathF.Tanh, the kernels' tanh until it was written from exp, is refused.</summary>
+    [Test]
+    public void RejectsTanhApprox()
+    {
+        var kernel = typeof(PtxAssemblyTests).GetMethod(nameof(MathTanhKernel), BindingFlags.NonPublic | BindingFlags.Static)!;
+        Assert.That(UnchosenApproximations("Activations.TanhForwardKernel", CompileToPtx(kernel, CudaArchitecture.SM_80)),
+            Is.EqualTo(new[] { "tanh.approx.f32" }));
+    }
+
+    static string[] UnchosenApproximations(string kernelName, string ptx)
+    {
+        var chosen = ApproximationsAnywhere.Concat(ApproximationsByKernel.GetValueOrDefault(kernelName, [])).ToHashSet();
+        return ApproximateInstruction.Matches(ptx).Select(match => match.Value).Where(op => !chosen.Contains(op)).Distinct().ToArray();
+    }
+
+    static void MathTanhKernel(ArrayView<float> values) => values[Grid.GlobalIndex.X] = MathF.Tanh(values[Grid.GlobalIndex.X]);
 
     /// <summary>CPU workers call [External] .NET methods that no GPU has: they are kept off the GPU by design.</summary>
     [TestCaseSource(nameof(CpuWorkerKernels))]
