@@ -82,7 +82,7 @@ public sealed class InteropTests
     /// <summary>PyTorch's G.eval()(z) of a safetensors file, z being `sample`'s.</summary>
     float[] PyTorchSamples(string safetensors)
     {
-        var python = PythonWith("torch", "pytorch", "python3-torch");
+        var python = PythonInterpreter.With("torch", "pytorch", "python3-torch");
         var z = Path.Combine(folder, "z.f32");
         var images = Path.Combine(folder, "torch-images.f32");
         WriteFloats(z, SampleNoise());
@@ -118,7 +118,7 @@ public sealed class InteropTests
         using (var x = device.Accelerator.Allocate1D(images))
             gan.Discriminator.Forward(x.View, Rows, ForwardMode.Eval).CopyToCPU(ours);
 
-        var python = PythonWith("torch", "pytorch", "python3-torch");
+        var python = PythonInterpreter.With("torch", "pytorch", "python3-torch");
         string xFile = Path.Combine(folder, "x.f32"), scores = Path.Combine(folder, "torch-scores.f32");
         WriteFloats(xFile, images);
         Python(python, Script(), "score", file, "--x", xFile, "--out", scores);
@@ -146,7 +146,7 @@ public sealed class InteropTests
     {
         var file = Path.Combine(folder, $"{run}-checked.onnx");
         Assert.That(Ilgpugan("export", "--checkpoint", Checkpoint(run), "--onnx", file).Code, Is.EqualTo(0));
-        var python = PythonWith("onnx", "onnx", "python3-onnx");
+        var python = PythonInterpreter.With("onnx", "onnx", "python3-onnx");
         var output = Python(python, "-c",
             "import sys, onnx; m = onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True); " +
             "print('checked', m.ir_version, m.opset_import[0].version)", file);
@@ -158,7 +158,7 @@ public sealed class InteropTests
     [TestCase(true, TestName = "PyTorchGeneratorRoundTripsWithTanhAndBatchNormBefore")]
     public void PyTorchGeneratorImportsAndSamplesAsInPyTorch(bool stableLayers)
     {
-        var python = PythonWith("torch", "pytorch", "python3-torch");
+        var python = PythonInterpreter.With("torch", "pytorch", "python3-torch");
         var file = Path.Combine(folder, $"torch-{stableLayers}.safetensors");
         Python(python, [Script(), "demo", file, "--seed", "4", .. stableLayers ? new[] { "--tanh", "--bn-before" } : []]);
         var run = Path.Combine(folder, $"imported-{stableLayers}");
@@ -276,45 +276,10 @@ public sealed class InteropTests
         Assert.That(error, Does.Contain("nothing to write"));
     }
 
-    /// <summary>
-    /// A Python interpreter that imports <paramref name="module"/>: $ILGPUGAN_PYTHON, python3 on the PATH, or Debian's
-    /// /usr/bin/python3 (where apt's python3-torch and python3-onnx install, which a pyenv python3 does not see).
-    /// </summary>
-    static string PythonWith(string module, string check, string package)
-    {
-        var candidates = new[] { Environment.GetEnvironmentVariable("ILGPUGAN_PYTHON"), "python3", "/usr/bin/python3" };
-        foreach (var candidate in candidates.OfType<string>())
-            if (TryRun(candidate, ["-c", $"import {module}"], out _, out _)) return candidate;
-        RequiredChecks.Unavailable(check, $"no Python that imports {module} (apt-get install {package})");
-        return null!;
-    }
-
     static string Python(string python, params string[] arguments)
     {
-        Assert.That(TryRun(python, arguments, out var output, out var error), $"{python} {string.Join(' ', arguments)}:\n{error}");
+        Assert.That(PythonInterpreter.TryRun(python, arguments, out var output, out var error), $"{python} {string.Join(' ', arguments)}:\n{error}");
         return output;
-    }
-
-    static bool TryRun(string file, IEnumerable<string> arguments, out string output, out string error)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
-        start.Environment["OMP_NUM_THREADS"] = "1";
-        Process process;
-        try { process = Process.Start(start)!; }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            (output, error) = ("", e.Message);
-            return false;
-        }
-        using (process)
-        {
-            var errorTask = process.StandardError.ReadToEndAsync();
-            output = process.StandardOutput.ReadToEnd();
-            error = errorTask.Result;
-            process.WaitForExit();
-            return process.ExitCode == 0;
-        }
     }
 
     /// <summary>tools/pytorch/seed_gan.py of the checkout the tests were built in (it imports tests/reference/make_golden.py).</summary>

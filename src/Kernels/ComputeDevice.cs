@@ -92,7 +92,49 @@ public sealed class ComputeDevice : IDisposable
             throw new DeviceUnavailableException(
                 $"no usable {kind} accelerator" + (reasons.Count > 0 ? $" ({string.Join("; ", reasons)})" : ""));
         }
-        return new ComputeDevice(context, device.CreateAccelerator(context), kind, profiling);
+        try
+        {
+            return new ComputeDevice(context, device.CreateAccelerator(context), kind, profiling);
+        }
+        catch (Exception e) when (device is CudaDevice cuda && e is CudaException or EntryPointNotFoundException)
+        {
+            context.Dispose();
+            throw new DeviceUnavailableException(
+                $"cannot create a CUDA context on {cuda.Name} (CUDA driver {cuda.DriverVersion}): {FailingContextCall(cuda, e)}");
+        }
+    }
+
+    /// <summary>
+    /// The driver call that failed in ILGPU 1.5.3's CudaAccelerator constructor, whose exception names only the
+    /// error: its calls replayed in its order. CUDA 13 deprecates two of them (cuCtxCreate_v2,
+    /// cuCtxGetSharedMemConfig), so a new driver may refuse one; a missing entry point names itself.
+    /// </summary>
+    static string FailingContextCall(CudaDevice device, Exception failure)
+    {
+        if (failure is EntryPointNotFoundException) return failure.Message;
+        var api = CudaAPI.CurrentAPI;
+        var created = api.CreateContext(out var handle, CudaAcceleratorFlags.ScheduleAuto, device.DeviceId);
+        if (created != CudaError.CUDA_SUCCESS) return $"cuCtxCreate_v2 returned {created}";
+        try
+        {
+            (string Name, Func<CudaError> Call)[] calls =
+            [
+                ("cuCtxSetCurrent", () => api.SetCurrentContext(handle)),
+                ("cuCtxGetSharedMemConfig", () => api.GetSharedMemoryConfig(out _)),
+                ("cuCtxGetCacheConfig", () => api.GetCacheConfig(out _)),
+            ];
+            foreach (var (name, call) in calls)
+                if (call() is var error && error != CudaError.CUDA_SUCCESS) return $"{name} returned {error}";
+            return $"{failure.Message} (its driver calls succeed when replayed)";
+        }
+        catch (EntryPointNotFoundException missing)
+        {
+            return missing.Message;
+        }
+        finally
+        {
+            api.DestroyContext(handle);
+        }
     }
 
     /// <summary>How ILGPU compiles our kernels on every accelerator; the offline PTX check builds its context with it too.</summary>
