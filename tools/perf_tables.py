@@ -2,8 +2,8 @@
 into one folder (tools/bench_cpu.sh and tools/gpu/device.sh call it), so that the doc's figures are pasted from
 a run, never typed.
 
-usage: python3 tools/perf_tables.py DIR     (reads DIR/bench.json, profile.json, torch_step.json,
-                                             torch_baseline.json, train.json where present)
+usage: python3 tools/perf_tables.py DIR     (reads DIR/bench.json, profile.json, profile_seed.json, torch.json
+                                             or torch_step.json and torch_baseline.json, train.json where present)
 """
 import json
 import os
@@ -35,8 +35,11 @@ def measured_on(m):
             f"{m['Os']}, {m['Utc']}")
 
 
-bench, profile, torch_step = load("bench.json"), load("profile.json"), load("torch_step.json")
-baseline, train = load("torch_baseline.json"), load("train.json")
+bench, train = load("bench.json"), load("train.json")
+profiles = [(name, load(name)) for name in ("profile_seed.json", "profile.json")]
+torch = load("torch.json") or {}   # device.sh writes both anchors into one file: a device call returns 8 files at most
+torch_step = torch.get("step") or load("torch_step.json")
+baseline = torch.get("baseline") or load("torch_baseline.json")
 out = []
 
 if bench:
@@ -62,8 +65,10 @@ if bench:
                      [[g["Source"], g["Op"], f"{g['M']}×{g['N']}×{g['K']}", num(g["OursGflopPerSecond"], 1),
                        num(g["CuBlasGflopPerSecond"], 1), num(g["OursPercentOfCuBlas"], 1)] for g in bench["Gemm"]]))
 
-if profile:
-    out.append(f"\n### `profile`: {measured_on(profile['MeasuredOn'])}\n")
+for name, profile in profiles:
+    if not profile:
+        continue
+    out.append(f"\n### `profile` ({name}): {measured_on(profile['MeasuredOn'])}\n")
     out.append(f"Batch {profile['BatchSize']}, width ×{profile['Width']}, {profile['Steps']} steps after "
                f"{profile['Warmup']} warm-up steps; every launch between ILGPU profiling markers.\n")
     rows = [[f"`{k['Kernel']}`", num(k["LaunchesPerStep"], 2), num(k["MicrosecondsPerStep"], 1),
@@ -73,6 +78,7 @@ if profile:
                  num(profile["GapSharePercent"], 1), "", ""])
     rows.append(["**step**", num(profile["LaunchesPerStep"], 2), num(profile["StepMicroseconds"], 1), "", "100.0", "", ""])
     out.append(table(["kernel", "launches/step", "µs/step", "µs/launch", "share %", "GFLOP/s", "GB/s"], rows))
+
 
 if torch_step:
     parts = [f"eager {torch_step['eager_ms_per_iter']:.3f} ms per iteration"]
@@ -89,12 +95,12 @@ if baseline:
                                            for k in keys if k in baseline]))
 
 if train:
-    out.append("\n### `train`, the seed's 300 epochs on real MNIST\n")
-    if "steps" in train:
-        out.append(f"{train['steps']} of {train['seed_steps']} steps: loop {train['loop_seconds']:.1f} s, "
-                   f"start-up and the rest {train['startup_seconds']:.1f} s; 300 epochs: "
-                   f"**{train['seed_run_seconds']:.1f} s** ({train['how']}).")
+    out.append("\n### `train` on real MNIST, stopped when the call's time ran out\n")
+    if "projected_300_epochs_seconds" in train:
+        out.append(f"{train['steps']} steps, {train['epochs_whole']} whole epochs of {train['steps_per_epoch']} steps in "
+                   f"{train['wall_seconds_with_startup']:.0f} s with start-up; median epoch {train['epoch_seconds_median']:.2f} s; "
+                   f"300 epochs: **{train['projected_300_epochs_seconds']:.1f} s** ({train['how']}).")
     else:
-        out.append(f"it did not finish (asked for {train['steps_asked']} steps): see log.txt.")
+        out.append(f"no whole epoch (exit {train['exit']}): see log.txt.")
 
 print("\n".join(out))

@@ -137,7 +137,7 @@ stage1() {
     "$python" - "$work/first/metrics.csv" "$work/reference/metrics.csv" "$loss_rtol" "$accelerator" "$driver" \
         >"$OUT/first_steps.json" 2>>"$log" <<'PY'
 import csv, json, sys
-ours, cpu = (list(csv.DictReader(open(path)))[-1] for path in sys.argv[1:3])
+ours, cpu = ({k: v for k, v in list(csv.DictReader(open(path)))[-1].items() if v != ""} for path in sys.argv[1:3])
 rtol = float(sys.argv[3])
 columns = ["d_loss", "g_loss", "d_x", "d_g_z"]
 differences = {c: abs(float(ours[c]) - float(cpu[c])) / max(abs(float(cpu[c])), 1e-12) for c in columns}
@@ -229,7 +229,8 @@ if rows:
     whole = [float(r["seconds"]) for r, n in zip(rows, steps) if n == per_epoch]
     if len(rows) == 1 and rc == 143:
         whole = []
-    result.update(steps=int(rows[-1]["step"]), epochs_whole=len(whole), steps_per_epoch=per_epoch, last_row=rows[-1])
+    result.update(steps=int(rows[-1]["step"]), epochs_whole=len(whole), steps_per_epoch=per_epoch,
+                      last_row={k: v for k, v in rows[-1].items() if v != ""})
     if whole:
         median = statistics.median(whole)
         result.update(epoch_seconds_median=median, projected_300_epochs_seconds=300 * median,
