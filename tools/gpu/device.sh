@@ -102,7 +102,8 @@ if [ "$quick" = 1 ]; then
     profile_args=(--batch-size 8 --steps 2 --warmup 1 --images 64)
     bench_args=(--batch-sizes 4,8 --widths 1 --steps 1 --warmup 0 --repeats 1 --gemm-sizes 32 --gemm-batch 4 --images 64)
     torch_iterations=2
-    train_args=(--batch-size 8 --max-steps 12)
+    train_args=(--batch-size 8)
+    train_budget_s=20
 else
     first_args=(--max-steps 50)
     test_fixtures="($kind)"
@@ -110,6 +111,7 @@ else
     bench_args=()
     torch_iterations=50
     train_args=()
+    train_budget_s=$deadline_s
 fi
 
 # Stage 1: does it run at all, and with the CPU accelerator's losses.
@@ -207,10 +209,11 @@ PY
 # checkpoint and the cut epoch's metrics row); 300 epochs projected from the median whole epoch.
 stage6() {
     local allowed=$(($(left) - 15))
+    [ "$allowed" -gt "$train_budget_s" ] && allowed=$train_budget_s
     if [ "$allowed" -lt 20 ]; then say "stage 6 skipped: $allowed s left"; return; fi
     say "train for ${allowed} s"
     local start=$SECONDS
-    timeout -s TERM --kill-after=20 "$allowed" "${ilgpugan[@]}" train --accelerator "$accelerator" --data "$data" --out "$work/run" \
+    timeout --preserve-status -s TERM --kill-after=20 "$allowed" "${ilgpugan[@]}" train --accelerator "$accelerator" --data "$data" --out "$work/run" \
         --epochs 300 "${train_args[@]}" 2>&1 | tee -a "$log" >&2
     local rc=${PIPESTATUS[0]}
     say "exit $rc after $((SECONDS - start)) s"
