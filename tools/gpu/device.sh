@@ -17,7 +17,7 @@
 # `python3 tools/perf_tables.py OUTDIR` writes the tables for docs/PERFORMANCE.md. Exit status 0 when every stage
 # that ran passed.
 # Environment: OUT (required), ACCELERATOR (cuda), PYTHON (python3: the one with PyTorch), DEADLINE_S (470),
-# LOSS_RTOL (1e-3), TORCH_FULL_RUN_S (20), BIN (a folder holding `ilgpugan` and `IlgpuGan.Tests`; default: the
+# LOSS_RTOL (2e-3), TORCH_FULL_RUN_S (20), BIN (a folder holding `ilgpugan` and `IlgpuGan.Tests`; default: the
 # bundle's tar.xz, unpacked), DATA (MNIST folder; default the bundle's mnist/), QUICK=1 (tiny sizes, for CI:
 # ACCELERATOR=cpu QUICK=1 BIN=tests/bin/Release/net10.0 DATA=<tiny MNIST-format set> OUT=... bash tools/gpu/device.sh).
 set -uo pipefail
@@ -29,7 +29,9 @@ python=${PYTHON:-python3}
 quick=${QUICK:-0}
 data=${DATA:-$root/mnist}
 deadline_s=${DEADLINE_S:-470}
-loss_rtol=${LOSS_RTOL:-1e-3}
+# PoCL's OpenCL against the CPU accelerator after these 50 steps on real MNIST: 2.0e-4 at most (g_loss; 2026-12-05).
+# CUDA's exp, log, sin and cos are approximations of about the same size as rounding, so ten times that.
+loss_rtol=${LOSS_RTOL:-2e-3}
 case "$accelerator" in
     cuda) kind=Cuda ;; opencl) kind=OpenCL ;; cpu) kind=Cpu ;;
     *) echo "device.sh: ACCELERATOR must be cuda, opencl or cpu, not '$accelerator'" >&2; exit 2 ;;
