@@ -19,10 +19,11 @@ public static class Program
         catch (Exception e) when (e is DataFormatException or FileNotFoundException or DirectoryNotFoundException
                                       or CheckpointException or DeviceUnavailableException or DivergedException
                                       or DownloadException or IOException or UnauthorizedAccessException
-                                      or ArgumentException)
+                                      or ArgumentException or OutOfMemoryException)
         {
             output.Flush();
-            error.WriteLine($"{CommandLine.ProgramName}: {e.Message}");
+            // A message may quote a file's contents: escaped, it stays one line and moves no cursor.
+            error.WriteLine($"{CommandLine.ProgramName}: {Printable.Escape(e.Message)}");
             return Failure;
         }
     }
