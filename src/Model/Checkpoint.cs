@@ -32,10 +32,14 @@ public static class Checkpoint
             ? [("G_average.parameters", average.Store.AllParameters), ("G_average.state", average.Store.AllState)]
             : []);
 
-    public static void Save(string path, Gan gan, long step, JsonElement? runOptions = null)
+    /// <summary>
+    /// Writes the state of <paramref name="gan"/>; <paramref name="config"/>, when given, is recorded instead of the GAN's
+    /// own: that of a GAN built with the least batch only to hold the state, the batch sizing nothing but activations.
+    /// </summary>
+    public static void Save(string path, Gan gan, long step, JsonElement? runOptions = null, GanConfig? config = null)
     {
         var tensors = Tensors(gan).Select(t => (t.Name, Values: t.View.GetAsArray())).ToList();
-        var header = new Header(Version, gan.Config, step, gan.Generator.Store.AdamStep,
+        var header = new Header(Version, config ?? gan.Config, step, gan.Generator.Store.AdamStep,
             gan.Discriminator.Store.AdamStep, TensorFile.Lengths(tensors), runOptions);
         TensorFile.Write(path, Magic, Version, header, tensors);
     }
