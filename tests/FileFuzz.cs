@@ -12,7 +12,8 @@ namespace IlgpuGan.Tests;
 public static class FileFuzz
 {
     /// <summary>Values that sizes and offsets are made of when a mutation writes a number.</summary>
-    static readonly long[] Extremes = [0, 1, -1, 2, 255, 65535, 65536, int.MaxValue, int.MinValue, uint.MaxValue, 1L << 32, long.MaxValue, long.MinValue, 1L << 62];
+    static readonly long[] Extremes = [0, 1, -1, 2, 255, 65535, 65536, 1 << 20, 1 << 24, int.MaxValue, int.MinValue, uint.MaxValue, 1L << 32,
+        long.MaxValue, long.MinValue, 1L << 62];
 
     /// <summary><paramref name="count"/> mutants of <paramref name="original"/>, each with a line saying what was done.</summary>
     public static IEnumerable<(string What, byte[] Bytes)> Mutants(byte[] original, int count, int seed)
@@ -21,7 +22,8 @@ public static class FileFuzz
         for (int i = 0; i < count; i++)
         {
             var bytes = (byte[])original.Clone();
-            int at = random.Next(Math.Max(1, bytes.Length));
+            // Half the mutations fall in the first 64 bytes, where formats keep their headers.
+            int at = random.Next(Math.Max(1, random.Next(2) == 0 ? Math.Min(64, bytes.Length) : bytes.Length));
             switch (random.Next(9))
             {
                 case 0:
@@ -41,9 +43,12 @@ public static class FileFuzz
                 case 3:
                     long extreme = Extremes[random.Next(Extremes.Length)];
                     int width = random.Next(2) == 0 ? 4 : 8;
+                    bool bigEndian = random.Next(2) == 0;
                     at = Math.Min(at, Math.Max(0, bytes.Length - width));
-                    BitConverter.GetBytes(extreme).AsSpan(0, Math.Min(width, bytes.Length - at)).CopyTo(bytes.AsSpan(at));
-                    yield return ($"{width} bytes at {at} set to {extreme}", bytes);
+                    var field = BitConverter.GetBytes(extreme)[..width];
+                    if (bigEndian) Array.Reverse(field);
+                    field.AsSpan(0, Math.Min(width, bytes.Length - at)).CopyTo(bytes.AsSpan(at));
+                    yield return ($"{width} bytes at {at} set to {extreme}{(bigEndian ? ", big-endian" : "")}", bytes);
                     break;
                 case 4:
                     var inserted = new byte[1 + random.Next(64)];
