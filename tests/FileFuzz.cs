@@ -110,21 +110,30 @@ public static class FileFuzz
         foreach (var (what, bytes) in mutants)
         {
             File.WriteAllBytes(path, bytes);
-            Exception? error = null;
-            long allocated = 0;
-            var clock = Stopwatch.StartNew();
-            var thread = new Thread(() =>
-            {
-                long before = GC.GetAllocatedBytesForCurrentThread();
-                try { read(path); }
-                catch (Exception e) { error = e; }
-                allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            }) { IsBackground = true };
-            thread.Start();
-            if (!thread.Join(limit)) Assert.Fail($"{what}: the reader did not finish within {limit.TotalSeconds} s");
-            outcomes.Add(new Outcome(what, error, allocated, clock.Elapsed));
+            outcomes.Add(Measure(what, () => read(path), limit));
         }
         return outcomes;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="read"/> on a thread of its own, catching what it throws and measuring what that thread
+    /// allocated; fails the test at once when it outlasts <paramref name="limit"/> (a FIFO's open blocks for ever).
+    /// </summary>
+    public static Outcome Measure(string what, Action read, TimeSpan limit)
+    {
+        Exception? error = null;
+        long allocated = 0;
+        var clock = Stopwatch.StartNew();
+        var thread = new Thread(() =>
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            try { read(); }
+            catch (Exception e) { error = e; }
+            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        }) { IsBackground = true };
+        thread.Start();
+        if (!thread.Join(limit)) Assert.Fail($"{what}: the reader did not finish within {limit.TotalSeconds} s");
+        return new Outcome(what, error, allocated, clock.Elapsed);
     }
 
     /// <summary>

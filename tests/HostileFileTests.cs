@@ -25,26 +25,10 @@ public sealed class HostileFileTests
     [TearDown]
     public void DeleteFolder() => folder.Dispose();
 
-    /// <summary>The exception <paramref name="read"/> throws on a thread of its own, and what that thread allocated; fails past <see cref="ReadLimit"/>.</summary>
-    static (Exception? Error, long Allocated) Measured(Action read)
-    {
-        Exception? error = null;
-        long allocated = 0;
-        var thread = new Thread(() =>
-        {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            try { read(); }
-            catch (Exception e) { error = e; }
-            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        }) { IsBackground = true };
-        thread.Start();
-        if (!thread.Join(ReadLimit)) Assert.Fail($"the read did not finish within {ReadLimit.TotalSeconds} s");
-        return (error, allocated);
-    }
-
+    /// <summary>The refusal <paramref name="read"/> ends in, within <see cref="ReadLimit"/> and before it allocates 16 MB.</summary>
     static CheckpointException Refused(Action read)
     {
-        var (error, allocated) = Measured(read);
+        var (_, error, allocated, _) = FileFuzz.Measure("the read", read, ReadLimit);
         Assert.That(error, Is.InstanceOf<CheckpointException>(), error?.ToString() ?? "read without a word");
         Assert.That(allocated, Is.LessThan(16 << 20), "refused before anything of the claimed size is allocated");
         return (CheckpointException)error!;
