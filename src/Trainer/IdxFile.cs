@@ -102,7 +102,7 @@ public static class IdxFile
         file.ReadExactly(trailer);
         if (BinaryPrimitives.ReadUInt32LittleEndian(trailer) != crc
             || BinaryPrimitives.ReadUInt32LittleEndian(trailer.AsSpan(4)) != (uint)(header.Length + (long)data.Length))
-            throw new DataFormatException(path, "bytes after the gzip data: the file does not end with its gzip trailer");
+            throw new DataFormatException(path, "bytes after the gzip data: the file does not end with the trailer of its one gzip member");
     }
 
     /// <summary>The CRC-32 of gzip (polynomial 0xEDB88320, reflected).</summary>
