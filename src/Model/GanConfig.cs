@@ -97,8 +97,9 @@ public sealed record GanConfig
 
     /// <summary>
     /// The first value outside what a run can have, as a sentence naming it; null when every one is in range. Every
-    /// size product is taken in checked 64-bit arithmetic, so a config read from a file is refused before anything
-    /// of its size is allocated. The command line, the checkpoint reader and the importer all validate by this.
+    /// size product is taken in 64-bit arithmetic, which the per-size limits keep from overflowing, so a config read
+    /// from a file is refused before anything of its size is allocated. The command line, the checkpoint reader and
+    /// the importer all validate by this.
     /// </summary>
     public string? Problem() => SizeProblem() ?? TrainingProblem();
 
