@@ -32,10 +32,14 @@ public static class Checkpoint
             ? [("G_average.parameters", average.Store.AllParameters), ("G_average.state", average.Store.AllState)]
             : []);
 
-    public static void Save(string path, Gan gan, long step, JsonElement? runOptions = null)
+    /// <summary>
+    /// Writes the state of <paramref name="gan"/>; <paramref name="config"/>, when given, is recorded instead of the GAN's
+    /// own: that of a GAN built with the least batch only to hold the state, the batch sizing nothing but activations.
+    /// </summary>
+    public static void Save(string path, Gan gan, long step, JsonElement? runOptions = null, GanConfig? config = null)
     {
         var tensors = Tensors(gan).Select(t => (t.Name, Values: t.View.GetAsArray())).ToList();
-        var header = new Header(Version, gan.Config, step, gan.Generator.Store.AdamStep,
+        var header = new Header(Version, config ?? gan.Config, step, gan.Generator.Store.AdamStep,
             gan.Discriminator.Store.AdamStep, TensorFile.Lengths(tensors), runOptions);
         TensorFile.Write(path, Magic, Version, header, tensors);
     }
@@ -45,33 +49,50 @@ public static class Checkpoint
 
     public static Contents Read(string path)
     {
-        var (header, tensors) = TensorFile.Read<Header>(path, Magic, Version, "checkpoint",
-            h => h.Config is null ? null : h.TensorLengths, "the config or the tensor list");
-        if (Invalid(header) is { } problem) throw new CheckpointException($"{path}: {problem}");
+        var (header, tensors) = TensorFile.Read<Header>(path, Magic, Version, "checkpoint", Invalid, h => h.TensorLengths);
         return new Contents(header, tensors);
     }
 
-    /// <summary>The first header field outside the range a run can have, or null: the checksum vouches for the bytes, not for the writer.</summary>
+    /// <summary>
+    /// The first header field outside the range a run can have, or null: the checksum vouches for the bytes, not for the
+    /// writer. The tensor list must be exactly what the config's networks hold, so nothing is allocated for a size
+    /// the config does not imply.
+    /// </summary>
     static string? Invalid(Header header)
     {
-        var config = header.Config;
-        return header.Step < 0 ? $"step {header.Step} is negative"
-            : header.GeneratorAdamStep < 0 || header.DiscriminatorAdamStep < 0
-                ? $"Adam steps {header.GeneratorAdamStep} and {header.DiscriminatorAdamStep} include a negative one"
-            : config.BatchSize < 2 ? $"batch size {config.BatchSize} is less than 2"
-            : config.ZDim < 1 ? $"z dimension {config.ZDim} is less than 1"
-            : config.ImagePixels < 1 ? $"{config.ImagePixels} pixels per image"
-            : config.GeneratorWidths is null || config.DiscriminatorWidths is null
-                || config.GeneratorWidths.Concat(config.DiscriminatorWidths).Any(w => w < 1)
-                ? "a layer width is missing or less than 1"
-            : !(config.RealTarget is >= 0.5f and <= 1f) ? $"real target {config.RealTarget} is outside [0.5, 1]"
-            : !(config.DiscriminatorDropout is >= 0f and < 1f) ? $"dropout {config.DiscriminatorDropout} is outside [0, 1)"
-            : !(config.GeneratorAverageDecay is >= 0 and < 1) ? $"G average decay {config.GeneratorAverageDecay} is outside [0, 1)"
-            : config.LearningRateDecayFrom < 0 || config.LearningRateDecayTo < 0
-                ? $"learning-rate decay epochs {config.LearningRateDecayFrom} to {config.LearningRateDecayTo} include a negative one"
-            : !float.IsFinite(config.Adam.LearningRate) || config.Adam.LearningRate < 0
-                ? $"learning rate {config.Adam.LearningRate} is not a non-negative number"
+        if (header.Config is null || header.TensorLengths is null) return "the header lacks the config or the tensor list";
+        if (header.Step < 0) return $"step {header.Step} is negative";
+        if (header.GeneratorAdamStep < 0 || header.DiscriminatorAdamStep < 0)
+            return $"Adam steps {header.GeneratorAdamStep} and {header.DiscriminatorAdamStep} include a negative one";
+        if (header.Config.Problem() is { } problem) return problem;
+        var expected = ExpectedLengths(header.Config);
+        foreach (var (name, length) in header.TensorLengths)
+            if (!expected.TryGetValue(name, out var needed)) return $"unexpected tensor {Printable.Escape(name)}";
+            else if (length != needed) return $"{name} has {length} values, the config's networks hold {needed}";
+        return expected.Keys.FirstOrDefault(name => !header.TensorLengths.ContainsKey(name)) is { } missing
+            ? $"no tensor {missing}"
             : null;
+    }
+
+    /// <summary>The length of every tensor <see cref="Save"/> writes for a GAN of <paramref name="config"/>, whose sizes are in range.</summary>
+    static Dictionary<string, long> ExpectedLengths(GanConfig config)
+    {
+        var lengths = config.Lengths();
+        var expected = new Dictionary<string, long>();
+        foreach (var (network, parameters, state) in new[]
+                 {
+                     ("G", lengths.GeneratorParameters, lengths.GeneratorState), ("D", lengths.DiscriminatorParameters, 0L),
+                 })
+        {
+            foreach (var name in new[] { "parameters", "adam_m", "adam_v" }) expected[$"{network}.{name}"] = parameters;
+            expected[$"{network}.state"] = state;
+        }
+        if (config.GeneratorAverageDecay > 0)
+        {
+            expected["G_average.parameters"] = lengths.GeneratorParameters;
+            expected["G_average.state"] = lengths.GeneratorState;
+        }
+        return expected;
     }
 
     /// <summary>Puts a checkpoint's state into a GAN built with the same config; returns the step reached.</summary>

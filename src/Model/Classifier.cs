@@ -151,11 +151,24 @@ public static class ClassifierFile
     /// <summary>Reads and verifies the header and parameters, not yet on a device.</summary>
     public static (Header Header, float[] Parameters) Read(string path)
     {
-        var (header, tensors) = TensorFile.Read<Header>(path, Magic, Version, "classifier",
-            h => h.HiddenWidths is not { Length: > 0 } ? null : h.TensorLengths, "the widths or the tensor list");
-        if (!tensors.TryGetValue(ParametersTensor, out var parameters))
-            throw new CheckpointException($"{path}: no tensor {ParametersTensor}");
-        return (header, parameters);
+        var (header, tensors) = TensorFile.Read<Header>(path, Magic, Version, "classifier", Invalid, h => h.TensorLengths);
+        return (header, tensors[ParametersTensor]);
+    }
+
+    /// <summary>The first header field out of range, or null; the one tensor must be as long as the declared shape needs.</summary>
+    static string? Invalid(Header header)
+    {
+        if (header.HiddenWidths is not { Length: > 0 } || header.TensorLengths is null) return "the header lacks the widths or the tensor list";
+        int[] features = [header.Pixels, .. header.HiddenWidths, header.Classes];
+        if (features.Length - 2 > GanConfig.MaxHiddenLayers) return $"{features.Length - 2} hidden layers, more than {GanConfig.MaxHiddenLayers}";
+        if (features.FirstOrDefault(f => f is < 1 or > GanConfig.MaxFeatures) is var bad and not 0)
+            return $"a size of {bad} in its shape {string.Join('-', features)}, outside 1 to {GanConfig.MaxFeatures}";
+        long needed = ParameterLayout.OfLinears(features);
+        if (needed > GanConfig.MaxBufferLength) return $"its shape {string.Join('-', features)} needs {needed} parameters, more than one buffer holds";
+        if (header.TensorLengths.Keys.FirstOrDefault(name => name != ParametersTensor) is { } other)
+            return $"unexpected tensor {Printable.Escape(other)}";
+        if (!header.TensorLengths.TryGetValue(ParametersTensor, out var length)) return $"no tensor {ParametersTensor}";
+        return length != needed ? $"{length} parameters, its declared shape needs {needed}" : null;
     }
 
     /// <summary>The classifier a file holds, on the device, with room for batches of <paramref name="maxRows"/>.</summary>
@@ -163,12 +176,6 @@ public static class ClassifierFile
     {
         var (header, parameters) = Read(path);
         var classifier = new Classifier(kernels, header.Pixels, header.HiddenWidths, header.Classes, maxRows);
-        if (parameters.Length != classifier.Store.Parameters.Length)
-        {
-            classifier.Dispose();
-            throw new CheckpointException(
-                $"{path}: {parameters.Length} parameters, its declared shape needs {classifier.Store.Parameters.Length}");
-        }
         classifier.Store.AllParameters.CopyFromCPU(parameters);
         return (classifier, header);
     }

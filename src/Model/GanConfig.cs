@@ -79,6 +79,91 @@ public sealed record GanConfig
         : GeneratorAverageDecay == 0 && other.GeneratorAverageDecay > 0 ? "it keeps no average of G to continue"
         : null;
 
+    /// <summary>
+    /// The documented limits of the size knobs: z, the pixels of an image and each hidden width at most
+    /// <see cref="MaxFeatures"/>, the batch at most <see cref="MaxBatchSize"/>, at most <see cref="MaxHiddenLayers"/>
+    /// hidden layers a network; and every buffer a run allocates within <see cref="MaxBufferLength"/> floats.
+    /// </summary>
+    public const int MaxFeatures = 65536, MaxBatchSize = 65536, MaxHiddenLayers = 64;
+
+    /// <summary>
+    /// The most floats one tensor or buffer may hold: a .NET array's most elements, since a checkpoint copies each
+    /// network's parameters to the host as one array, and the kernels index a buffer with 32-bit ints.
+    /// </summary>
+    public static long MaxBufferLength => Array.MaxLength;
+
+    /// <summary>The lengths of the networks' flat buffers (Linear: out×in + out; BatchNorm1d: γ, β and two running statistics).</summary>
+    public sealed record BufferLengths(long GeneratorParameters, long GeneratorState, long DiscriminatorParameters);
+
+    /// <summary>
+    /// The first value outside what a run can have, as a sentence naming it; null when every one is in range. Every
+    /// size product is taken in 64-bit arithmetic, which the per-size limits keep from overflowing, so a config read
+    /// from a file is refused before anything of its size is allocated. The command line, the checkpoint reader and
+    /// the importer all validate by this.
+    /// </summary>
+    public string? Problem() => SizeProblem() ?? TrainingProblem();
+
+    string? SizeProblem()
+    {
+        if (GeneratorWidths is null || DiscriminatorWidths is null) return "a network's list of widths is missing";
+        return OutOfRange("batch size", BatchSize, 2, MaxBatchSize)
+            ?? OutOfRange("z dimension", ZDim, 1, MaxFeatures)
+            ?? OutOfRange("pixels per image", ImagePixels, 1, MaxFeatures)
+            ?? OutOfRange("G's hidden layer count", GeneratorWidths.Count, 0, MaxHiddenLayers)
+            ?? OutOfRange("D's hidden layer count", DiscriminatorWidths.Count, 0, MaxHiddenLayers)
+            ?? GeneratorWidths.Select(w => OutOfRange("a width of G", w, 1, MaxFeatures)).FirstOrDefault(p => p is not null)
+            ?? DiscriminatorWidths.Select(w => OutOfRange("a width of D", w, 1, MaxFeatures)).FirstOrDefault(p => p is not null)
+            ?? BufferProblem();
+    }
+
+    /// <summary>Each weight matrix, each network's parameters and each layer's output for a batch within one buffer.</summary>
+    string? BufferProblem()
+    {
+        string? Over(string what, long length) => length > MaxBufferLength
+            ? $"{what} would hold {length} floats, more than one buffer holds ({MaxBufferLength})"
+            : null;
+        foreach (var (network, features, rows) in new[]
+                 {
+                     ("G", Features(ZDim, GeneratorWidths, ImagePixels), (long)BatchSize),
+                     // D sees the real and the fake batch as one.
+                     ("D", Features(ImagePixels, DiscriminatorWidths, 1), 2L * BatchSize),
+                 })
+            for (int i = 1; i < features.Count; i++)
+                if ((Over($"{network}'s fc{i} weight ({features[i]} × {features[i - 1]})", (long)features[i] * features[i - 1])
+                     ?? Over($"{network}'s fc{i} output for a batch ({rows} × {features[i]})", rows * features[i])) is { } problem)
+                    return problem;
+        var lengths = Lengths();
+        return Over("G's parameters", lengths.GeneratorParameters) ?? Over("D's parameters", lengths.DiscriminatorParameters)
+            ?? Over($"a batch of D's input ({2L * BatchSize} × {ImagePixels})", 2L * BatchSize * ImagePixels);
+    }
+
+    static List<int> Features(int input, IReadOnlyList<int> hidden, int output) => [input, .. hidden, output];
+
+    /// <summary>The networks' buffer lengths of a config whose sizes are in range (<see cref="Problem"/> is null).</summary>
+    public BufferLengths Lengths()
+    {
+        long norms = GeneratorWidths.Sum(w => 2L * w);
+        return new BufferLengths(ParameterLayout.OfLinears(Features(ZDim, GeneratorWidths, ImagePixels)) + norms, norms,
+            ParameterLayout.OfLinears(Features(ImagePixels, DiscriminatorWidths, 1)));
+    }
+
+    string? TrainingProblem() =>
+        !(RealTarget is >= 0.5f and <= 1f) ? $"real target {RealTarget} is outside [0.5, 1]"
+        : !(DiscriminatorDropout is >= 0f and < 1f) ? $"dropout {DiscriminatorDropout} is outside [0, 1)"
+        : !(GeneratorAverageDecay is >= 0 and < 1) ? $"G average decay {GeneratorAverageDecay} is outside [0, 1)"
+        : LearningRateDecayFrom < 0 || LearningRateDecayTo < 0
+            ? $"learning-rate decay epochs {LearningRateDecayFrom} to {LearningRateDecayTo} include a negative one"
+        : !Enum.IsDefined(Loss) ? $"generator loss {(int)Loss} is not one this build knows"
+        : !float.IsFinite(Adam.LearningRate) || Adam.LearningRate < 0 ? $"learning rate {Adam.LearningRate} is not a non-negative number"
+        : !(Adam.Beta1 is >= 0f and < 1f) || !(Adam.Beta2 is >= 0f and < 1f)
+            ? $"Adam's betas {Adam.Beta1} and {Adam.Beta2} are not both in [0, 1)"
+        : !(Adam.Eps > 0f && float.IsFinite(Adam.Eps)) ? $"Adam's epsilon {Adam.Eps} is not a positive number"
+        : !(Adam.WeightDecay >= 0f && float.IsFinite(Adam.WeightDecay)) ? $"weight decay {Adam.WeightDecay} is not a non-negative number"
+        : null;
+
+    static string? OutOfRange(string what, long value, long min, long max) =>
+        value < min ? $"{what} {value} is less than {min}" : value > max ? $"{what} {value} is more than {max}" : null;
+
     /// <summary>The same recipe with every hidden layer <paramref name="factor"/> times wider (benchmarks).</summary>
     public GanConfig Widened(int factor) => this with
     {

@@ -77,14 +77,7 @@ public static class OnnxGenerator
         return model;
     }
 
-    public static void Write(string path, ModelProto model)
-    {
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        Directory.CreateDirectory(directory);
-        var temporary = Path.Combine(directory, $".{Path.GetFileName(path)}.{Environment.ProcessId}.tmp");
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write)) model.WriteTo(file);
-        File.Move(temporary, path, overwrite: true);
-    }
+    public static void Write(string path, ModelProto model) => AtomicFile.Write(path, model.WriteTo);
 
     /// <summary>A float tensor [N, features] whose batch dimension N is free.</summary>
     static ValueInfoProto Value(string name, int features) => new()

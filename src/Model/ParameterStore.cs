@@ -19,6 +19,13 @@ public sealed class ParameterLayout
     public IReadOnlyList<TensorSlot> Slots => slots;
     public int Length { get; private set; }
 
+    /// <summary>
+    /// The floats of Linear layers chained through <paramref name="features"/> (weight out×in and bias out each), in
+    /// 64-bit arithmetic: what a file's header may claim is checked with it before a network is built.
+    /// </summary>
+    public static long OfLinears(IReadOnlyList<int> features) =>
+        Enumerable.Range(1, features.Count - 1).Sum(i => (long)features[i] * features[i - 1] + features[i]);
+
     public TensorSlot Add(string name, params int[] shape)
     {
         if (slots.Any(s => s.Name == name)) throw new ArgumentException($"tensor '{name}' is already in the layout");

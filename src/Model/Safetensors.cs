@@ -62,78 +62,132 @@ public static class Safetensors
             writer.WriteEndObject();
         }
         while (json.Length % 8 != 0) json.WriteByte((byte)' ');
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        Directory.CreateDirectory(directory);
-        var temporary = Path.Combine(directory, $".{Path.GetFileName(path)}.{Environment.ProcessId}.tmp");
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write))
+        AtomicFile.Write(path, file =>
         {
             file.Write(BitConverter.GetBytes((ulong)json.Length));
             json.Position = 0;
             json.CopyTo(file);
             foreach (var (_, tensor) in tensors) file.Write(tensor.Data);
-        }
-        File.Move(temporary, path, overwrite: true);
+        });
     }
 
-    /// <summary>Reads and checks a safetensors file; the message of a <see cref="CheckpointException"/> names the file and what is wrong.</summary>
+    /// <summary>The most bytes a header may have: the safetensors library's own limit.</summary>
+    public const long MaxHeaderBytes = 100_000_000;
+
+    /// <summary>
+    /// Reads and checks a safetensors file as the safetensors library does: a regular file, a header within the
+    /// library's limit, each name once, each tensor's byte range as long as its dtype and shape need, and the ranges
+    /// tiling the data that follows the header exactly, with no overlap, gap or trailing byte. Nothing is allocated
+    /// beyond what the file holds. The message of a <see cref="CheckpointException"/> names the file and what is wrong.
+    /// </summary>
     public static (Dictionary<string, SafeTensor> Tensors, Dictionary<string, string> Metadata) Read(string path)
     {
-        byte[] bytes;
-        try { bytes = File.ReadAllBytes(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new CheckpointException($"{path}: cannot read the safetensors file ({e.Message})");
-        }
-        if (bytes.Length < 8)
-            throw new CheckpointException($"{path}: {bytes.Length} bytes, too short for a safetensors file's 8-byte header length");
-        ulong headerLength = BitConverter.ToUInt64(bytes, 0);
-        if (headerLength > (ulong)(bytes.Length - 8))
-            throw new CheckpointException(
-                $"{path}: the header length {headerLength} runs past the end of the file ({bytes.Length - 8} bytes follow it): truncated, or not a safetensors file");
-        int dataStart = 8 + (int)headerLength;
-        var tensors = new Dictionary<string, SafeTensor>();
-        var metadata = new Dictionary<string, string>();
         try
         {
-            using var header = JsonDocument.Parse(bytes.AsMemory(8, (int)headerLength));
+            long length = RegularFile.Length(path, 8, "a safetensors file");
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
+            var prefix = new byte[8];
+            file.ReadExactly(prefix);
+            ulong headerLength = BitConverter.ToUInt64(prefix);
+            if (headerLength > (ulong)(length - 8))
+                throw new CheckpointException(
+                    $"{path}: the header length {headerLength} runs past the end of the file ({length - 8} bytes follow it): truncated, or not a safetensors file");
+            if (headerLength > MaxHeaderBytes)
+                throw new CheckpointException($"{path}: a header of {headerLength} bytes, more than the {MaxHeaderBytes} the format allows");
+            var json = new byte[headerLength];
+            file.ReadExactly(json);
+            long dataLength = length - 8 - (long)headerLength;
+            var (entries, metadata) = ParseHeader(path, json, dataLength);
+            var tensors = new Dictionary<string, SafeTensor>();
+            // The ranges tile the data in file order, so the bytes are read straight through.
+            foreach (var (name, dtype, shape, begin, end) in entries.OrderBy(e => e.Begin))
+            {
+                var data = new byte[end - begin];
+                file.ReadExactly(data);
+                tensors[name] = new SafeTensor(dtype, shape, data);
+            }
+            return (tensors, metadata);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CheckpointException(e.Message.StartsWith(path, StringComparison.Ordinal)
+                ? e.Message
+                : $"{path}: cannot read the safetensors file ({e.Message})");
+        }
+    }
+
+    /// <summary>The header's tensors, their byte ranges checked against <paramref name="dataLength"/>, and its metadata.</summary>
+    static (List<(string Name, string Dtype, long[] Shape, long Begin, long End)> Entries, Dictionary<string, string> Metadata)
+        ParseHeader(string path, byte[] json, long dataLength)
+    {
+        var entries = new List<(string Name, string Dtype, long[] Shape, long Begin, long End)>();
+        var metadata = new Dictionary<string, string>();
+        var names = new HashSet<string>();
+        try
+        {
+            using var header = JsonDocument.Parse(json);
             if (header.RootElement.ValueKind != JsonValueKind.Object) throw new JsonException("the header is not a JSON object");
             foreach (var entry in header.RootElement.EnumerateObject())
             {
+                if (!names.Add(entry.Name)) throw new CheckpointException($"{path}: {Printable.Escape(entry.Name)} is in the header twice");
                 if (entry.Name == MetadataKey)
                 {
+                    var keys = new HashSet<string>();
                     foreach (var item in entry.Value.EnumerateObject())
-                        metadata[item.Name] = item.Value.ValueKind == JsonValueKind.String
-                            ? item.Value.GetString()!
-                            : throw new CheckpointException($"{path}: metadata {item.Name} is not a string, as the format requires");
+                        metadata[item.Name] = !keys.Add(item.Name)
+                            ? throw new CheckpointException($"{path}: metadata {Printable.Escape(item.Name)} is given twice")
+                            : item.Value.ValueKind == JsonValueKind.String
+                                ? item.Value.GetString()!
+                                : throw new CheckpointException($"{path}: metadata {Printable.Escape(item.Name)} is not a string, as the format requires");
                     continue;
                 }
-                tensors[entry.Name] = ReadTensor(path, entry.Name, entry.Value, bytes, dataStart);
+                entries.Add(ReadEntry(path, entry.Name, entry.Value, dataLength));
             }
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or KeyNotFoundException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or KeyNotFoundException
+                                      or ArgumentException)
         {
-            throw new CheckpointException($"{path}: unreadable safetensors header ({e.Message})");
+            throw new CheckpointException($"{path}: unreadable safetensors header ({Printable.Escape(e.Message)})");
         }
-        return (tensors, metadata);
+        long covered = 0;
+        foreach (var (name, _, _, begin, end) in entries.OrderBy(e => e.Begin))
+        {
+            if (begin != covered)
+                throw new CheckpointException(begin < covered
+                    ? $"{path}: tensor {Printable.Escape(name)} overlaps the tensor before it (bytes {begin} to {end}, the one before ends at {covered})"
+                    : $"{path}: bytes {covered} to {begin} of the data belong to no tensor");
+            covered = end;
+        }
+        if (covered != dataLength)
+            throw new CheckpointException($"{path}: {dataLength - covered} bytes after the last tensor's data");
+        return (entries, metadata);
     }
 
-    static SafeTensor ReadTensor(string path, string name, JsonElement entry, byte[] bytes, int dataStart)
+    static (string Name, string Dtype, long[] Shape, long Begin, long End) ReadEntry(string path, string name, JsonElement entry,
+        long dataLength)
     {
+        var quoted = Printable.Escape(name);
         var dtype = entry.GetProperty("dtype").GetString() ?? "";
         if (!DtypeSizes.TryGetValue(dtype, out int size))
-            throw new CheckpointException($"{path}: tensor {name} has the unknown dtype '{dtype}'");
+            throw new CheckpointException($"{path}: tensor {quoted} has the unknown dtype '{Printable.Escape(dtype)}'");
         var shape = entry.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64()).ToArray();
-        if (shape.Any(d => d < 0)) throw new CheckpointException($"{path}: tensor {name} has a negative dimension");
+        if (shape.Any(d => d < 0)) throw new CheckpointException($"{path}: tensor {quoted} has a negative dimension");
         var offsets = entry.GetProperty("data_offsets").EnumerateArray().Select(d => d.GetInt64()).ToArray();
         if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] < offsets[0])
-            throw new CheckpointException($"{path}: tensor {name} has ill-formed data_offsets");
-        long count = shape.Aggregate(1L, (a, b) => a * b);
-        if (offsets[1] - offsets[0] != count * size)
+            throw new CheckpointException($"{path}: tensor {quoted} has ill-formed data_offsets");
+        if (offsets[1] > dataLength)
             throw new CheckpointException(
-                $"{path}: tensor {name} ({dtype} [{string.Join(", ", shape)}]) needs {count * size} bytes, its data_offsets give {offsets[1] - offsets[0]}");
-        if (dataStart + offsets[1] > bytes.Length)
+                $"{path}: tensor {quoted} ends at byte {offsets[1]} of the data, past the end of the file ({dataLength} bytes of data): the file is truncated");
+        // Bounded by the data's length, so a shape whose product overflows is refused before it wraps.
+        long bytes = size;
+        foreach (var d in shape)
+            if (d != 0 && bytes > dataLength / d)
+                throw new CheckpointException($"{path}: tensor {quoted} ({dtype} [{string.Join(", ", shape)}]) needs more bytes than the file holds");
+            else bytes *= d;
+        if (offsets[1] - offsets[0] != bytes)
             throw new CheckpointException(
-                $"{path}: tensor {name} ends at byte {dataStart + offsets[1]}, past the end of the file ({bytes.Length} bytes): the file is truncated");
-        return new SafeTensor(dtype, shape, bytes.AsSpan(dataStart + (int)offsets[0], (int)(offsets[1] - offsets[0])).ToArray());
+                $"{path}: tensor {quoted} ({dtype} [{string.Join(", ", shape)}]) needs {bytes} bytes, its data_offsets give {offsets[1] - offsets[0]}");
+        if (bytes > Array.MaxLength) throw new CheckpointException($"{path}: tensor {quoted} has {bytes} bytes, more than one array holds");
+        return (name, dtype, shape, offsets[0], offsets[1]);
     }
 }

@@ -46,7 +46,7 @@ public static class StateDict
         {
             expected.Add(slot.Name);
             if (!tensors.TryGetValue(slot.Name, out var tensor)) problems.Add($"no tensor {slot.Name}");
-            else if (tensor.Dtype != "F32") problems.Add($"{slot.Name} is {tensor.Dtype}, IlgpuGan reads F32 only");
+            else if (tensor.Dtype != "F32") problems.Add($"{slot.Name} is {Printable.Escape(tensor.Dtype)}, IlgpuGan reads F32 only");
             else if (!tensor.Shape.SequenceEqual(slot.Shape.Select(d => (long)d)))
                 problems.Add($"{slot.Name} has shape {tensor.ShapeText}, the {networkName} needs [{string.Join(", ", slot.Shape)}]");
             else tensor.ToFloats().CopyTo(into, slot.Offset);
@@ -57,12 +57,13 @@ public static class StateDict
         {
             var name = ModuleName(norm.RunningVar) + BatchesTracked;
             expected.Add(name);
-            if (!tensors.TryGetValue(name, out var tensor)) problems.Add($"no tensor {name}");
-            else if (tensor.Dtype != "I64" || tensor.Shape.Length != 0)
-                problems.Add($"{name} is {tensor.Dtype} {tensor.ShapeText}, PyTorch's is an I64 scalar []");
+            // Optional, as PyTorch's loader fills in 0 for it.
+            if (!tensors.TryGetValue(name, out var tensor)) continue;
+            if (tensor.Dtype != "I64" || tensor.Shape.Length != 0)
+                problems.Add($"{name} is {Printable.Escape(tensor.Dtype)} {tensor.ShapeText}, PyTorch's is an I64 scalar []");
         }
         problems.AddRange(tensors.Keys.Where(name => !expected.Contains(name)).Order(StringComparer.Ordinal)
-            .Select(name => $"unexpected tensor {name}"));
+            .Select(name => $"unexpected tensor {Printable.Escape(name)}"));
         if (problems.Count > 0)
             throw new CheckpointException($"{path}: not the state_dict of this {networkName}: {string.Join("; ", problems)}");
         return (parameters, state);
@@ -98,9 +99,18 @@ public static class StateDict
 
     /// <summary>
     /// <paramref name="config"/> with the architecture the metadata gives (a key absent keeps the config's value), or
-    /// the config the metadata carries when <paramref name="useCarriedConfig"/> and it has one.
+    /// the config the metadata carries when <paramref name="useCarriedConfig"/> and it has one; validated by
+    /// <see cref="GanConfig.Problem"/> before anything of its size is built.
     /// </summary>
     public static GanConfig Apply(IReadOnlyDictionary<string, string> metadata, GanConfig config, bool useCarriedConfig, string path)
+    {
+        var applied = Read(metadata, config, useCarriedConfig, path);
+        return applied.Problem() is { } problem
+            ? throw new CheckpointException($"{path}: the recipe in the metadata is out of range: {problem}")
+            : applied;
+    }
+
+    static GanConfig Read(IReadOnlyDictionary<string, string> metadata, GanConfig config, bool useCarriedConfig, string path)
     {
         try
         {
@@ -118,14 +128,14 @@ public static class StateDict
                     {
                         BatchNormBefore => true,
                         BatchNormAfter => false,
-                        _ => throw new FormatException($"{BatchNormKey} is '{b}', not {BatchNormBefore} or {BatchNormAfter}"),
+                        _ => throw new FormatException($"{BatchNormKey} is '{Printable.Escape(b)}', not {BatchNormBefore} or {BatchNormAfter}"),
                     }
                     : config.BatchNormBeforeActivation,
             };
         }
-        catch (Exception e) when (e is FormatException or OverflowException or JsonException)
+        catch (Exception e) when (e is FormatException or OverflowException or JsonException or NotSupportedException)
         {
-            throw new CheckpointException($"{path}: unreadable recipe in the metadata ({e.Message})");
+            throw new CheckpointException($"{path}: unreadable recipe in the metadata ({Printable.Escape(e.Message)})");
         }
     }
 

@@ -1,3 +1,5 @@
+using IlgpuGan.Model;
+
 namespace IlgpuGan.Trainer;
 
 /// <summary>A command line that cannot be obeyed; the message names the argument at fault.</summary>
@@ -82,7 +84,7 @@ public static class CommandLine
         }
         catch (UsageException e)
         {
-            error.WriteLine($"{ProgramName}: {e.Message}");
+            error.WriteLine($"{ProgramName}: {Printable.Escape(e.Message)}");
             error.WriteLine($"Run '{ProgramName}{(command is null ? "" : " " + command.Name)} --help' for usage.");
             return UsageException.ExitCode;
         }

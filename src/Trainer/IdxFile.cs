@@ -22,6 +22,8 @@ public sealed record IdxImages(int Count, int Rows, int Columns, byte[] Pixels);
 public static class IdxFile
 {
     const byte UnsignedByteType = 0x08;
+    /// <summary>The bytes of gzip data allocated before any arrive: more come as the data does.</summary>
+    const int FirstPiece = 1 << 24;
 
     /// <summary>Reads a labels file (magic 0x00000801): one byte per sample.</summary>
     public static byte[] ReadLabels(string path) => Read(path, dimensionCount: 1, "labels").Data;
@@ -74,11 +76,51 @@ public static class IdxFile
         using var stream = gzipped ? new GZipStream(file, CompressionMode.Decompress) : (Stream)file;
         try
         {
-            return Parse(stream, path, dimensionCount, elements, gzipped ? " (decompressed)" : "");
+            var parsed = Parse(stream, path, dimensionCount, elements, gzipped ? " (decompressed)" : "");
+            if (gzipped) CheckGzipTrailer(file, path, parsed.Shape, parsed.Data);
+            return parsed;
         }
         catch (InvalidDataException e)
         {
             throw new DataFormatException(path, $"corrupt gzip data: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// GZipStream stops without a word at bytes after the gzip data that begin no further member, so they are found by
+    /// the file's last 8 bytes, which must be the gzip trailer (RFC 1952: CRC-32 and length of the data) of what was
+    /// decompressed. The IDX files are single gzip members, as MNIST's are.
+    /// </summary>
+    static void CheckGzipTrailer(FileStream file, string path, int[] shape, byte[] data)
+    {
+        var header = new byte[4 + 4 * shape.Length];
+        BinaryPrimitives.WriteInt32BigEndian(header, UnsignedByteType << 8 | shape.Length);
+        for (int d = 0; d < shape.Length; d++) BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4 + 4 * d), shape[d]);
+        uint crc = Crc32.Append(Crc32.Append(Crc32.Initial, header), data) ^ Crc32.Initial;
+        var trailer = new byte[8];
+        file.Seek(-trailer.Length, SeekOrigin.End);
+        file.ReadExactly(trailer);
+        if (BinaryPrimitives.ReadUInt32LittleEndian(trailer) != crc
+            || BinaryPrimitives.ReadUInt32LittleEndian(trailer.AsSpan(4)) != (uint)(header.Length + (long)data.Length))
+            throw new DataFormatException(path, "bytes after the gzip data: the file does not end with the trailer of its one gzip member");
+    }
+
+    /// <summary>The CRC-32 of gzip (polynomial 0xEDB88320, reflected).</summary>
+    static class Crc32
+    {
+        public const uint Initial = 0xFFFFFFFF;
+
+        static readonly uint[] Table = Enumerable.Range(0, 256).Select(n =>
+        {
+            uint c = (uint)n;
+            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320 ^ (c >> 1) : c >> 1;
+            return c;
+        }).ToArray();
+
+        public static uint Append(uint crc, ReadOnlySpan<byte> bytes)
+        {
+            foreach (var b in bytes) crc = Table[(crc ^ b) & 0xFF] ^ (crc >> 8);
+            return crc;
         }
     }
 
@@ -116,9 +158,17 @@ public static class IdxFile
         if (length > (UInt128)Array.MaxLength)
             throw new DataFormatException(path, $"{declared}, more than one array holds");
 
-        var data = new byte[(int)length];
-        int dataRead = stream.ReadAtLeast(data, data.Length, throwOnEndOfStream: false);
-        if (dataRead < data.Length)
+        // Memory grows with the data that arrives, never with what a header claims: a raw file's length bounds it at
+        // once, and gzip data is taken a piece at a time.
+        var data = new byte[(int)UInt128.Min(length, stream.CanSeek ? (UInt128)(stream.Length - stream.Position) : FirstPiece)];
+        int dataRead = 0;
+        while (true)
+        {
+            dataRead += stream.ReadAtLeast(data.AsSpan(dataRead), data.Length - dataRead, throwOnEndOfStream: false);
+            if (dataRead < data.Length || (UInt128)dataRead == length || stream.CanSeek) break;
+            Array.Resize(ref data, (int)UInt128.Min(length, 2 * (UInt128)data.Length));
+        }
+        if ((UInt128)dataRead < length)
             throw new DataFormatException(path, $"truncated: {declared}, file{note} has {dataRead}");
 
         long trailing = 0;

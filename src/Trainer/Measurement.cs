@@ -10,6 +10,8 @@ public static class Measurement
 {
     /// <summary>MNIST's training set: the reference's epoch is 60000 / 128 = 468 steps (drop_last).</summary>
     public const int MnistTrainImages = 60_000;
+    /// <summary>The most synthetic images `profile` and `bench` take: 784-pixel images of them fit one buffer (<see cref="GanConfig.MaxBufferLength"/>).</summary>
+    public const int MaxSyntheticImages = 2_000_000;
     /// <summary>The reference's run: 300 epochs.</summary>
     public const int ReferenceEpochs = 300;
 

@@ -16,16 +16,23 @@ public static class Program
         {
             return CommandLine.Run(args, Commands(output, terminal), output, error);
         }
-        catch (Exception e) when (e is DataFormatException or FileNotFoundException or DirectoryNotFoundException
-                                      or CheckpointException or DeviceUnavailableException or DivergedException
-                                      or DownloadException or IOException or UnauthorizedAccessException
-                                      or ArgumentException)
+        catch (Exception e) when (IsReportedFailure(e))
         {
             output.Flush();
-            error.WriteLine($"{CommandLine.ProgramName}: {e.Message}");
+            // A message may quote a file's contents: escaped, it stays one line and moves no cursor.
+            error.WriteLine($"{CommandLine.ProgramName}: {Printable.Escape(e.Message)}");
             return Failure;
         }
     }
+
+    /// <summary>
+    /// Whether an exception is a failure the program reports as one line with exit code <see cref="Failure"/>: every kind
+    /// the readers throw for a bad file, and the device's, the download's and the file system's. Any other is a bug,
+    /// and keeps its stack trace.
+    /// </summary>
+    public static bool IsReportedFailure(Exception e) =>
+        e is DataFormatException or CheckpointException or DeviceUnavailableException or DivergedException
+            or DownloadException or IOException or UnauthorizedAccessException or ArgumentException or OutOfMemoryException;
 
     static IReadOnlyList<Command> Commands(TextWriter output, bool terminal) =>
     [

@@ -38,14 +38,14 @@ public static class BenchCommand
         {
             Accelerator = args.Choice("accelerator", defaults.Accelerator, "where the kernels run"),
             Recipe = args.Choice("recipe", defaults.Recipe, "training recipe whose step is timed"),
-            BatchSizes = args.IntList("batch-sizes", null, "batch sizes to time" + PerAccelerator(d => d.BatchSizes), min: 2, max: 65536),
+            BatchSizes = args.IntList("batch-sizes", null, "batch sizes to time" + PerAccelerator(d => d.BatchSizes), min: 2, max: GanConfig.MaxBatchSize),
             Widths = args.IntList("widths", null, "width factors of the hidden layers" + PerAccelerator(d => d.Widths), min: 1, max: 16),
             Steps = args.OptionalInt("steps", "steps per timed run" + PerAccelerator(d => d.Steps), min: 1, max: 100_000),
             Warmup = args.OptionalInt("warmup", "untimed steps first" + PerAccelerator(d => d.Warmup), min: 0, max: 100_000),
             Repeats = args.OptionalInt("repeats", "timed runs; the median is reported" + PerAccelerator(d => d.Repeats), min: 1, max: 1000),
             GemmSizes = args.IntList("gemm-sizes", null, "square GEMMs n×n×n after the model's" + PerAccelerator(d => d.GemmSizes), min: 1, max: 16384),
-            GemmBatch = args.Int("gemm-batch", defaults.GemmBatch, "batch size whose training step gives the model's GEMM shapes", min: 2, max: 65536),
-            Images = args.Int("images", defaults.Images, "synthetic training images (random pixels; MNIST has 60000)", min: 2),
+            GemmBatch = args.Int("gemm-batch", defaults.GemmBatch, "batch size whose training step gives the model's GEMM shapes", min: 2, max: GanConfig.MaxBatchSize),
+            Images = args.Int("images", defaults.Images, "synthetic training images (random pixels; MNIST has 60000)", min: 2, max: Measurement.MaxSyntheticImages),
             Json = args.Path("json", null, "also write the figures to this JSON file"),
         };
     }

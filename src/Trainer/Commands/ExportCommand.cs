@@ -44,6 +44,9 @@ public static class ExportCommand
         if (options.Safetensors is null && options.DiscriminatorSafetensors is null && options.Onnx is null)
             throw new UsageException("nothing to write: give --safetensors, --d-safetensors or --onnx");
         var checkpointPath = RunFolder.CheckpointOf(options.Checkpoint);
+        OutputPath.Check("safetensors", options.Safetensors, checkpointPath);
+        OutputPath.Check("d-safetensors", options.DiscriminatorSafetensors, checkpointPath);
+        OutputPath.Check("onnx", options.Onnx, checkpointPath);
         var contents = Checkpoint.Read(checkpointPath);
         var config = contents.Header.Config;
         long step = contents.Header.Step;
@@ -53,9 +56,10 @@ public static class ExportCommand
         var weights = average ? "average" : "raw";
         var which = average ? "its exponential average" : "itself";
 
-        // The networks give the tensors' names and shapes: the state itself never goes to the device.
+        // The networks give the tensors' names and shapes: the state itself never goes to the device, and the batch
+        // size, which sizes only the activations, is the least.
         using var device = ComputeDevice.Create(AcceleratorKind.Cpu);
-        using var gan = new Gan(new KernelSet(device), config);
+        using var gan = new Gan(new KernelSet(device), config with { BatchSize = 2 });
         if (options.Safetensors is { } safetensors)
         {
             Model.Safetensors.Write(safetensors, StateDict.Of(gan.Generator, parameters, state, GeneratorForwardsPerStep * step),

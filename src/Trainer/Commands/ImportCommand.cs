@@ -42,17 +42,35 @@ public static class ImportCommand
         var (generatorTensors, metadata) = Model.Safetensors.Read(safetensorsPath);
         var baseConfig = Recipes.Config(options.Recipe == ImportRecipe.Stable ? Recipe.Stable : Recipe.Reference);
         var config = StateDict.Apply(metadata, baseConfig, useCarriedConfig: options.Recipe == ImportRecipe.File, safetensorsPath);
+        var lengths = config.Lengths();
+        CheckHolds(generatorTensors, lengths.GeneratorParameters + lengths.GeneratorState, safetensorsPath, "generator");
+        var discriminator = options.DiscriminatorSafetensors is { } discriminatorPath
+            ? (Path: discriminatorPath, Model.Safetensors.Read(discriminatorPath).Tensors)
+            : default;
+        if (discriminator.Path is not null) CheckHolds(discriminator.Tensors, lengths.DiscriminatorParameters, discriminator.Path, "discriminator");
 
         using var device = ComputeDevice.Create(AcceleratorKind.Cpu);
-        using var gan = new Gan(new KernelSet(device), config);
+        // The batch size sizes only the activations, which an import does not use: the least is built.
+        using var gan = new Gan(new KernelSet(device), config with { BatchSize = 2 });
         Initialization.LikePyTorch(gan);
         Load(gan.Generator, generatorTensors, safetensorsPath, "generator");
-        if (options.DiscriminatorSafetensors is { } discriminatorPath)
-            Load(gan.Discriminator, Model.Safetensors.Read(discriminatorPath).Tensors, discriminatorPath, "discriminator");
+        if (discriminator.Path is not null) Load(gan.Discriminator, discriminator.Tensors, discriminator.Path, "discriminator");
         gan.StartAverage();
         Directory.CreateDirectory(outDir);
-        Checkpoint.Save(checkpointPath, gan, step: 0);
+        Checkpoint.Save(checkpointPath, gan, step: 0, config: config);
         output.WriteLine($"wrote {checkpointPath}: G{(options.DiscriminatorSafetensors is null ? "" : " and D")} of {safetensorsPath}, recipe: {Describe(config)}");
+    }
+
+    /// <summary>
+    /// Refuses a recipe whose network needs far more values than the file holds before the network is built: the sizes
+    /// come from the file's metadata, and a hostile one could otherwise ask for gigabytes. A network a little larger
+    /// is built, so that <see cref="StateDict.Into"/> names each tensor missing or misshapen.
+    /// </summary>
+    static void CheckHolds(IReadOnlyDictionary<string, SafeTensor> tensors, long needed, string path, string name)
+    {
+        long held = tensors.Values.Sum(t => (long)t.Data.Length) / sizeof(float);
+        if (needed > 2 * held + (1 << 20))
+            throw new CheckpointException($"{path}: the recipe's {name} has {needed} values, the file holds {held}: not the state_dict of this {name}");
     }
 
     static void Load(Network network, IReadOnlyDictionary<string, SafeTensor> tensors, string path, string name)

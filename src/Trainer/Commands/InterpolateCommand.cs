@@ -46,6 +46,8 @@ public static class InterpolateCommand
         if ((long)options.Points * options.Frames > 4096)
             throw new UsageException($"--points × --frames is {options.Points * options.Frames}; at most 4,096 frames go through G as one batch");
         var checkpoint = RunFolder.CheckpointOf(options.Checkpoint);
+        OutputPath.Check("png", options.Png, checkpoint);
+        OutputPath.Check("gif", options.Gif, checkpoint);
         var contents = Checkpoint.Read(checkpoint);
         using var device = ComputeDevice.Create(options.Accelerator);
         output.WriteLine($"device: {device.Kind} {device.Name}");

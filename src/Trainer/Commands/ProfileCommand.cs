@@ -33,11 +33,11 @@ public static class ProfileCommand
         {
             Accelerator = args.Choice("accelerator", defaults.Accelerator, "where the kernels run"),
             Recipe = args.Choice("recipe", defaults.Recipe, "training recipe whose step is profiled"),
-            BatchSize = args.Int("batch-size", defaults.BatchSize, "images per batch", min: 2, max: 65536),
+            BatchSize = args.Int("batch-size", defaults.BatchSize, "images per batch", min: 2, max: GanConfig.MaxBatchSize),
             Width = args.Int("width", defaults.Width, "every hidden layer this many times wider than the seed's", min: 1, max: 16),
             Steps = args.Int("steps", defaults.Steps, "profiled training steps", min: 1, max: 100_000),
             Warmup = args.Int("warmup", defaults.Warmup, "steps before them, not profiled (compilation, caches)", min: 0, max: 100_000),
-            Images = args.Int("images", defaults.Images, "synthetic training images (random pixels; MNIST has 60000)", min: 2),
+            Images = args.Int("images", defaults.Images, "synthetic training images (random pixels; MNIST has 60000)", min: 2, max: Measurement.MaxSyntheticImages),
             Json = args.Path("json", null, "also write the figures to this JSON file"),
         };
     }

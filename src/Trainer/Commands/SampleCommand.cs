@@ -50,6 +50,8 @@ public static class SampleCommand
     public static void Run(SampleOptions options, TextWriter output)
     {
         var checkpoint = RunFolder.CheckpointOf(options.Checkpoint);
+        OutputPath.Check("idx", options.Idx, checkpoint);
+        OutputPath.Check("png", options.Png, checkpoint);
         var contents = Checkpoint.Read(checkpoint);
         using var device = ComputeDevice.Create(options.Accelerator);
         output.WriteLine($"device: {device.Kind} {device.Name}");

@@ -105,10 +105,10 @@ public static class TrainCommand
             Epochs = args.Int("epochs", defaults.Epochs, "epochs to train", min: 1),
             Model = model with
             {
-                BatchSize = args.Int("batch-size", model.BatchSize, "images per batch", min: 2, max: 65536),
-                ZDim = args.Int("z-dim", model.ZDim, "length of the noise vector z", min: 1, max: 65536),
-                GeneratorWidths = args.IntList("g-widths", model.GeneratorWidths, "widths of G's hidden layers, from z's side", min: 1, max: 65536)!,
-                DiscriminatorWidths = args.IntList("d-widths", model.DiscriminatorWidths, "widths of D's hidden layers, from the image's side", min: 1, max: 65536)!,
+                BatchSize = args.Int("batch-size", model.BatchSize, "images per batch", min: 2, max: GanConfig.MaxBatchSize),
+                ZDim = args.Int("z-dim", model.ZDim, "length of the noise vector z", min: 1, max: GanConfig.MaxFeatures),
+                GeneratorWidths = args.IntList("g-widths", model.GeneratorWidths, "widths of G's hidden layers, from z's side", min: 1, max: GanConfig.MaxFeatures)!,
+                DiscriminatorWidths = args.IntList("d-widths", model.DiscriminatorWidths, "widths of D's hidden layers, from the image's side", min: 1, max: GanConfig.MaxFeatures)!,
                 Adam = model.Adam with
                 {
                     LearningRate = args.Float("lr", model.Adam.LearningRate, "Adam learning rate", min: 0, max: float.MaxValue),
@@ -139,6 +139,8 @@ public static class TrainCommand
         };
         if (options.Model.LearningRateDecayTo < options.Model.LearningRateDecayFrom && args.Given("lr-decay-to"))
             throw new UsageException($"--lr-decay-to: epoch {options.Model.LearningRateDecayTo} is before --lr-decay-from's {options.Model.LearningRateDecayFrom}");
+        if (options.Model.Problem() is { } problem)
+            throw new UsageException($"--batch-size, --z-dim, --g-widths, --d-widths: {problem}");
         if (options.Resume is not null && options.From is not null)
             throw new UsageException("--resume continues a run in its folder and --from starts a new one from another's checkpoint: give one of them");
         return options.Resume is { } resume ? Resuming(args, options, resume) : options;
