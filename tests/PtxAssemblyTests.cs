@@ -40,7 +40,7 @@ public sealed class PtxAssemblyTests
     [TestCaseSource(nameof(PortableKernels))]
     public void AssemblesWithPtxas(MethodInfo kernel, CudaArchitecture architecture)
     {
-        var (exitCode, errors) = Assemble(CompileToPtx(kernel, architecture), architecture);
+        var (exitCode, errors) = Assemble(CompileToPtx(context, kernel, architecture), architecture);
         Assert.That(exitCode, Is.Zero, $"ptxas rejected {KernelInventory.Name(kernel)} for {GpuName(architecture)}:\n{errors}");
     }
 
@@ -54,7 +54,7 @@ public sealed class PtxAssemblyTests
     public void RejectsAKernelThatCallsARuntimeInternal()
     {
         var kernel = typeof(PtxAssemblyTests).GetMethod(nameof(FusedMultiplyAddKernel), BindingFlags.NonPublic | BindingFlags.Static)!;
-        var (exitCode, errors) = Assemble(CompileToPtx(kernel, CudaArchitecture.SM_80), CudaArchitecture.SM_80);
+        var (exitCode, errors) = Assemble(CompileToPtx(context, kernel, CudaArchitecture.SM_80), CudaArchitecture.SM_80);
         Assert.That(exitCode, Is.Not.Zero);
         Assert.That(errors, Does.Contain("FusedMultiplyAdd"));
     }
@@ -71,7 +71,8 @@ public sealed class PtxAssemblyTests
     static void FusedMultiplyAddKernel(ArrayView<float> values) =>
         values[Grid.GlobalIndex.X] = MathF.FusedMultiplyAdd(values[0], values[1], values[2]);
 
-    string CompileToPtx(MethodInfo kernel, CudaArchitecture architecture)
+    /// <summary>The PTX a CUDA accelerator of <paramref name="architecture"/> would load for <paramref name="kernel"/>.</summary>
+    internal static string CompileToPtx(Context context, MethodInfo kernel, CudaArchitecture architecture)
     {
         using var backend = new PTXBackend(context, new CudaCapabilityContext(architecture), architecture,
             CudaInstructionSet.ISA_78, null);
@@ -104,9 +105,9 @@ public sealed class PtxAssemblyTests
         }
     }
 
-    static string GpuName(CudaArchitecture architecture) => $"sm_{architecture.Major}{architecture.Minor}";
+    internal static string GpuName(CudaArchitecture architecture) => $"sm_{architecture.Major}{architecture.Minor}";
 
-    static string FindPtxas()
+    internal static string FindPtxas()
     {
         var candidates = new List<string>();
         if (Environment.GetEnvironmentVariable("ILGPUGAN_PTXAS") is { Length: > 0 } configured) candidates.Add(configured);
