@@ -250,11 +250,13 @@ public sealed class Gemm : IDisposable
         for (int slice = 0; slice <= slices; slice++)
         {
             // Past the last slice the loads read nothing and the stores land in a buffer no one reads.
-            Row4 sa0 = fromA.Load(a0, slice), sa1 = fromA.Load(a1, slice), sb0 = fromB.Load(b0, slice), sb1 = fromB.Load(b1, slice);
+            Row4 sa0 = fromA.Load(a0), sa1 = fromA.Load(a1), sb0 = fromB.Load(b0), sb1 = fromB.Load(b1);
+            a0 = fromA.Next(a0); a1 = fromA.Next(a1); b0 = fromB.Next(b0); b1 = fromB.Next(b1);
             Row4 sa2 = default, sa3 = default, sb2 = default, sb3 = default;
             if (staged > 2)
             {
-                sa2 = fromA.Load(a2, slice); sa3 = fromA.Load(a3, slice); sb2 = fromB.Load(b2, slice); sb3 = fromB.Load(b3, slice);
+                sa2 = fromA.Load(a2); sa3 = fromA.Load(a3); sb2 = fromB.Load(b2); sb3 = fromB.Load(b3);
+                a2 = fromA.Next(a2); a3 = fromA.Next(a3); b2 = fromB.Next(b2); b3 = fromB.Next(b3);
             }
             int buffer = (slice & 1) * bufferSize, previous = bufferSize - buffer;
             if (slice > 0)
@@ -276,10 +278,13 @@ public sealed class Gemm : IDisposable
         var biasRow = shape.HasBias ? LoadClipped(bias, col, columns, 1) : default;
         // A slope of 1 is the identity, exactly: one select per element where a branch per element was.
         float slope = shape.Activate ? shape.Slope : 1f;
-        StoreRow(c, shape, row, col, columns, acc.R0, biasRow, slope);
-        StoreRow(c, shape, row + 1, col, columns, acc.R1, biasRow, slope);
-        StoreRow(c, shape, row + 2, col, columns, acc.R2, biasRow, slope);
-        StoreRow(c, shape, row + 3, col, columns, acc.R3, biasRow, slope);
+        // A loop, where the k slice is unrolled: it runs once per thread, and four copies of its body would be
+        // a sixth of the kernel's instructions.
+        for (int r = 0; r < GpuMicroTile; r++)
+        {
+            StoreRow(c, shape, row + r, col, columns, acc.R0, biasRow, slope);
+            acc = new Tile4x4(acc.R1, acc.R2, acc.R3, default);
+        }
     }
 
     /// <summary>
@@ -310,14 +315,18 @@ public sealed class Gemm : IDisposable
 
     /// <summary>
     /// Where one staged quad comes from and goes: four consecutive outer indices of op(X) at one depth of a slice.
-    /// Fixed for the whole k loop; a slice only moves <see cref="At"/> along the depth.
+    /// Carried through the k loop and advanced a slice at a time, so that no index is recomputed per slice.
     /// </summary>
-    readonly struct QuadSlot(int at, int depth, int quad, int valid, int tileIndex)
+    readonly struct QuadSlot(int at0, int at1, int at2, int at3, int depthLeft, int tileIndex)
     {
-        /// <summary>The offset in X of the quad's first element in slice 0.</summary>
-        public readonly int At = at;
-        /// <summary>Its depth within a slice, its index among the tile's quads, and how many of its four outer indices lie inside X.</summary>
-        public readonly int Depth = depth, Quad = quad, Valid = valid;
+        /// <summary>
+        /// The offsets in X of the quad's four elements in the current slice. Outer indices past the edge of X
+        /// are clamped to its last one: they feed only rows or columns of C that are never stored, so they need
+        /// no zero, only an address inside X; each load then needs no predicate of its own.
+        /// </summary>
+        public readonly int At0 = at0, At1 = at1, At2 = at2, At3 = at3;
+        /// <summary>K less the quad's depth in the current slice: the quad lies inside X while this is positive.</summary>
+        public readonly int DepthLeft = depthLeft;
         /// <summary>Its Row4 in a staged slice: depth · row stride + quad.</summary>
         public readonly int TileIndex = tileIndex;
     }
@@ -351,26 +360,34 @@ public sealed class Gemm : IDisposable
             depthStep = depthContiguous ? threads : depthLanes;
         }
 
-        /// <summary>The thread's j-th quad of a slice; its Depth or Quad lies past the slice after the last.</summary>
-        public QuadSlot Slot(int j)
+        /// <summary>The thread's j-th quad in slice <paramref name="slice"/>.</summary>
+        public QuadSlot Slot(int j, int slice = 0)
+        {
+            var (depth, quad) = Position(j);
+            int outer = outer0 + quad * GpuMicroTile, last = outerCount - 1;
+            int depthAt = (slice * GpuSliceDepth + depth) * depthStride;
+            return new QuadSlot(Math.Min(outer, last) * outerStride + depthAt, Math.Min(outer + 1, last) * outerStride + depthAt,
+                Math.Min(outer + 2, last) * outerStride + depthAt, Math.Min(outer + 3, last) * outerStride + depthAt,
+                depthCount - slice * GpuSliceDepth - depth, depth * rowStride + quad);
+        }
+
+        /// <summary>The depth and quad index of the thread's j-th quad; one or the other lies past the slice after the last.</summary>
+        (int Depth, int Quad) Position(int j)
         {
             int q = firstDepth + j * depthStep;
-            int depth = depthContiguous ? q & (GpuSliceDepth - 1) : q;
-            int quad = depthContiguous ? q >> SliceDepthBits : firstQuad;
-            int outer = outer0 + quad * GpuMicroTile;
-            return new QuadSlot(outer * outerStride + depth * depthStride, depth, quad,
-                Math.Max(0, Math.Min(GpuMicroTile, outerCount - outer)), depth * rowStride + quad);
+            return depthContiguous ? (q & (GpuSliceDepth - 1), q >> SliceDepthBits) : (q, firstQuad);
         }
 
-        /// <summary>Whether the slot lies in the slice, for a group that has fewer threads than the kernel's side squared.</summary>
-        bool InSlice(QuadSlot slot) => slot.Depth < GpuSliceDepth && slot.Quad < tileQuads;
-
-        /// <summary>The quad in slice <paramref name="slice"/>, zero past the edges of X, so that the multiply needs no bounds checks.</summary>
-        public Row4 Load(QuadSlot slot, int slice)
+        /// <summary>The same quad in the next slice.</summary>
+        public QuadSlot Next(QuadSlot slot)
         {
-            if (slice * GpuSliceDepth + slot.Depth >= depthCount) return default;
-            return LoadClipped(x, slot.At + slice * GpuSliceDepth * depthStride, slot.Valid, outerStride);
+            int step = GpuSliceDepth * depthStride;
+            return new(slot.At0 + step, slot.At1 + step, slot.At2 + step, slot.At3 + step, slot.DepthLeft - GpuSliceDepth, slot.TileIndex);
         }
+
+        /// <summary>The quad's elements, zero past K, so that the multiply needs no bounds checks.</summary>
+        public Row4 Load(QuadSlot slot) =>
+            slot.DepthLeft > 0 ? new Row4(x[slot.At0], x[slot.At1], x[slot.At2], x[slot.At3]) : default;
 
         /// <summary>
         /// Loads the thread's quads from the <paramref name="staged"/>-th on straight into <paramref name="tile"/>:
@@ -380,9 +397,10 @@ public sealed class Gemm : IDisposable
         {
             for (int j = staged; ; j++)
             {
-                var slot = Slot(j);
-                if (!InSlice(slot)) return;
-                tile[slot.TileIndex] = Load(slot, slice);
+                var (depth, quad) = Position(j);
+                if (depth >= GpuSliceDepth || quad >= tileQuads) return;
+                var slot = Slot(j, slice);
+                tile[slot.TileIndex] = Load(slot);
             }
         }
     }
