@@ -7,16 +7,17 @@ using ILGPU.Runtime;
 
 namespace IlgpuGan.Kernels;
 
-/// <summary>
-/// The matrix multiplies of a Linear layer: forward y = x·Wᵀ + b (transposeB), dX = dY·W, dW = dYᵀ·X (transposeA).
-/// The portable kernel (GpuTiled) stages slices of both operands in shared memory and gives each thread a 4×4
-/// register tile, in a large and a small tile chosen by shape. The CPU worker (CpuBlocked) runs one worker per core over packed panels through pointers
-/// with SIMD register tiles, because the CPU accelerator runs the kernel's own .NET code: there group barriers are slow, every view
-/// access is range-checked, and scalar code reaches a tenth of what the vector units do.
-/// </summary>
 /// <summary>The portable GEMM's tile of C per group on a GPU: Large is 64×64, Small 32×32; Auto chooses by shape.</summary>
 public enum GemmTile { Auto, Large, Small }
 
+/// <summary>
+/// The matrix multiplies of a Linear layer: forward y = x·Wᵀ + b (transposeB), dX = dY·W, dW = dYᵀ·X (transposeA).
+/// The portable kernel (GpuTiled) stages slices of both operands in shared memory and gives each thread a 4×4
+/// register tile, in a large or a small tile of C chosen by shape. The CPU worker (CpuBlocked) runs one worker per
+/// core over packed panels through pointers with SIMD register tiles, because the CPU accelerator runs the kernel's
+/// own .NET code: there group barriers are slow, every view access is range-checked, and scalar code reaches a
+/// tenth of what the vector units do.
+/// </summary>
 public sealed class Gemm : IDisposable
 {
     /// <summary>The side of a thread's register tile in the portable kernel.</summary>
@@ -260,7 +261,10 @@ public sealed class Gemm : IDisposable
             }
             int buffer = (slice & 1) * bufferSize, previous = bufferSize - buffer;
             if (slice > 0)
-                acc = MultiplySlice(acc, tileA.SubView(previous + ty, bufferSize - ty), tileB.SubView(previous + tx, bufferSize - tx), rowStride);
+            {
+                acc = MultiplySlice(acc, tileA.SubView(previous + ty, bufferSize - ty),
+                    tileB.SubView(previous + tx, bufferSize - tx), rowStride);
+            }
             var toA = tileA.SubView(buffer, bufferSize);
             var toB = tileB.SubView(buffer, bufferSize);
             toA[a0.TileIndex] = sa0; toA[a1.TileIndex] = sa1; toB[b0.TileIndex] = sb0; toB[b1.TileIndex] = sb1;
@@ -276,7 +280,7 @@ public sealed class Gemm : IDisposable
         int row = row0 + ty * GpuMicroTile, col = col0 + tx * GpuMicroTile;
         int columns = Math.Max(0, Math.Min(GpuMicroTile, shape.N - col));
         var biasRow = shape.HasBias ? LoadClipped(bias, col, columns, 1) : default;
-        // A slope of 1 is the identity, exactly: one select per element where a branch per element was.
+        // A slope of 1 is the identity, exactly, so that the activation is one select per element, not a branch.
         float slope = shape.Activate ? shape.Slope : 1f;
         // A loop, where the k slice is unrolled: it runs once per thread, and four copies of its body would be
         // a sixth of the kernel's instructions.
@@ -336,6 +340,9 @@ public sealed class Gemm : IDisposable
     /// out with no division: where X is stored depth-contiguous (A, or Bᵀ), thread t takes quads t, t + threads, …
     /// numbered along the depth first, so that consecutive threads read consecutive addresses; otherwise the
     /// thread keeps one quad index (its lane across the tile) and steps along the depth by the group's other side.
+    /// For B that lane is IdxX, and consecutive threads read consecutive quads; for Aᵀ it is IdxY, and consecutive
+    /// threads read 16 contiguous bytes each at different depths (IdxX across A's tile would need DimX = DimY,
+    /// which the CPU accelerator's groups are not).
     /// </summary>
     readonly struct SliceSource
     {
@@ -366,9 +373,10 @@ public sealed class Gemm : IDisposable
             var (depth, quad) = Position(j);
             int outer = outer0 + quad * GpuMicroTile, last = outerCount - 1;
             int depthAt = (slice * GpuSliceDepth + depth) * depthStride;
-            return new QuadSlot(Math.Min(outer, last) * outerStride + depthAt, Math.Min(outer + 1, last) * outerStride + depthAt,
-                Math.Min(outer + 2, last) * outerStride + depthAt, Math.Min(outer + 3, last) * outerStride + depthAt,
-                depthCount - slice * GpuSliceDepth - depth, depth * rowStride + quad);
+            return new QuadSlot(Math.Min(outer, last) * outerStride + depthAt,
+                Math.Min(outer + 1, last) * outerStride + depthAt, Math.Min(outer + 2, last) * outerStride + depthAt,
+                Math.Min(outer + 3, last) * outerStride + depthAt, depthCount - slice * GpuSliceDepth - depth,
+                depth * rowStride + quad);
         }
 
         /// <summary>The depth and quad index of the thread's j-th quad; one or the other lies past the slice after the last.</summary>
@@ -382,7 +390,8 @@ public sealed class Gemm : IDisposable
         public QuadSlot Next(QuadSlot slot)
         {
             int step = GpuSliceDepth * depthStride;
-            return new(slot.At0 + step, slot.At1 + step, slot.At2 + step, slot.At3 + step, slot.DepthLeft - GpuSliceDepth, slot.TileIndex);
+            return new(slot.At0 + step, slot.At1 + step, slot.At2 + step, slot.At3 + step, slot.DepthLeft - GpuSliceDepth,
+                slot.TileIndex);
         }
 
         /// <summary>The quad's elements, zero past K, so that the multiply needs no bounds checks.</summary>
@@ -405,7 +414,7 @@ public sealed class Gemm : IDisposable
         }
     }
 
-    /// <summary>x[at], x[at + stride], x[at + 2·stride], x[at + 3·stride], the first <paramref name="valid"/> of them read, the rest zero.</summary>
+    /// <summary>x[at], x[at + stride], x[at + 2·stride], x[at + 3·stride]: the first <paramref name="valid"/> read, the rest zero.</summary>
     static Row4 LoadClipped(ArrayView<float> x, int at, int valid, int stride) =>
         new(valid > 0 ? x[at] : 0f, valid > 1 ? x[at + stride] : 0f, valid > 2 ? x[at + 2 * stride] : 0f,
             valid > 3 ? x[at + 3 * stride] : 0f);
