@@ -88,21 +88,26 @@ public sealed class PtxAssemblyTests
         try
         {
             // No -c: whole-program mode, where an unresolved extern function is an error, not a relocation.
-            var start = new ProcessStartInfo(ptxas, ["--gpu-name", GpuName(architecture), "-o", "/dev/null", file])
-            {
-                RedirectStandardError = true,
-                RedirectStandardOutput = true,
-            };
-            using var process = Process.Start(start)!;
-            var errors = process.StandardError.ReadToEndAsync();
-            var output = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
-            return (process.ExitCode, errors.Result + output);
+            return RunTool(ptxas, ["--gpu-name", GpuName(architecture), "-o", "/dev/null", file]);
         }
         finally
         {
             File.Delete(file);
         }
+    }
+
+    /// <summary>Runs one of NVIDIA's tools to its end: its exit code, and its error output then its standard output.</summary>
+    /// <param name="searchPath">A folder put first on the tool's PATH (cuobjdump runs nvdisasm from there).</param>
+    internal static (int ExitCode, string Output) RunTool(string tool, IEnumerable<string> arguments, string? searchPath = null)
+    {
+        var start = new ProcessStartInfo(tool, arguments) { RedirectStandardError = true, RedirectStandardOutput = true };
+        if (searchPath is not null)
+            start.Environment["PATH"] = searchPath + Path.PathSeparator + Environment.GetEnvironmentVariable("PATH");
+        using var process = Process.Start(start)!;
+        var errors = process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, errors.Result + output);
     }
 
     internal static string GpuName(CudaArchitecture architecture) => $"sm_{architecture.Major}{architecture.Minor}";

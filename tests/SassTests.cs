@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Reflection;
 using System.Text.RegularExpressions;
 using ILGPU.Runtime.Cuda;
@@ -97,9 +96,9 @@ public sealed class SassTests
             var ptx = Path.Combine(folder.FullName, "kernel.ptx");
             var cubin = Path.Combine(folder.FullName, "kernel.cubin");
             File.WriteAllText(ptx, PtxAssemblyTests.CompileToPtx(context, kernel, Hopper));
-            var assembled = Run(ptxas, ["-v", "--gpu-name", PtxAssemblyTests.GpuName(Hopper), "-o", cubin, ptx]);
+            var assembled = PtxAssemblyTests.RunTool(ptxas, ["-v", "--gpu-name", PtxAssemblyTests.GpuName(Hopper), "-o", cubin, ptx]);
             Assert.That(assembled.ExitCode, Is.Zero, $"ptxas rejected {KernelInventory.Name(kernel)}:\n{assembled.Output}");
-            var disassembled = Run(cuobjdump, ["-sass", cubin], searchPath: tools);
+            var disassembled = PtxAssemblyTests.RunTool(cuobjdump, ["-sass", cubin], searchPath: tools);
             Assert.That(disassembled.ExitCode, Is.Zero, $"cuobjdump failed on {KernelInventory.Name(kernel)}:\n{disassembled.Output}");
             var opcodes = disassembled.Output.Split('\n').Select(line => Instruction.Match(line))
                 .Where(match => match.Success).Select(match => match.Groups["op"].Value).ToList();
@@ -111,18 +110,5 @@ public sealed class SassTests
         {
             folder.Delete(recursive: true);
         }
-    }
-
-    /// <param name="searchPath">A folder put first on the tool's PATH: cuobjdump runs nvdisasm from there.</param>
-    static (int ExitCode, string Output) Run(string tool, IEnumerable<string> arguments, string? searchPath = null)
-    {
-        var start = new ProcessStartInfo(tool, arguments) { RedirectStandardError = true, RedirectStandardOutput = true };
-        if (searchPath is not null)
-            start.Environment["PATH"] = searchPath + Path.PathSeparator + Environment.GetEnvironmentVariable("PATH");
-        using var process = Process.Start(start)!;
-        var errors = process.StandardError.ReadToEndAsync();
-        var output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, output + errors.Result);
     }
 }
