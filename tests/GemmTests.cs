@@ -6,17 +6,23 @@ namespace IlgpuGan.Tests;
 
 public sealed class GemmTests(AcceleratorKind kind) : DeviceFixture(kind)
 {
-    /// <summary>One implementation under test: the portable kernel, or the CPU worker at one SIMD width.</summary>
-    public sealed record GemmKind(KernelVariant Variant, int CpuVectorBits)
+    /// <summary>One implementation under test: the portable kernel with one of its tiles, or the CPU worker at one SIMD width.</summary>
+    public sealed record GemmKind(KernelVariant Variant, int CpuVectorBits, GemmTile Tile = GemmTile.Auto)
     {
-        public override string ToString() => Variant == KernelVariant.CpuWorker ? $"CpuWorker{CpuVectorBits}" : Variant.ToString();
+        public override string ToString() => Variant == KernelVariant.CpuWorker ? $"CpuWorker{CpuVectorBits}" : $"{Variant}{Tile}";
     }
 
-    /// <summary>The same tile code runs at either width; each runs where this CPU accelerates it.</summary>
+    /// <summary>
+    /// Both portable kernels (a GPU chooses by shape, so each is forced here), and the CPU worker's tile code at
+    /// either width, each where this CPU accelerates it.
+    /// </summary>
     public static readonly GemmKind[] Kinds =
-        [new(KernelVariant.Portable, 0), new(KernelVariant.CpuWorker, 256), new(KernelVariant.CpuWorker, 512)];
+    [
+        new(KernelVariant.Portable, 0, GemmTile.Large), new(KernelVariant.Portable, 0, GemmTile.Small),
+        new(KernelVariant.CpuWorker, 256), new(KernelVariant.CpuWorker, 512),
+    ];
 
-    static readonly GemmKind CpuWorker = Vector512.IsHardwareAccelerated ? Kinds[2] : Kinds[1];
+    static readonly GemmKind CpuWorker = Vector512.IsHardwareAccelerated ? Kinds[3] : Kinds[2];
 
     readonly Dictionary<GemmKind, Gemm> gemms = [];
 
@@ -25,7 +31,7 @@ public sealed class GemmTests(AcceleratorKind kind) : DeviceFixture(kind)
         RequireVariant(kind.Variant);
         if (kind.CpuVectorBits == 512 && !Vector512.IsHardwareAccelerated) Assert.Ignore("this CPU does not accelerate Vector512");
         if (!gemms.TryGetValue(kind, out var gemm))
-            gemms[kind] = gemm = new Gemm(Device, kind.Variant, kind.Variant == KernelVariant.CpuWorker ? kind.CpuVectorBits : null);
+            gemms[kind] = gemm = new Gemm(Device, kind.Variant, kind.Variant == KernelVariant.CpuWorker ? kind.CpuVectorBits : null, kind.Tile);
         return gemm;
     }
 
@@ -74,14 +80,16 @@ public sealed class GemmTests(AcceleratorKind kind) : DeviceFixture(kind)
 
     /// <summary>
     /// Shapes past the CPU worker's 132×(16·SIMD width) blocks and 256-deep k slices (the bias must be added once
-    /// and the activation only to the finished sum, every worker gets several column blocks) and past the portable kernel's 64×64
-    /// tiles on a GPU, with partial blocks and tiles at every edge (301 rows: the last row block ends in a partial panel of op(A)).
+    /// and the activation only to the finished sum, every worker gets several column blocks) and past the portable
+    /// kernel's 64×64 and 32×32 tiles on a GPU, through seven of its 32-deep slices (an odd count: the last lands in
+    /// the first of its two shared buffers), with partial blocks and tiles at every edge (301 rows: the last row
+    /// block ends in a partial panel of op(A)).
     /// </summary>
     [Test]
     public void MatchesReferenceAcrossBlocks([ValueSource(nameof(Kinds))] GemmKind kind,
                                              [Values] bool transposeA, [Values] bool transposeB, [Values] bool activate)
     {
-        var (m, n, k) = kind.Variant == KernelVariant.CpuWorker ? (301, 590, 520) : (130, 70, 290);
+        var (m, n, k) = kind.Variant == KernelVariant.CpuWorker ? (301, 590, 520) : (130, 70, 222);
         CheckMultiply(For(kind), m, n, k, transposeA, transposeB, withBias: true, activate ? LeakySlope : null);
     }
 
@@ -193,5 +201,37 @@ public sealed class GemmTests(AcceleratorKind kind) : DeviceFixture(kind)
             }
         }
         return c;
+    }
+}
+
+/// <summary>Which portable kernel a multiply gets on a GPU, and the groups it launches there.</summary>
+public sealed class GemmTileChoiceTests
+{
+    const int H100Multiprocessors = 132;
+
+    /// <summary>
+    /// G's 512→1024 forward at batch 128 is 2×16 large tiles, a quarter of an H100: it gets the small tile's 128
+    /// groups; so does G's 512→1024 weight gradient, 16×8 large tiles, four short of 132. G's 1024→784 weight
+    /// gradient, 16×13 large tiles, fills the GPU with the large tile.
+    /// </summary>
+    [TestCase(128, 1024, GemmTile.Small, 128)]
+    [TestCase(256, 256, GemmTile.Small, 64)]
+    [TestCase(128, 1, GemmTile.Small, 4)]
+    [TestCase(1024, 512, GemmTile.Small, 512)]
+    [TestCase(1024, 784, GemmTile.Large, 208)]
+    [TestCase(4096, 4096, GemmTile.Large, 4096)]
+    public void ChoosesTheSmallTileWhereTheLargeLeavesMultiprocessorsIdle(int m, int n, GemmTile expected, long groups)
+    {
+        var tile = Gemm.ChooseTile(m, n, H100Multiprocessors);
+        Assert.That(tile, Is.EqualTo(expected));
+        Assert.That(Gemm.GpuGroups(tile, m, n), Is.EqualTo(groups));
+    }
+
+    [Test]
+    public void CountsGroupsOfEitherTileOverPartialEdges()
+    {
+        Assert.That(Gemm.GpuGroups(GemmTile.Large, 65, 64), Is.EqualTo(2));
+        Assert.That(Gemm.GpuGroups(GemmTile.Small, 65, 64), Is.EqualTo(6));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.GpuGroups(GemmTile.Auto, 1, 1));
     }
 }

@@ -42,7 +42,7 @@ public sealed class PtxAssemblyTests
     [TestCaseSource(nameof(PortableKernels))]
     public void AssemblesWithPtxas(MethodInfo kernel, CudaArchitecture architecture)
     {
-        var (exitCode, errors) = Assemble(CompileToPtx(kernel, architecture), architecture);
+        var (exitCode, errors) = Assemble(CompileToPtx(context, kernel, architecture), architecture);
         Assert.That(exitCode, Is.Zero, $"ptxas rejected {KernelInventory.Name(kernel)} for {GpuName(architecture)}:\n{errors}");
     }
 
@@ -101,7 +101,7 @@ public sealed class PtxAssemblyTests
     public void RejectsAKernelThatCallsARuntimeInternal()
     {
         var kernel = typeof(PtxAssemblyTests).GetMethod(nameof(FusedMultiplyAddKernel), BindingFlags.NonPublic | BindingFlags.Static)!;
-        var (exitCode, errors) = Assemble(CompileToPtx(kernel, CudaArchitecture.SM_80), CudaArchitecture.SM_80);
+        var (exitCode, errors) = Assemble(CompileToPtx(context, kernel, CudaArchitecture.SM_80), CudaArchitecture.SM_80);
         Assert.That(exitCode, Is.Not.Zero);
         Assert.That(errors, Does.Contain("FusedMultiplyAdd"));
     }
@@ -118,7 +118,8 @@ public sealed class PtxAssemblyTests
     static void FusedMultiplyAddKernel(ArrayView<float> values) =>
         values[Grid.GlobalIndex.X] = MathF.FusedMultiplyAdd(values[0], values[1], values[2]);
 
-    string CompileToPtx(MethodInfo kernel, CudaArchitecture architecture)
+    /// <summary>The PTX a CUDA accelerator of <paramref name="architecture"/> would load for <paramref name="kernel"/>.</summary>
+    internal static string CompileToPtx(Context context, MethodInfo kernel, CudaArchitecture architecture)
     {
         using var backend = new PTXBackend(context, new CudaCapabilityContext(architecture), architecture,
             CudaInstructionSet.ISA_78, null);
@@ -134,16 +135,7 @@ public sealed class PtxAssemblyTests
         try
         {
             // No -c: whole-program mode, where an unresolved extern function is an error, not a relocation.
-            var start = new ProcessStartInfo(ptxas, ["--gpu-name", GpuName(architecture), "-o", "/dev/null", file])
-            {
-                RedirectStandardError = true,
-                RedirectStandardOutput = true,
-            };
-            using var process = Process.Start(start)!;
-            var errors = process.StandardError.ReadToEndAsync();
-            var output = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
-            return (process.ExitCode, errors.Result + output);
+            return RunTool(ptxas, ["--gpu-name", GpuName(architecture), "-o", "/dev/null", file]);
         }
         finally
         {
@@ -151,9 +143,23 @@ public sealed class PtxAssemblyTests
         }
     }
 
-    static string GpuName(CudaArchitecture architecture) => $"sm_{architecture.Major}{architecture.Minor}";
+    /// <summary>Runs one of NVIDIA's tools to its end: its exit code, and its error output then its standard output.</summary>
+    /// <param name="searchPath">A folder put first on the tool's PATH (cuobjdump runs nvdisasm from there).</param>
+    internal static (int ExitCode, string Output) RunTool(string tool, IEnumerable<string> arguments, string? searchPath = null)
+    {
+        var start = new ProcessStartInfo(tool, arguments) { RedirectStandardError = true, RedirectStandardOutput = true };
+        if (searchPath is not null)
+            start.Environment["PATH"] = searchPath + Path.PathSeparator + Environment.GetEnvironmentVariable("PATH");
+        using var process = Process.Start(start)!;
+        var errors = process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, errors.Result + output);
+    }
 
-    static string FindPtxas()
+    internal static string GpuName(CudaArchitecture architecture) => $"sm_{architecture.Major}{architecture.Minor}";
+
+    internal static string FindPtxas()
     {
         var candidates = new List<string>();
         if (Environment.GetEnvironmentVariable("ILGPUGAN_PTXAS") is { Length: > 0 } configured) candidates.Add(configured);

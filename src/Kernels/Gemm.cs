@@ -7,38 +7,48 @@ using ILGPU.Runtime;
 
 namespace IlgpuGan.Kernels;
 
+/// <summary>The portable GEMM's tile of C per group on a GPU: Large is 64×64, Small 32×32; Auto chooses by shape.</summary>
+public enum GemmTile { Auto, Large, Small }
+
 /// <summary>
 /// The matrix multiplies of a Linear layer: forward y = x·Wᵀ + b (transposeB), dX = dY·W, dW = dYᵀ·X (transposeA).
-/// The portable kernel (GpuTiled) stages tiles of both operands in shared memory and gives each thread a 4×4
-/// register tile. The CPU worker (CpuBlocked) runs one worker per core over packed panels through pointers
-/// with SIMD register tiles, because the CPU accelerator runs the kernel's own .NET code: there group barriers are slow, every view
-/// access is range-checked, and scalar code reaches a tenth of what the vector units do.
+/// The portable kernel (GpuTiled) stages slices of both operands in shared memory and gives each thread a 4×4
+/// register tile, in a large or a small tile of C chosen by shape. The CPU worker (CpuBlocked) runs one worker per
+/// core over packed panels through pointers with SIMD register tiles, because the CPU accelerator runs the kernel's
+/// own .NET code: there group barriers are slow, every view access is range-checked, and scalar code reaches a
+/// tenth of what the vector units do.
 /// </summary>
 public sealed class Gemm : IDisposable
 {
-    /// <summary>GpuTiled: a 16×16 group of threads, each with a 4×4 register tile, covers a 64×64 tile of C.</summary>
-    const int GpuGroupSide = 16;
+    /// <summary>The side of a thread's register tile in the portable kernel.</summary>
     const int GpuMicroTile = 4;
-    /// <summary>The k depth staged in shared memory per step.</summary>
-    const int GpuTileDepth = 16;
-    /// <summary>One past the widest tile, so that threads storing down a column of a tile hit different banks.</summary>
-    const int GpuTileStride = GpuGroupSide * GpuMicroTile + 1;
+    /// <summary>
+    /// The k depth staged in shared memory per slice: 32 steps of 16 FFMA each is 512 FFMA per barrier, enough to
+    /// outweigh a slice's loads, stores and the epilogue in the instruction stream (SassTests).
+    /// </summary>
+    const int GpuSliceDepth = 32, SliceDepthBits = 5;
+    /// <summary>The group side of the two portable kernels on a GPU: 16×16 threads cover 64×64 of C, 8×8 cover 32×32.</summary>
+    const int LargeTileSide = 16, SmallTileSide = 8;
 
     static readonly string[] ProfileNames = ["gemm_nn", "gemm_nt", "gemm_tn", "gemm_tt"];
 
     readonly ComputeDevice device;
-    readonly Action<KernelConfig, GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? gpuTiled;
+    readonly Action<KernelConfig, GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? gpuLargeTile, gpuSmallTile;
     readonly Action<KernelConfig, GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? cpuBlocked;
     readonly MemoryBuffer1D<float, Stride1D.Dense>? cpuScratch;
-    readonly Index2D gpuGroup;
+    readonly Index2D gpuLargeGroup, gpuSmallGroup;
+    readonly GemmTile tile;
 
     /// <param name="device">The accelerator.</param>
     /// <param name="variant">The implementation; Auto follows <see cref="ComputeDevice.Resolve"/>.</param>
     /// <param name="cpuVectorBits">The CPU worker's SIMD width, 256 or 512; by default the widest this CPU
     /// accelerates (tests run the narrower one too).</param>
-    public Gemm(ComputeDevice device, KernelVariant variant = KernelVariant.Auto, int? cpuVectorBits = null)
+    /// <param name="tile">The portable kernel's tile; Auto chooses by shape at each multiply (<see cref="ChooseTile"/>).</param>
+    public Gemm(ComputeDevice device, KernelVariant variant = KernelVariant.Auto, int? cpuVectorBits = null,
+                GemmTile tile = GemmTile.Auto)
     {
         this.device = device;
+        this.tile = tile;
         var accelerator = device.Accelerator;
         Variant = device.Resolve(variant);
         if (Variant == KernelVariant.CpuWorker)
@@ -53,12 +63,36 @@ public sealed class Gemm : IDisposable
         }
         else
         {
-            gpuTiled = accelerator.LoadStreamKernel<GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(GpuTiledKernel);
-            // On the CPU accelerator a group is at most a thread per core: there the kernel runs groups of min(cores, 16)×1.
-            int groupX = Math.Min(GpuGroupSide, Math.Min(accelerator.MaxGroupSize.X, accelerator.MaxNumThreadsPerGroup));
-            int groupY = Math.Min(GpuGroupSide, Math.Min(accelerator.MaxGroupSize.Y, accelerator.MaxNumThreadsPerGroup / groupX));
-            gpuGroup = new Index2D(groupX, groupY);
+            gpuLargeTile = accelerator.LoadStreamKernel<GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(GpuLargeTileKernel);
+            gpuSmallTile = accelerator.LoadStreamKernel<GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(GpuSmallTileKernel);
+            gpuLargeGroup = GroupOf(accelerator, LargeTileSide);
+            gpuSmallGroup = GroupOf(accelerator, SmallTileSide);
         }
+    }
+
+    /// <summary>A side×side group where the device allows it; on the CPU accelerator a group is at most a thread per core.</summary>
+    static Index2D GroupOf(Accelerator accelerator, int side)
+    {
+        int groupX = Math.Min(side, Math.Min(accelerator.MaxGroupSize.X, accelerator.MaxNumThreadsPerGroup));
+        int groupY = Math.Min(side, Math.Min(accelerator.MaxGroupSize.Y, accelerator.MaxNumThreadsPerGroup / groupX));
+        return new Index2D(groupX, groupY);
+    }
+
+    /// <summary>
+    /// The portable kernel's tile for C[m, n] on a GPU of <paramref name="multiprocessors"/> SMs or compute units:
+    /// the large tile while it gives every multiprocessor a group, else the small one, which makes four times the
+    /// groups. At batch 128 the model's multiplies have m = 128 or 256 rows: the large tile makes 2–32 groups of
+    /// most of them, fewer than an H100's 132 SMs, and each group walks all of k alone.
+    /// </summary>
+    public static GemmTile ChooseTile(int m, int n, int multiprocessors) =>
+        GpuGroups(GemmTile.Large, m, n) >= multiprocessors ? GemmTile.Large : GemmTile.Small;
+
+    /// <summary>The groups the portable kernel launches for C[m, n] with full-size groups (a GPU's).</summary>
+    public static long GpuGroups(GemmTile tile, int m, int n)
+    {
+        if (tile == GemmTile.Auto) throw new ArgumentOutOfRangeException(nameof(tile), tile, "a tile, not Auto");
+        long side = GpuMicroTile * (tile == GemmTile.Large ? LargeTileSide : SmallTileSide);
+        return (m + side - 1) / side * ((n + side - 1) / side);
     }
 
     /// <summary>The variant this instance runs, Auto resolved.</summary>
@@ -82,6 +116,9 @@ public sealed class Gemm : IDisposable
         if (a.Length < (long)m * k || b.Length < (long)k * n || c.Length < (long)m * n || (bias.Length > 0 && bias.Length < n))
             throw new ArgumentException($"views too short for m={m}, n={n}, k={k}: a {a.Length}, b {b.Length}, c {c.Length}, bias {bias.Length}");
 
+        if (cpuBlocked is null && ((long)m * k > int.MaxValue || (long)k * n > int.MaxValue || (long)m * n > int.MaxValue))
+            throw new ArgumentException($"the portable GEMM indexes its matrices with 32-bit offsets: m·k, k·n and m·n must be below 2³¹, got m={m}, n={n}, k={k}");
+
         var shape = new GemmShape(m, n, k, transposeA, transposeB, bias.Length > 0, leakyReluSlope, CpuVectorBits);
         using var _ = device.Profile(ProfileNames[(transposeA ? 2 : 0) + (transposeB ? 1 : 0)],
             2.0 * m * n * k, 4.0 * ((double)m * k + (double)k * n + (double)m * n));
@@ -93,9 +130,11 @@ public sealed class Gemm : IDisposable
         }
         else
         {
-            int tileRows = gpuGroup.Y * GpuMicroTile, tileCols = gpuGroup.X * GpuMicroTile;
+            bool large = (tile == GemmTile.Auto ? ChooseTile(m, n, device.Accelerator.NumMultiprocessors) : tile) == GemmTile.Large;
+            var group = large ? gpuLargeGroup : gpuSmallGroup;
+            int tileRows = group.Y * GpuMicroTile, tileCols = group.X * GpuMicroTile;
             var groups = new Index2D((n + tileCols - 1) / tileCols, (m + tileRows - 1) / tileRows);
-            gpuTiled!(new KernelConfig(groups, gpuGroup), shape, a, b, c, biasOrC);
+            (large ? gpuLargeTile : gpuSmallTile)!(new KernelConfig(groups, group), shape, a, b, c, biasOrC);
         }
     }
 
@@ -138,7 +177,11 @@ public sealed class Gemm : IDisposable
 
     // ---------------------------------------------------------------- GpuTiled
 
-    /// <summary>Four accumulators of one thread's micro-tile row.</summary>
+    /// <summary>
+    /// Four consecutive floats: a row of a thread's register tile, or four outer indices of a staged slice at one
+    /// depth. 16 bytes, so ILGPU aligns it to 16 in shared memory and moves it with one ld.shared.v4 / st.shared.v4
+    /// (one 128-bit LDS / STS in the SASS), where four floats read one by one are four instructions.
+    /// </summary>
     struct Row4(float x, float y, float z, float w)
     {
         public float X = x, Y = y, Z = z, W = w;
@@ -148,81 +191,252 @@ public sealed class Gemm : IDisposable
         /// unresolved external function on CUDA and OpenCL, while ptxas fuses mul.f32 + add.f32 into one FFMA.
         /// </summary>
         public readonly Row4 MultiplyAdd(float a, Row4 b) => new(X + a * b.X, Y + a * b.Y, Z + a * b.Z, W + a * b.W);
-
-        public readonly float this[int index] => index switch { 0 => X, 1 => Y, 2 => Z, _ => W };
     }
 
-    /// <summary>
-    /// One group computes a (4·DimY)×(4·DimX) tile of C. Per k step the group stages GpuTileDepth columns of
-    /// op(A) and rows of op(B) in shared memory, then each thread updates its 4×4 register tile. A thread's rows
-    /// are DimY apart and its columns DimX apart, so neighbouring threads read and write neighbouring addresses.
-    /// </summary>
-    [Kernel]
-    static void GpuTiledKernel(GemmShape shape, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias)
+    /// <summary>One thread's 4×4 register tile of C: four rows, each four consecutive columns.</summary>
+    struct Tile4x4(Row4 r0, Row4 r1, Row4 r2, Row4 r3)
     {
-        var tileA = SharedMemory.Allocate1D<float>(GpuTileDepth * GpuTileStride);
-        var tileB = SharedMemory.Allocate1D<float>(GpuTileDepth * GpuTileStride);
+        public Row4 R0 = r0, R1 = r1, R2 = r2, R3 = r3;
+
+        /// <summary>Adds the outer product of a column of op(A) (four rows) and a row of op(B) (four columns): 16 FFMA.</summary>
+        public readonly Tile4x4 MultiplyAdd(Row4 a, Row4 b) =>
+            new(R0.MultiplyAdd(a.X, b), R1.MultiplyAdd(a.Y, b), R2.MultiplyAdd(a.Z, b), R3.MultiplyAdd(a.W, b));
+    }
+
+    /// <summary>A 64×64 tile of C per 16×16 group: the most reuse of each staged element.</summary>
+    [Kernel]
+    static void GpuLargeTileKernel(GemmShape shape, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias) =>
+        GpuTiled(LargeTileSide, shape, a, b, c, bias);
+
+    /// <summary>A 32×32 tile of C per 8×8 group: four times the groups for the skinny multiplies.</summary>
+    [Kernel]
+    static void GpuSmallTileKernel(GemmShape shape, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias) =>
+        GpuTiled(SmallTileSide, shape, a, b, c, bias);
+
+    /// <summary>
+    /// One group computes a (4·DimY)×(4·DimX) tile of C; each thread a 4×4 register tile, rows 4·IdxY.. and
+    /// columns 4·IdxX... The k dimension goes by slices of GpuSliceDepth, staged in shared memory two buffers deep:
+    /// each thread issues its global loads of slice s into registers, multiplies out slice s − 1 from one buffer
+    /// while they are in flight, then stores them into the other, so one barrier per slice suffices. ILGPU 1.5.3
+    /// unrolls no loop, so the slice's 32 k steps are written out (<see cref="MultiplySlice"/>): 512 FFMA per
+    /// barrier. <paramref name="side"/> is the group's side on a GPU, a constant in each kernel; a device whose
+    /// groups are smaller (the CPU accelerator) runs the same code, loading the quads left over unstaged.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void GpuTiled(int side, GemmShape shape, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias)
+    {
+        // One Row4 past the tile's width per depth, so that threads storing different depths of the same outer
+        // indices hit different banks (their addresses are 4·(side + 1) words apart).
+        int rowStride = side + 1, bufferSize = GpuSliceDepth * rowStride, staged = GpuSliceDepth / side;
+        var tileA = SharedMemory.Allocate1D<Row4>(2 * GpuSliceDepth * (side + 1));
+        var tileB = SharedMemory.Allocate1D<Row4>(2 * GpuSliceDepth * (side + 1));
         int tx = Group.IdxX, ty = Group.IdxY, dx = Group.DimX, dy = Group.DimY;
         int thread = ty * dx + tx, threads = dx * dy;
         int row0 = Grid.IdxY * dy * GpuMicroTile, col0 = Grid.IdxX * dx * GpuMicroTile;
-
-        Row4 acc0 = default, acc1 = default, acc2 = default, acc3 = default;
-        for (int depth0 = 0; depth0 < shape.K; depth0 += GpuTileDepth)
+        var fromA = new SliceSource(a, shape.AOuterStride, shape.ADepthStride, shape.M, shape.K, row0, dy, rowStride,
+            thread, threads, outerLane: ty, depthLane: tx, depthLanes: dx);
+        var fromB = new SliceSource(b, shape.BOuterStride, shape.BDepthStride, shape.N, shape.K, col0, dx, rowStride,
+            thread, threads, outerLane: tx, depthLane: ty, depthLanes: dy);
+        // This thread's staged quads, 2 or 4 per operand (a constant: the unused slots fold away). A side×side
+        // group stages a whole slice this way.
+        QuadSlot a0 = fromA.Slot(0), a1 = fromA.Slot(1), b0 = fromB.Slot(0), b1 = fromB.Slot(1);
+        QuadSlot a2 = default, a3 = default, b2 = default, b3 = default;
+        if (staged > 2)
         {
-            LoadTile(a, shape.AOuterStride, shape.ADepthStride, shape.M, shape.K, row0, dy * GpuMicroTile, depth0, tileA, thread, threads);
-            LoadTile(b, shape.BOuterStride, shape.BDepthStride, shape.N, shape.K, col0, dx * GpuMicroTile, depth0, tileB, thread, threads);
-            Group.Barrier();
-            for (int p = 0; p < GpuTileDepth; p++)
+            a2 = fromA.Slot(2); a3 = fromA.Slot(3); b2 = fromB.Slot(2); b3 = fromB.Slot(3);
+        }
+
+        Tile4x4 acc = default;
+        int slices = (shape.K + GpuSliceDepth - 1) / GpuSliceDepth;
+        for (int slice = 0; slice <= slices; slice++)
+        {
+            // Past the last slice the loads read nothing and the stores land in a buffer no one reads.
+            Row4 sa0 = fromA.Load(a0), sa1 = fromA.Load(a1), sb0 = fromB.Load(b0), sb1 = fromB.Load(b1);
+            a0 = fromA.Next(a0); a1 = fromA.Next(a1); b0 = fromB.Next(b0); b1 = fromB.Next(b1);
+            Row4 sa2 = default, sa3 = default, sb2 = default, sb3 = default;
+            if (staged > 2)
             {
-                int offset = p * GpuTileStride;
-                var bRow = new Row4(tileB[offset + tx], tileB[offset + tx + dx], tileB[offset + tx + 2 * dx], tileB[offset + tx + 3 * dx]);
-                acc0 = acc0.MultiplyAdd(tileA[offset + ty], bRow);
-                acc1 = acc1.MultiplyAdd(tileA[offset + ty + dy], bRow);
-                acc2 = acc2.MultiplyAdd(tileA[offset + ty + 2 * dy], bRow);
-                acc3 = acc3.MultiplyAdd(tileA[offset + ty + 3 * dy], bRow);
+                sa2 = fromA.Load(a2); sa3 = fromA.Load(a3); sb2 = fromB.Load(b2); sb3 = fromB.Load(b3);
+                a2 = fromA.Next(a2); a3 = fromA.Next(a3); b2 = fromB.Next(b2); b3 = fromB.Next(b3);
             }
+            int buffer = (slice & 1) * bufferSize, previous = bufferSize - buffer;
+            if (slice > 0)
+            {
+                acc = MultiplySlice(acc, tileA.SubView(previous + ty, bufferSize - ty),
+                    tileB.SubView(previous + tx, bufferSize - tx), rowStride);
+            }
+            var toA = tileA.SubView(buffer, bufferSize);
+            var toB = tileB.SubView(buffer, bufferSize);
+            toA[a0.TileIndex] = sa0; toA[a1.TileIndex] = sa1; toB[b0.TileIndex] = sb0; toB[b1.TileIndex] = sb1;
+            if (staged > 2)
+            {
+                toA[a2.TileIndex] = sa2; toA[a3.TileIndex] = sa3; toB[b2.TileIndex] = sb2; toB[b3.TileIndex] = sb3;
+            }
+            fromA.LoadRest(toA, slice, staged);
+            fromB.LoadRest(toB, slice, staged);
             Group.Barrier();
         }
 
-        StoreRow(c, bias, shape, row0 + ty, col0 + tx, dx, acc0);
-        StoreRow(c, bias, shape, row0 + ty + dy, col0 + tx, dx, acc1);
-        StoreRow(c, bias, shape, row0 + ty + 2 * dy, col0 + tx, dx, acc2);
-        StoreRow(c, bias, shape, row0 + ty + 3 * dy, col0 + tx, dx, acc3);
+        int row = row0 + ty * GpuMicroTile, col = col0 + tx * GpuMicroTile;
+        int columns = Math.Max(0, Math.Min(GpuMicroTile, shape.N - col));
+        var biasRow = shape.HasBias ? LoadClipped(bias, col, columns, 1) : default;
+        // A slope of 1 is the identity, exactly, so that the activation is one select per element, not a branch.
+        float slope = shape.Activate ? shape.Slope : 1f;
+        // A loop, where the k slice is unrolled: it runs once per thread, and four copies of its body would be
+        // a sixth of the kernel's instructions.
+        for (int r = 0; r < GpuMicroTile; r++)
+        {
+            StoreRow(c, shape, row + r, col, columns, acc.R0, biasRow, slope);
+            acc = new Tile4x4(acc.R1, acc.R2, acc.R3, default);
+        }
     }
 
     /// <summary>
-    /// Stages tile[p·GpuTileStride + o] = X[outer0 + o, depth0 + p], zero past the matrix edges so that the
-    /// inner loop needs no bounds checks. Consecutive threads read consecutive addresses of X, whichever of its
-    /// indices is the contiguous one.
+    /// The 32 k steps of a staged slice, unrolled by hand. The views start at this thread's Row4 of depth 0, so
+    /// every read is at a constant offset, which ptxas folds into the LDS instruction.
     /// </summary>
-    static void LoadTile(ArrayView<float> source, int outerStride, int depthStride, int outerCount, int depthCount,
-                         int outer0, int tileOuter, int depth0, ArrayView<float> tile, int thread, int threads)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Tile4x4 MultiplySlice(Tile4x4 acc, ArrayView<Row4> a, ArrayView<Row4> b, int rowStride)
     {
-        bool depthContiguous = depthStride == 1;
-        for (int e = thread; e < tileOuter * GpuTileDepth; e += threads)
+        acc = MultiplyFourSteps(acc, a, b, 0, rowStride);
+        acc = MultiplyFourSteps(acc, a, b, 4 * rowStride, rowStride);
+        acc = MultiplyFourSteps(acc, a, b, 8 * rowStride, rowStride);
+        acc = MultiplyFourSteps(acc, a, b, 12 * rowStride, rowStride);
+        acc = MultiplyFourSteps(acc, a, b, 16 * rowStride, rowStride);
+        acc = MultiplyFourSteps(acc, a, b, 20 * rowStride, rowStride);
+        acc = MultiplyFourSteps(acc, a, b, 24 * rowStride, rowStride);
+        return MultiplyFourSteps(acc, a, b, 28 * rowStride, rowStride);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Tile4x4 MultiplyFourSteps(Tile4x4 acc, ArrayView<Row4> a, ArrayView<Row4> b, int at, int rowStride)
+    {
+        acc = acc.MultiplyAdd(a[at], b[at]);
+        acc = acc.MultiplyAdd(a[at + rowStride], b[at + rowStride]);
+        acc = acc.MultiplyAdd(a[at + 2 * rowStride], b[at + 2 * rowStride]);
+        return acc.MultiplyAdd(a[at + 3 * rowStride], b[at + 3 * rowStride]);
+    }
+
+    /// <summary>
+    /// Where one staged quad comes from and goes: four consecutive outer indices of op(X) at one depth of a slice.
+    /// Carried through the k loop and advanced a slice at a time, so that no index is recomputed per slice.
+    /// </summary>
+    readonly struct QuadSlot(int at0, int at1, int at2, int at3, int depthLeft, int tileIndex)
+    {
+        /// <summary>
+        /// The offsets in X of the quad's four elements in the current slice. Outer indices past the edge of X
+        /// are clamped to its last one: they feed only rows or columns of C that are never stored, so they need
+        /// no zero, only an address inside X; each load then needs no predicate of its own.
+        /// </summary>
+        public readonly int At0 = at0, At1 = at1, At2 = at2, At3 = at3;
+        /// <summary>K less the quad's depth in the current slice: the quad lies inside X while this is positive.</summary>
+        public readonly int DepthLeft = depthLeft;
+        /// <summary>Its Row4 in a staged slice: depth · row stride + quad.</summary>
+        public readonly int TileIndex = tileIndex;
+    }
+
+    /// <summary>
+    /// How one thread reads its quads of one operand's slices. A slice has GpuSliceDepth × tileQuads quads, dealt
+    /// out with no division: where X is stored depth-contiguous (A, or Bᵀ), thread t takes quads t, t + threads, …
+    /// numbered along the depth first, so that consecutive threads read consecutive addresses; otherwise the
+    /// thread keeps one quad index (its lane across the tile) and steps along the depth by the group's other side.
+    /// For B that lane is IdxX, and consecutive threads read consecutive quads; for Aᵀ it is IdxY, and consecutive
+    /// threads read 16 contiguous bytes each at different depths (IdxX across A's tile would need DimX = DimY,
+    /// which the CPU accelerator's groups are not).
+    /// </summary>
+    readonly struct SliceSource
+    {
+        readonly ArrayView<float> x;
+        readonly int outerStride, depthStride, outerCount, depthCount, outer0, tileQuads, rowStride;
+        readonly int firstDepth, firstQuad, depthStep;
+        readonly bool depthContiguous;
+
+        /// <param name="outerLane">The thread's index across the tile (IdxY for A, IdxX for B), and
+        /// <paramref name="depthLane"/>, <paramref name="depthLanes"/> its index and the group's extent the other way.</param>
+        public SliceSource(ArrayView<float> x, int outerStride, int depthStride, int outerCount, int depthCount,
+                           int outer0, int tileQuads, int rowStride, int thread, int threads, int outerLane,
+                           int depthLane, int depthLanes)
         {
-            int o = depthContiguous ? e / GpuTileDepth : e % tileOuter;
-            int p = depthContiguous ? e % GpuTileDepth : e / tileOuter;
-            int outer = outer0 + o, depth = depth0 + p;
-            float value = 0f;
-            if (outer < outerCount && depth < depthCount) value = source[(long)outer * outerStride + (long)depth * depthStride];
-            tile[p * GpuTileStride + o] = value;
+            this.x = x;
+            this.outerStride = outerStride; this.depthStride = depthStride;
+            this.outerCount = outerCount; this.depthCount = depthCount;
+            this.outer0 = outer0; this.tileQuads = tileQuads; this.rowStride = rowStride;
+            depthContiguous = depthStride == 1;
+            firstDepth = depthContiguous ? thread : depthLane;
+            firstQuad = depthContiguous ? 0 : outerLane;
+            depthStep = depthContiguous ? threads : depthLanes;
+        }
+
+        /// <summary>The thread's j-th quad in slice <paramref name="slice"/>.</summary>
+        public QuadSlot Slot(int j, int slice = 0)
+        {
+            var (depth, quad) = Position(j);
+            int outer = outer0 + quad * GpuMicroTile, last = outerCount - 1;
+            int depthAt = (slice * GpuSliceDepth + depth) * depthStride;
+            return new QuadSlot(Math.Min(outer, last) * outerStride + depthAt,
+                Math.Min(outer + 1, last) * outerStride + depthAt, Math.Min(outer + 2, last) * outerStride + depthAt,
+                Math.Min(outer + 3, last) * outerStride + depthAt, depthCount - slice * GpuSliceDepth - depth,
+                depth * rowStride + quad);
+        }
+
+        /// <summary>The depth and quad index of the thread's j-th quad; one or the other lies past the slice after the last.</summary>
+        (int Depth, int Quad) Position(int j)
+        {
+            int q = firstDepth + j * depthStep;
+            return depthContiguous ? (q & (GpuSliceDepth - 1), q >> SliceDepthBits) : (q, firstQuad);
+        }
+
+        /// <summary>The same quad in the next slice.</summary>
+        public QuadSlot Next(QuadSlot slot)
+        {
+            int step = GpuSliceDepth * depthStride;
+            return new(slot.At0 + step, slot.At1 + step, slot.At2 + step, slot.At3 + step, slot.DepthLeft - GpuSliceDepth,
+                slot.TileIndex);
+        }
+
+        /// <summary>The quad's elements, zero past K, so that the multiply needs no bounds checks.</summary>
+        public Row4 Load(QuadSlot slot) =>
+            slot.DepthLeft > 0 ? new Row4(x[slot.At0], x[slot.At1], x[slot.At2], x[slot.At3]) : default;
+
+        /// <summary>
+        /// Loads the thread's quads from the <paramref name="staged"/>-th on straight into <paramref name="tile"/>:
+        /// those a group smaller than the kernel's side squared leaves over. A full-size group on a GPU has none.
+        /// </summary>
+        public void LoadRest(ArrayView<Row4> tile, int slice, int staged)
+        {
+            for (int j = staged; ; j++)
+            {
+                var (depth, quad) = Position(j);
+                if (depth >= GpuSliceDepth || quad >= tileQuads) return;
+                var slot = Slot(j, slice);
+                tile[slot.TileIndex] = Load(slot);
+            }
         }
     }
 
-    /// <summary>Writes a thread's micro-tile row, whose columns are colStep apart, clipped to C.</summary>
-    static void StoreRow(ArrayView<float> c, ArrayView<float> bias, GemmShape shape, int row, int col0, int colStep, Row4 values)
+    /// <summary>x[at], x[at + stride], x[at + 2·stride], x[at + 3·stride]: the first <paramref name="valid"/> read, the rest zero.</summary>
+    static Row4 LoadClipped(ArrayView<float> x, int at, int valid, int stride) =>
+        new(valid > 0 ? x[at] : 0f, valid > 1 ? x[at + stride] : 0f, valid > 2 ? x[at + 2 * stride] : 0f,
+            valid > 3 ? x[at + 3 * stride] : 0f);
+
+    /// <summary>
+    /// Writes the first <paramref name="columns"/> of a row of a thread's register tile to C through the epilogue.
+    /// Through a view of the row, whose elements are at constant offsets: one address per row, not per element.
+    /// </summary>
+    static void StoreRow(ArrayView<float> c, GemmShape shape, int row, int col, int columns, Row4 values, Row4 bias, float slope)
     {
-        if (row >= shape.M) return;
-        for (int t = 0; t < GpuMicroTile; t++)
-        {
-            int col = col0 + t * colStep;
-            if (col >= shape.N) continue;
-            float sum = values[t];
-            if (shape.HasBias) sum += bias[col];
-            if (shape.Activate && !(sum > 0f)) sum *= shape.Slope;
-            c[(long)row * shape.N + col] = sum;
-        }
+        if (row >= shape.M || columns == 0) return;
+        var to = c.SubView((long)row * shape.N + col, columns);
+        to[0] = Epilogue(shape, values.X, bias.X, slope);
+        if (columns > 1) to[1] = Epilogue(shape, values.Y, bias.Y, slope);
+        if (columns > 2) to[2] = Epilogue(shape, values.Z, bias.Z, slope);
+        if (columns > 3) to[3] = Epilogue(shape, values.W, bias.W, slope);
+    }
+
+    static float Epilogue(GemmShape shape, float sum, float bias, float slope)
+    {
+        if (shape.HasBias) sum += bias;
+        return sum > 0f ? sum : sum * slope;
     }
 
     // ---------------------------------------------------------------- CpuBlocked
