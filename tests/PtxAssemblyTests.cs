@@ -70,7 +70,7 @@ public sealed class PtxAssemblyTests
     public void UsesOnlyChosenApproximations(MethodInfo kernel, CudaArchitecture architecture)
     {
         var name = KernelInventory.Name(kernel);
-        Assert.That(UnchosenApproximations(name, CompileToPtx(kernel, architecture)), Is.Empty,
+        Assert.That(UnchosenApproximations(name, CompileToPtx(context, kernel, architecture)), Is.Empty,
             $"{name}'s PTX for {GpuName(architecture)} has approximate instructions not chosen for it");
     }
 
@@ -79,7 +79,7 @@ public sealed class PtxAssemblyTests
     public void RejectsTanhApprox()
     {
         var kernel = typeof(PtxAssemblyTests).GetMethod(nameof(MathTanhKernel), BindingFlags.NonPublic | BindingFlags.Static)!;
-        Assert.That(UnchosenApproximations("Activations.TanhForwardKernel", CompileToPtx(kernel, CudaArchitecture.SM_80)),
+        Assert.That(UnchosenApproximations("Activations.TanhForwardKernel", CompileToPtx(context, kernel, CudaArchitecture.SM_80)),
             Is.EqualTo(new[] { "tanh.approx.f32" }));
     }
 
