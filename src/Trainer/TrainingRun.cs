@@ -47,6 +47,9 @@ public sealed class TrainingRun(TrainOptions requested, TextWriter output, bool 
             throw new DataFormatException(options.DataDir, $"its training images ({fingerprint}) are not those the run trained on " +
                 $"({trained}); give --data the folder of the run's own");
         options = options with { DataFingerprint = fingerprint };
+        int images = mnist.Train.Images.Length / config.ImagePixels;
+        if (images < config.BatchSize)
+            throw new ArgumentException($"--batch-size: {config.BatchSize} is more than the {images} training images");
 
         using var device = ComputeDevice.Create(options.Accelerator);
         output.WriteLine($"device: {device.Kind} {device.Name}");
@@ -55,11 +58,11 @@ public sealed class TrainingRun(TrainOptions requested, TextWriter output, bool 
         using var data = new DeviceDataset(kernels, TrainingImages(mnist.Train), config.ImagePixels);
         using var evaluation = options.EvalEvery > 0 ? new TrainingEvaluation(kernels, mnist, options.EvalSamples) : null;
         int stepsPerEpoch = data.StepsPerEpoch(config.BatchSize);
-        if (stepsPerEpoch < 1)
-            throw new ArgumentException($"--batch-size: {config.BatchSize} is more than the {data.Count} training images");
         // Cleared only now that the data, the device and the sizes are known to do: a refused start loses nothing.
         if (resumed is null && folder.HoldsRun) folder.Clear();
 
+        // Before the resume's cut-back redraws report.html, which reads it: what was there is replaced, not trusted.
+        JsonFile.Write(folder.Config, new { options, model = config, device = $"{device.Kind} {device.Name}" });
         long step = 0;
         if (resumed is not null)
         {
@@ -75,7 +78,6 @@ public sealed class TrainingRun(TrainOptions requested, TextWriter output, bool 
         }
         else Initialization.LikePyTorch(gan);
 
-        JsonFile.Write(folder.Config, new { options, model = config, device = $"{device.Kind} {device.Name}" });
         using var samples = new SampleGrid(kernels, gan, Math.Min(GridSamples, config.BatchSize));
         var metrics = new MetricsLog(folder.Metrics);
 
