@@ -240,11 +240,27 @@ public sealed class RunFolderHostileTests : ProgramTests
         var (code, output, error) = WithinLimit("train", "--resume", run, "--max-steps", "6");
 
         Assert.That(code, Is.EqualTo(0), error);
-        Assert.That(output, Does.Contain($"restored {snapshot}"));
+        Assert.That(File.Exists(snapshot), "the snapshot is made again");
         Assert.That(Checkpoint.Read(snapshot).Header.Step, Is.EqualTo(12));
+        Assert.That(output, Does.Contain($"restored {snapshot}"));
         Assert.That(File.Exists(orphan), Is.False);
         Assert.That(Directory.GetFiles(RunFile(RunFolder.SnapshotFolder)).Select(Path.GetFileName).Order(StringComparer.Ordinal),
             Is.EqualTo(new[] { "epoch_000.ckpt", "epoch_001.ckpt", "epoch_002.ckpt" }));
+    }
+
+    /// <summary>The same for best.ckpt, when the best row of metrics.csv is at the checkpoint's step.</summary>
+    [Test]
+    public void ResumeRestoresTheBestCheckpointAKillPrevented()
+    {
+        Assert.That(Ilgpugan(Train("--epochs", "2", "--max-steps", "6", "--eval-every", "1", "--eval-samples", "32")).Code, Is.EqualTo(0));
+        var best = RunFile(RunFolder.SnapshotFolder, RunFolder.BestCheckpointFile);
+        File.Delete(best);
+
+        var (code, _, error) = WithinLimit("train", "--resume", run, "--epochs", "1");
+
+        Assert.That(code, Is.EqualTo(0), error);
+        Assert.That(File.Exists(best), "best.ckpt is made again");
+        Assert.That(Checkpoint.Read(best).Header.Step, Is.EqualTo(6));
     }
 
     /// <summary>A garbage sample grid, a FIFO or a device behind a run's text files: one line, no trace, no hang.</summary>
