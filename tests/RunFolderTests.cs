@@ -10,7 +10,7 @@ namespace IlgpuGan.Tests;
 /// signal that keeps the work, one writer at a time, outputs cut back to the checkpoint, and readers that refuse
 /// what is not their file. The signals go to real `ilgpugan` processes; an epoch of batch 8 is 6 steps.
 /// </summary>
-public sealed class RunFolderTests : ProgramTests
+public sealed partial class RunFolderTests : ProgramTests
 {
     string data = null!;
     string run = null!;

@@ -55,6 +55,7 @@ public sealed class TrainingRun(TrainOptions requested, TextWriter output, bool 
         output.WriteLine($"device: {device.Kind} {device.Name}");
         var kernels = new KernelSet(device);
         using var gan = new Gan(kernels, config);
+        using var finite = new FiniteState(kernels, gan);
         using var data = new DeviceDataset(kernels, TrainingImages(mnist.Train), config.ImagePixels);
         using var evaluation = options.EvalEvery > 0 ? new TrainingEvaluation(kernels, mnist, options.EvalSamples) : null;
         int stepsPerEpoch = data.StepsPerEpoch(config.BatchSize);
@@ -122,6 +123,8 @@ public sealed class TrainingRun(TrainOptions requested, TextWriter output, bool 
                 continue;
             }
 
+            // Checked before anything of the epoch is saved, so that the last checkpoint is a finite one.
+            if (finite.FirstNonFinite() is { } tensor) throw Diverged(step, tensor, folder);
             long epoch = schedule.Epoch(step), stepsInEpoch = step - epochStartStep;
             var means = epochSums.MeanOver(stepsInEpoch);
             double seconds = progress.EpochSeconds;
@@ -205,10 +208,12 @@ public sealed class TrainingRun(TrainOptions requested, TextWriter output, bool 
     {
         var sums = TrainingStatistics.Take(gan);
         foreach (var (loss, name) in new[] { (sums.DiscriminatorLoss, "discriminator"), (sums.GeneratorLoss, "generator") })
-            if (!float.IsFinite(loss))
-                throw new DivergedException($"training stopped by step {step}: the {name} loss is {loss}; " + (checkpointStep is { } kept
-                    ? $"the checkpoint of step {kept} in {folder.Path} is kept"
-                    : "no checkpoint had been written yet"));
+            if (!float.IsFinite(loss)) throw Diverged(step, $"the {name} loss is {loss}", folder);
         return sums;
     }
+
+    DivergedException Diverged(long step, string problem, RunFolder folder) =>
+        new($"training stopped by step {step}: {problem}; " + (checkpointStep is { } kept
+            ? $"the checkpoint of step {kept} in {folder.Path} is kept"
+            : "no checkpoint had been written yet"));
 }

@@ -11,22 +11,9 @@ namespace IlgpuGan.Tests;
 /// written or deleted outside the folder, nothing cleared before a new run is known to start, a checkpoint's saved
 /// options and data checked, and every file the folder's readers take refused in one line when it is not theirs.
 /// </summary>
-public sealed class RunFolderHostileTests : ProgramTests
+public sealed partial class RunFolderTests
 {
     static readonly TimeSpan Limit = TimeSpan.FromSeconds(60);
-
-    string data = null!;
-    string run = null!;
-
-    [SetUp]
-    public void MakeData()
-    {
-        data = WriteTinyMnist();
-        run = Folder.File("run");
-    }
-
-    string[] Train(params string[] extra) =>
-        ["train", "--data", data, "--out", run, "--batch-size", "8", "--accelerator", "cpu", "--seed", "3", .. extra];
 
     string RunFile(params string[] names) => Path.Combine([run, .. names]);
 
@@ -261,6 +248,29 @@ public sealed class RunFolderHostileTests : ProgramTests
         Assert.That(code, Is.EqualTo(0), error);
         Assert.That(File.Exists(best), "best.ckpt is made again");
         Assert.That(Checkpoint.Read(best).Header.Step, Is.EqualTo(6));
+    }
+
+    /// <summary>
+    /// A learning rate of 10¹² edited into the checkpoint: the running variance overflows while the losses may stay
+    /// finite; the device's check at the epoch's end stops the run with exit 1, names the tensor and keeps the checkpoint.
+    /// </summary>
+    [Test]
+    public void DivergenceStopsTheRunAndKeepsTheLastFiniteCheckpoint()
+    {
+        Assert.That(Ilgpugan(Train("--epochs", "4", "--max-steps", "6", "--g-widths", "32,32", "--d-widths", "32,32")).Code, Is.EqualTo(0));
+        var path = RunFile(RunFolder.CheckpointFile);
+        var contents = Checkpoint.Read(path);
+        var config = contents.Header.Config;
+        TensorFile.Write(path, "IGGANCK1", Checkpoint.Version,
+            contents.Header with { Config = config with { Adam = config.Adam with { LearningRate = 1e12f } } },
+            contents.Tensors.Select(t => (t.Key, t.Value)).ToList());
+        var saved = File.ReadAllBytes(path);
+
+        var result = WithinLimit("train", "--resume", run);
+
+        AssertRefused(result, 1, "training stopped by step 12", $"the checkpoint of step 6 in {run} is kept");
+        Assert.That(result.Error, Does.Match(@"(G|D|G's average)'s \S+\[\d+\]( \(Adam [mv]\))? is (NaN|-?Infinity)"));
+        Assert.That(File.ReadAllBytes(path), Is.EqualTo(saved), "the last finite checkpoint is kept");
     }
 
     /// <summary>A garbage sample grid, a FIFO or a device behind a run's text files: one line, no trace, no hang.</summary>
