@@ -7,7 +7,8 @@ namespace IlgpuGan.Tests;
 /// The run folder's text files, config.json, metrics.csv and eval_ceiling.json, replaced by a few hundred truncated
 /// and mutated versions of a real run's and by hand-made hostile ones, each read by `report`: every one ends within
 /// a time limit with exit 0 (a damaged metrics.csv gives the rows it still has) or exit 1 and one line naming the
-/// file, never a stack trace. The bulk runs in-process; a few go through the real program.
+/// file, never a stack trace, having allocated less than twice the file's size plus 200 MB. The bulk runs in-process;
+/// a few go through the real program.
 /// </summary>
 [NonParallelizable]
 public sealed class RunFolderFuzzTests
@@ -61,9 +62,12 @@ public sealed class RunFolderFuzzTests
             foreach (var (bytes, index) in hostile.Concat(Mutations(legit, name.Length, MutationsPerFile)).Select((b, i) => (b, i)))
             {
                 File.WriteAllBytes(path, bytes);
+                long allocated = GC.GetTotalAllocatedBytes();
                 var task = Task.Run(() => ProgramTests.Ilgpugan("report", "--run", run));
                 Assert.That(task.Wait(Limit), $"case {index} of {name} did not end");
                 var (code, output, error) = task.Result;
+                // All that the case allocated, a bound on what it held at once.
+                Assert.That(GC.GetTotalAllocatedBytes() - allocated, Is.LessThan(2L * bytes.Length + 200_000_000), $"case {index}");
                 if (code == 0)
                 {
                     read++;
