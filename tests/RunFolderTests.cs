@@ -10,10 +10,8 @@ namespace IlgpuGan.Tests;
 /// signal that keeps the work, one writer at a time, outputs cut back to the checkpoint, and readers that refuse
 /// what is not their file. The signals go to real `ilgpugan` processes; an epoch of batch 8 is 6 steps.
 /// </summary>
-public sealed class RunFolderTests : ProgramTests
+public sealed partial class RunFolderTests : ProgramTests
 {
-    static readonly TimeSpan ChildLimit = TimeSpan.FromMinutes(2);
-
     string data = null!;
     string run = null!;
 
@@ -113,7 +111,7 @@ public sealed class RunFolderTests : ProgramTests
     {
         using var child = ChildTrainer.Start(Train("--epochs", "100000", "--checkpoint-every", "1000", "--checkpoint-minutes", "0"));
         child.WaitForLine("epoch 1 step 12/");
-        Signal(child.Id, signal);
+        ChildTrainer.Signal(child.Id, signal);
         var (code, output) = child.WaitForExit();
 
         Assert.That(code, Is.EqualTo(exitCode), output);
@@ -121,7 +119,7 @@ public sealed class RunFolderTests : ProgramTests
         long step = CheckpointStep();
         Assert.That(output, Does.Contain($"at step {step} "));
         Assert.That(MetricsSteps().Last(), Is.EqualTo(step), "the metrics end at the checkpoint");
-        Assert.That(File.Exists(Path.Combine(run, RunFolder.LockFile)), Is.False, "the lock is released");
+        Assert.That(File.ReadAllText(Path.Combine(run, RunFolder.LockFile)), Is.Empty, "the lock is released");
 
         var (resumed, _, error) = Ilgpugan("train", "--resume", run, "--max-steps", "7");
         Assert.That(resumed, Is.EqualTo(0), error);
@@ -144,7 +142,7 @@ public sealed class RunFolderTests : ProgramTests
             // The epoch line is printed before its metrics row is written: wait for the next epoch's, by which
             // step 30's row is surely on disk.
             child.WaitForLine("epoch 5 step 36/");
-            Signal(child.Id, "KILL");
+            ChildTrainer.Signal(child.Id, "KILL");
             child.WaitForExit();
         }
         var orphan = Path.Combine(run, ".checkpoint.ckpt.999999999.tmp");
@@ -174,7 +172,7 @@ public sealed class RunFolderTests : ProgramTests
         using (var child = ChildTrainer.Start(Train("--epochs", "100000", "--checkpoint-every", "1000", "--checkpoint-minutes", "0.000001")))
         {
             child.WaitForLine("epoch 2 step 18/");
-            Signal(child.Id, "KILL");
+            ChildTrainer.Signal(child.Id, "KILL");
             child.WaitForExit();
         }
         Assert.That(CheckpointStep(), Is.GreaterThanOrEqualTo(12));
@@ -192,26 +190,29 @@ public sealed class RunFolderTests : ProgramTests
         Assert.That(File.ReadAllLines(metrics).Skip(1), Has.All.Not.Empty.And.All.Matches<string>(l => l.Split(',').Length == MetricsLog.Header.Split(',').Length));
     }
 
+    /// <summary>A live trainer's lock refuses a second one; kill -9 leaves its process id, and the next trainer takes over.</summary>
     [Test]
     public void ALiveWriterKeepsTheFolderAndAStaleLockIsTakenOver()
     {
-        Directory.CreateDirectory(run);
         var lockFile = Path.Combine(run, RunFolder.LockFile);
-        using (var holder = Process.Start("sleep", "60"))
+        int holder;
+        using (var child = ChildTrainer.Start(Train("--epochs", "100000", "--checkpoint-every", "1", "--checkpoint-minutes", "0")))
         {
-            File.WriteAllText(lockFile, holder.Id.ToString());
-            var (code, output, error) = Ilgpugan(Train("--max-steps", "1"));
-            holder.Kill();
-            holder.WaitForExit();
+            // Epoch 0's checkpoint is written before epoch 1's line.
+            child.WaitForLine("epoch 1 step 12/");
+            holder = child.Id;
+            var (code, output, error) = Ilgpugan(["train", "--resume", run, "--max-steps", "1"]);
             Assert.That(code, Is.EqualTo(1), output);
-            Assert.That(error, Does.Contain($"process {holder.Id}").And.Contain(RunFolder.LockFile));
-            Assert.That(File.Exists(Path.Combine(run, "metrics.csv")), Is.False, "nothing is written");
-
-            (code, output, error) = Ilgpugan(Train("--max-steps", "1"));
-            Assert.That(code, Is.EqualTo(0), error);
-            Assert.That(output, Does.Contain($"taking over the lock of process {holder.Id}"));
+            Assert.That(error, Does.Contain("another trainer").And.Contain(lockFile));
+            ChildTrainer.Signal(child.Id, "KILL");
+            child.WaitForExit();
         }
-        Assert.That(File.Exists(lockFile), Is.False);
+        Assert.That(File.ReadAllText(lockFile), Is.EqualTo(holder.ToString()), "kill -9 leaves the process id");
+
+        var (resumed, resumedOutput, resumedError) = Ilgpugan(["train", "--resume", run, "--max-steps", "1"]);
+        Assert.That(resumed, Is.EqualTo(0), resumedError);
+        Assert.That(resumedOutput, Does.Contain($"taking over the lock of process {holder}"));
+        Assert.That(File.ReadAllText(lockFile), Is.Empty, "released");
     }
 
     [Test]
@@ -305,83 +306,5 @@ public sealed class RunFolderTests : ProgramTests
         Assert.That(lastLine, Does.StartWith("epoch 0 step 3/"));
         var wipe = text[..(text.LastIndexOf('\r'))];
         Assert.That(wipe[(wipe.LastIndexOf('\r') + 1)..].Trim(), Is.Empty, "the bar is overwritten with spaces");
-    }
-
-    static void Signal(int processId, string signal)
-    {
-        using var kill = Process.Start("kill", $"-{signal} {processId}");
-        kill.WaitForExit();
-    }
-
-    /// <summary>`ilgpugan` as a child process (the built program beside the tests), its output collected.</summary>
-    sealed class ChildTrainer : IDisposable
-    {
-        readonly Process process;
-        readonly StringBuilder output = new();
-        readonly object gate = new();
-
-        ChildTrainer(Process process) => this.process = process;
-
-        public int Id => process.Id;
-
-        public static ChildTrainer Start(string[] arguments)
-        {
-            // dotnet test names the host that runs it; the program's dll is copied beside the tests.
-            var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            foreach (var argument in (string[])["exec", Path.Combine(AppContext.BaseDirectory, "ilgpugan.dll"), .. arguments])
-                info.ArgumentList.Add(argument);
-            var child = new ChildTrainer(new Process { StartInfo = info });
-            child.process.OutputDataReceived += (_, e) => child.Add(e.Data);
-            child.process.ErrorDataReceived += (_, e) => child.Add(e.Data);
-            try { child.process.Start(); }
-            catch (System.ComponentModel.Win32Exception e)
-            {
-                // A self-contained test build on a machine without .NET has no host to run the program with.
-                Assert.Ignore($"no dotnet host to run ilgpugan as a child process: {e.Message}");
-            }
-            child.process.BeginOutputReadLine();
-            child.process.BeginErrorReadLine();
-            return child;
-        }
-
-        void Add(string? line)
-        {
-            if (line is null) return;
-            lock (gate) output.AppendLine(line);
-        }
-
-        string Output
-        {
-            get { lock (gate) return output.ToString(); }
-        }
-
-        public void WaitForLine(string text)
-        {
-            var clock = Stopwatch.StartNew();
-            while (!Output.Contains(text, StringComparison.Ordinal))
-            {
-                if (process.HasExited || clock.Elapsed > ChildLimit)
-                    Assert.Fail($"the trainer printed no '{text}' (exited: {process.HasExited}):\n{Output}");
-                Thread.Sleep(20);
-            }
-        }
-
-        public (int Code, string Output) WaitForExit()
-        {
-            if (!process.WaitForExit(ChildLimit)) Assert.Fail($"the trainer did not exit:\n{Output}");
-            process.WaitForExit();
-            return (process.ExitCode, Output);
-        }
-
-        public void Dispose()
-        {
-            if (!process.HasExited) process.Kill();
-            process.Dispose();
-        }
     }
 }

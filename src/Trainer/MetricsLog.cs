@@ -46,8 +46,7 @@ public sealed class MetricsLog(string path)
     /// <summary>The whole rows after the header, as <see cref="MetricsTable"/> reads them, with their steps.</summary>
     IEnumerable<(string Line, long Step)> Rows()
     {
-        if (!File.Exists(path)) yield break;
-        foreach (var line in File.ReadLines(path).Skip(1))
+        foreach (var line in MetricsTable.Lines(path).Skip(1))
         {
             var f = line.Split(',');
             if (f.Length == Columns && long.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out var step))

@@ -1,14 +1,18 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text;
 using IlgpuGan.Model;
 using IlgpuGan.Trainer.Report;
 
 namespace IlgpuGan.Trainer;
 
 /// <summary>
-/// A run folder and the files a run keeps in it. One trainer writes to it at a time: <see cref="LockFile"/> holds
-/// that trainer's process id from <see cref="Open"/> to Dispose. A run's outputs may run ahead of its checkpoint
-/// until the next one is written; a resume cuts them back to it (<see cref="CutBackTo"/>), so nothing repeats.
+/// A run folder and the files a run keeps in it. One trainer writes to it at a time: from <see cref="Open"/> to
+/// Dispose it holds an exclusive OS lock on <see cref="LockFile"/> (flock on Unix), which the system releases when
+/// the process ends however it ends, and the file holds that trainer's process id. A run's outputs may run ahead of
+/// its checkpoint until the next one is written; a resume cuts them back to it (<see cref="CutBackTo"/>), so
+/// nothing repeats. The lock file, samples/ and checkpoints/ must not be links, so that nothing outside the folder
+/// is written or deleted.
 /// </summary>
 public sealed class RunFolder : IDisposable
 {
@@ -32,29 +36,47 @@ public sealed class RunFolder : IDisposable
     public string Snapshots => File(SnapshotFolder);
     public string BestCheckpoint => System.IO.Path.Combine(Snapshots, BestCheckpointFile);
     public string Snapshot(long epoch) => System.IO.Path.Combine(Snapshots, $"epoch_{epoch:000}.ckpt");
-    string Lock => File(LockFile);
 
     /// <summary>Whether the folder holds a run that a new one would destroy.</summary>
     public bool HoldsRun => System.IO.File.Exists(Checkpoint) || System.IO.File.Exists(Metrics);
 
-    RunFolder(string path) => Path = path;
+    /// <summary>The open lock file: its exclusive lock is this trainer's for as long as it is open.</summary>
+    readonly FileStream held;
+
+    RunFolder(string path, FileStream held)
+    {
+        Path = path;
+        this.held = held;
+    }
 
     /// <summary>
-    /// Creates the folder if need be and takes its lock: refused while another live process holds it, taken over
-    /// with a note when its process is gone. Then removes the temporary files a killed writer left.
+    /// Creates the folder if need be and takes its lock: refused while another trainer holds it, taken over with a
+    /// note from one that ended without releasing it. Then removes the temporary files a killed writer left.
     /// </summary>
     public static RunFolder Open(string path, TextWriter output)
     {
         if (System.IO.File.Exists(path)) throw new UsageException($"--out: {path} is a file; a run folder is a folder");
-        var folder = new RunFolder(path);
-        Directory.CreateDirectory(folder.Samples);
-        folder.TakeLock(output);
-        foreach (var directory in new[] { folder.Path, folder.Samples })
-            foreach (var orphan in Directory.EnumerateFiles(directory).Where(f => IsOrphan(System.IO.Path.GetFileName(f))).ToList())
-            {
-                System.IO.File.Delete(orphan);
-                output.WriteLine($"removed {orphan}, left by a writer that was stopped");
-            }
+        Directory.CreateDirectory(path);
+        foreach (var name in new[] { LockFile, "samples", SnapshotFolder })
+            if (new FileInfo(System.IO.Path.Combine(path, name)).LinkTarget is { } target)
+                throw new IOException($"{System.IO.Path.Combine(path, name)}: a link to {target}; a run folder's {name} must be " +
+                    "its own, so that nothing outside the folder is written or deleted");
+        var folder = new RunFolder(path, TakeLock(System.IO.Path.Combine(path, LockFile), path, output));
+        try
+        {
+            Directory.CreateDirectory(folder.Samples);
+            foreach (var directory in new[] { folder.Path, folder.Samples, folder.Snapshots }.Where(Directory.Exists))
+                foreach (var orphan in Directory.EnumerateFiles(directory).Where(f => IsOrphan(System.IO.Path.GetFileName(f))).ToList())
+                {
+                    System.IO.File.Delete(orphan);
+                    output.WriteLine($"removed {orphan}, left by a writer that was stopped");
+                }
+        }
+        catch
+        {
+            folder.Dispose();
+            throw;
+        }
         return folder;
     }
 
@@ -95,37 +117,82 @@ public sealed class RunFolder : IDisposable
                 CultureInfo.InvariantCulture, out var epoch) && epoch > lastEpoch)
             .ToList();
 
+    /// <summary>
+    /// Copies the checkpoint to <paramref name="path"/> (a snapshot or the best checkpoint) unless that file already
+    /// holds the checkpoint's step: what a kill between the checkpoint and its copy left undone. Returns whether it copied.
+    /// </summary>
+    public bool CopyCheckpointTo(string path, long step)
+    {
+        if (System.IO.File.Exists(path))
+        {
+            try
+            {
+                if (Model.Checkpoint.Read(path).Header.Step == step) return false;
+            }
+            catch (Exception e) when (e is CheckpointException or IOException) { }
+        }
+        AtomicFile.Write(path, file =>
+        {
+            using var checkpoint = new FileStream(Checkpoint, FileMode.Open, FileAccess.Read);
+            checkpoint.CopyTo(file);
+        });
+        return true;
+    }
+
+    /// <summary>Empties the lock file, so that the next trainer finds no process to take over from, and releases the lock.</summary>
     public void Dispose()
     {
-        // Removed only while it is still ours: a trainer that took over a lock it wrongly judged stale keeps it.
-        if (System.IO.File.Exists(Lock) && ReadLock() == Environment.ProcessId) System.IO.File.Delete(Lock);
-    }
-
-    void TakeLock(TextWriter output)
-    {
         try
         {
-            AtomicFile.WriteAllText(Lock, Environment.ProcessId.ToString(CultureInfo.InvariantCulture), replace: false);
+            held.SetLength(0);
+            held.Flush(flushToDisk: true);
         }
-        catch (IOException) when (System.IO.File.Exists(Lock))
+        catch (IOException) { }
+        held.Dispose();
+    }
+
+    /// <summary>
+    /// The lock, held open with FileShare.None: .NET takes an exclusive flock on Unix (a sharing lock on Windows), so
+    /// of two trainers opening it at once exactly one gets it. The file is never deleted: a trainer that opened it
+    /// just before a deletion would lock a file that the next trainer no longer sees.
+    /// </summary>
+    static FileStream TakeLock(string path, string runFolder, TextWriter output)
+    {
+        FileStream held;
+        try { held = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+        catch (IOException e) when (e.HResult is SharingViolation or LinuxWouldBlock or MacWouldBlock)
         {
-            var holder = ReadLock();
-            if (holder is { } pid && IsRunningElsewhere(pid))
-                throw new IOException($"{Path}: another trainer, process {pid}, is writing this run folder ({Lock} is its lock)");
-            output.WriteLine($"{Lock}: taking over the lock of process {holder?.ToString(CultureInfo.InvariantCulture) ?? "(unreadable)"}, which is no longer running");
-            AtomicFile.WriteAllText(Lock, Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+            throw new IOException($"{runFolder}: another trainer is writing this run folder (it holds {path})");
+        }
+        try
+        {
+            if (!held.CanSeek) throw new IOException($"{path}: not a regular file (a FIFO or a device), where the run folder's lock should be");
+            var bytes = new byte[32];
+            int read = held.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
+            // A process id left in the file is that of a trainer that ended without releasing the lock.
+            if (read > 0)
+            {
+                var holder = int.TryParse(Encoding.ASCII.GetString(bytes, 0, read).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
+                    ? pid.ToString(CultureInfo.InvariantCulture) : "(unreadable)";
+                output.WriteLine($"{path}: taking over the lock of process {holder}, which is no longer running");
+            }
+            held.SetLength(0);
+            held.Write(Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(CultureInfo.InvariantCulture)));
+            held.Flush(flushToDisk: true);
+            return held;
+        }
+        catch
+        {
+            held.Dispose();
+            throw;
         }
     }
 
-    int? ReadLock()
-    {
-        try
-        {
-            return int.TryParse(System.IO.File.ReadAllText(Lock).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
-                ? pid : null;
-        }
-        catch (IOException) { return null; }
-    }
+    /// <summary>
+    /// How .NET reports a file another process holds locked: ERROR_SHARING_VIOLATION on Windows, flock's errno
+    /// EWOULDBLOCK on Linux and macOS.
+    /// </summary>
+    const int SharingViolation = unchecked((int)0x80070020), LinuxWouldBlock = 11, MacWouldBlock = 35;
 
     /// <summary>A temporary file whose writer is no longer running: under the lock, nothing else writes here.</summary>
     static bool IsOrphan(string fileName) => AtomicFile.IsTemporary(fileName, out var pid) && !IsRunningElsewhere(pid);

@@ -37,14 +37,38 @@ public sealed class SampleGrid : IDisposable
     /// <summary>progress.gif of the grids in <paramref name="samplesFolder"/>, in epoch order; removed when there are none.</summary>
     public static void SaveProgressGif(string samplesFolder, string gifPath)
     {
-        var frames = Directory.GetFiles(samplesFolder, "epoch_*.png").Order(StringComparer.Ordinal)
-            .Select(f => Image.Load<L8>(f)).ToList();
+        var frames = new List<Image<L8>>();
         try
         {
+            foreach (var file in Directory.GetFiles(samplesFolder, "epoch_*.png").Order(StringComparer.Ordinal))
+            {
+                frames.Add(LoadGrid(file));
+                if (frames[^1].Size() != frames[0].Size())
+                    throw new DataFormatException(file, $"a grid of {frames[^1].Width}×{frames[^1].Height} pixels among grids of {frames[0].Width}×{frames[0].Height}");
+            }
             if (frames.Count == 0) File.Delete(gifPath);
             else Images.SaveGif(gifPath, frames);
         }
         finally { frames.ForEach(f => f.Dispose()); }
+    }
+
+    /// <summary>A grid of the samples folder, which anyone may have replaced: refused unless it is a PNG of a grid's size.</summary>
+    static Image<L8> LoadGrid(string path)
+    {
+        const int maxSide = 4096;
+        if (RegularFile.Length(path, 8, "a PNG sample grid") > (long)maxSide * maxSide)
+            throw new DataFormatException(path, "larger than a sample grid can be");
+        try
+        {
+            var info = Image.Identify(path) ?? throw new UnknownImageFormatException("not a known image format");
+            if (info.Width > maxSide || info.Height > maxSide)
+                throw new DataFormatException(path, $"{info.Width}×{info.Height} pixels, larger than a sample grid can be");
+            return Image.Load<L8>(path);
+        }
+        catch (ImageFormatException e)
+        {
+            throw new DataFormatException(path, $"not a PNG sample grid ({e.GetType().Name})");
+        }
     }
 
     public void Dispose()

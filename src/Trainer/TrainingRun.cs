@@ -32,27 +32,38 @@ public sealed class TrainingRun(TrainOptions requested, TextWriter output, bool 
             throw new UsageException($"--from: {sourcePath} cannot start this run: {difference}");
         using var folder = RunFolder.Open(options.OutDir, output);
         var resumed = options.Resume is { } resumePath ? Checkpoint.Read(resumePath) : null;
-        if (resumed is not null) options = options.Continuing(SavedOptions(resumed, options.Resume!) ?? options);
-        else if (folder.HoldsRun)
+        if (resumed is not null)
         {
-            if (!options.Overwrite)
-                throw new UsageException($"{options.OutDir} already holds a run: --resume {options.OutDir} continues it, " +
-                    "--overwrite clears it and starts again");
-            folder.Clear();
+            options = options.Continuing(SavedOptions(resumed, options.Resume!) ?? options);
+            if (options.Invalid() is { } problem) throw new CheckpointException($"{options.Resume}: its run options are unusable: {problem}");
         }
+        else if (folder.HoldsRun && !options.Overwrite)
+            throw new UsageException($"{options.OutDir} already holds a run: --resume {options.OutDir} continues it, " +
+                "--overwrite clears it and starts again");
         var config = resumed?.Header.Config ?? options.Model;
-        var mnist = LoadMnist();
+        var mnist = LoadMnist(resumed is not null);
+        var fingerprint = TrainCommand.DataFingerprint(mnist.Train.Images, config.ImagePixels);
+        if (options.DataFingerprint is { } trained && trained != fingerprint)
+            throw new DataFormatException(options.DataDir, $"its training images ({fingerprint}) are not those the run trained on " +
+                $"({trained}); give --data the folder of the run's own");
+        options = options with { DataFingerprint = fingerprint };
+        int images = mnist.Train.Images.Length / config.ImagePixels;
+        if (images < config.BatchSize)
+            throw new ArgumentException($"--batch-size: {config.BatchSize} is more than the {images} training images");
 
         using var device = ComputeDevice.Create(options.Accelerator);
         output.WriteLine($"device: {device.Kind} {device.Name}");
         var kernels = new KernelSet(device);
         using var gan = new Gan(kernels, config);
+        using var finite = new FiniteState(kernels, gan);
         using var data = new DeviceDataset(kernels, TrainingImages(mnist.Train), config.ImagePixels);
         using var evaluation = options.EvalEvery > 0 ? new TrainingEvaluation(kernels, mnist, options.EvalSamples) : null;
         int stepsPerEpoch = data.StepsPerEpoch(config.BatchSize);
-        if (stepsPerEpoch < 1)
-            throw new ArgumentException($"--batch-size: {config.BatchSize} is more than the {data.Count} training images");
+        // Cleared only now that the data, the device and the sizes are known to do: a refused start loses nothing.
+        if (resumed is null && folder.HoldsRun) folder.Clear();
 
+        // Before the resume's cut-back redraws report.html, which reads it: what was there is replaced, not trusted.
+        JsonFile.Write(folder.Config, new { options, model = config, device = $"{device.Kind} {device.Name}" });
         long step = 0;
         if (resumed is not null)
         {
@@ -68,7 +79,6 @@ public sealed class TrainingRun(TrainOptions requested, TextWriter output, bool 
         }
         else Initialization.LikePyTorch(gan);
 
-        JsonFile.Write(folder.Config, new { options, model = config, device = $"{device.Kind} {device.Name}" });
         using var samples = new SampleGrid(kernels, gan, Math.Min(GridSamples, config.BatchSize));
         var metrics = new MetricsLog(folder.Metrics);
 
@@ -78,7 +88,18 @@ public sealed class TrainingRun(TrainOptions requested, TextWriter output, bool 
         if (options.KeepEvery > 0 || evaluation is not null) Directory.CreateDirectory(folder.Snapshots);
         evaluation?.WriteCeiling(folder.EvalCeiling, output);
         // A resumed run's best so far is in the rows metrics.csv already holds.
-        double bestFrechet = MetricsTable.Read(metrics.Path).Column("frechet").Where(double.IsFinite).DefaultIfEmpty(double.PositiveInfinity).Min();
+        var rows = MetricsTable.Read(metrics.Path);
+        double bestFrechet = double.PositiveInfinity, bestStep = -1;
+        foreach (var (frechet, at) in rows.Column("frechet").Zip(rows.Column("step")))
+            if (frechet < bestFrechet) (bestFrechet, bestStep) = (frechet, at);
+        if (resumed is not null)
+        {
+            // What a kill between the checkpoint and its copies left undone: the checkpoint's step promises them.
+            if (options.KeepEvery > 0 && step > 0 && (step % stepsPerEpoch != 0 || schedule.Keeps(step)))
+                RestoreCopy(folder, folder.Snapshot(schedule.Epoch(step)), step);
+            if (evaluation is not null && bestStep == step)
+                RestoreCopy(folder, folder.BestCheckpoint, step);
+        }
         var progress = new ProgressReporter(output, terminal, stepsPerEpoch, step, lastStep);
         var epochSums = new TrainingStatistics();
         long epochStartStep = step, startStep = step;
@@ -102,6 +123,8 @@ public sealed class TrainingRun(TrainOptions requested, TextWriter output, bool 
                 continue;
             }
 
+            // Checked before anything of the epoch is saved, so that the last checkpoint is a finite one.
+            if (finite.FirstNonFinite() is { } tensor) throw Diverged(step, tensor, folder);
             long epoch = schedule.Epoch(step), stepsInEpoch = step - epochStartStep;
             var means = epochSums.MeanOver(stepsInEpoch);
             double seconds = progress.EpochSeconds;
@@ -110,19 +133,22 @@ public sealed class TrainingRun(TrainOptions requested, TextWriter output, bool 
             metrics.Append(epoch, step, means, seconds, stepsInEpoch * config.BatchSize / seconds, quality);
             if (stop is null && schedule.Samples(step))
                 samples.Save(Path.Combine(folder.Samples, $"epoch_{epoch:000}.png"), folder.ProgressGif);
-            var runOptions = JsonSerializer.SerializeToElement(options);
             bool checkpointDue = options.CheckpointMinutes > 0 && sinceCheckpoint.Elapsed.TotalMinutes >= options.CheckpointMinutes;
-            if (stop is not null || schedule.Checkpoints(step) || checkpointDue)
+            // A snapshot comes with every checkpoint that ends no epoch (a stop's, the run's last), as the run's end does.
+            bool keeps = schedule.Keeps(step) || stop is not null && options.KeepEvery > 0 && step % stepsPerEpoch != 0;
+            bool best = quality is not null && quality.Frechet < bestFrechet;
+            // The copies follow their checkpoint, so that a resume from it can make any a kill prevented.
+            if (stop is not null || schedule.Checkpoints(step) || checkpointDue || keeps || best)
             {
-                Checkpoint.Save(folder.Checkpoint, gan, step, runOptions);
+                Checkpoint.Save(folder.Checkpoint, gan, step, JsonSerializer.SerializeToElement(options));
                 checkpointStep = step;
                 sinceCheckpoint.Restart();
             }
-            if (schedule.Keeps(step)) Checkpoint.Save(folder.Snapshot(epoch), gan, step, runOptions);
-            if (quality is not null && quality.Frechet < bestFrechet)
+            if (keeps) folder.CopyCheckpointTo(folder.Snapshot(epoch), step);
+            if (best)
             {
-                bestFrechet = quality.Frechet;
-                Checkpoint.Save(folder.BestCheckpoint, gan, step, runOptions);
+                bestFrechet = quality!.Frechet;
+                folder.CopyCheckpointTo(folder.BestCheckpoint, step);
             }
             RunReport.Write(folder.Path);
             if (stop is { } signal)
@@ -147,15 +173,27 @@ public sealed class TrainingRun(TrainOptions requested, TextWriter output, bool 
         catch (JsonException e) { throw new CheckpointException($"{path}: unreadable run options ({e.Message})"); }
     }
 
-    MnistDataset LoadMnist()
+    /// <summary>
+    /// The data set, fetched into a folder that holds nothing yet, so that a mistyped path is reported, not filled;
+    /// a resumed run fetches only into a folder given on its command line, never into one its checkpoint names.
+    /// </summary>
+    MnistDataset LoadMnist(bool resuming)
     {
         var folder = options.DataDir;
         if (File.Exists(folder))
             throw new UsageException($"--data: {folder} is a file; give the folder that holds the four MNIST IDX files");
-        // Fetch only into a folder that holds nothing yet, so a mistyped path is reported, not filled.
         if (!Directory.Exists(folder) || !Directory.EnumerateFileSystemEntries(folder).Any())
+        {
+            if (resuming && !options.Given.Contains("data"))
+                throw new DirectoryNotFoundException($"{folder}: the run's data folder is missing or empty; give --data the folder of the images it trained on");
             MnistDownload.EnsurePresent(folder, output);
+        }
         return MnistDataset.Load(folder);
+    }
+
+    void RestoreCopy(RunFolder folder, string path, long step)
+    {
+        if (folder.CopyCheckpointTo(path, step)) output.WriteLine($"restored {path} from the checkpoint of step {step}, which a stop had left unwritten");
     }
 
     static float[] TrainingImages(MnistSplit train)
@@ -170,10 +208,12 @@ public sealed class TrainingRun(TrainOptions requested, TextWriter output, bool 
     {
         var sums = TrainingStatistics.Take(gan);
         foreach (var (loss, name) in new[] { (sums.DiscriminatorLoss, "discriminator"), (sums.GeneratorLoss, "generator") })
-            if (!float.IsFinite(loss))
-                throw new DivergedException($"training stopped by step {step}: the {name} loss is {loss}; " + (checkpointStep is { } kept
-                    ? $"the checkpoint of step {kept} in {folder.Path} is kept"
-                    : "no checkpoint had been written yet"));
+            if (!float.IsFinite(loss)) throw Diverged(step, $"the {name} loss is {loss}", folder);
         return sums;
     }
+
+    DivergedException Diverged(long step, string problem, RunFolder folder) =>
+        new($"training stopped by step {step}: {problem}; " + (checkpointStep is { } kept
+            ? $"the checkpoint of step {kept} in {folder.Path} is kept"
+            : "no checkpoint had been written yet"));
 }

@@ -38,6 +38,30 @@ public sealed record TrainOptions
     /// <summary>Epochs between quality measures in metrics.csv; 0: none.</summary>
     public int EvalEvery { get; init; }
     public int EvalSamples { get; init; } = Evaluation.DefaultCount;
+    /// <summary>
+    /// The training images' count and hash, recorded by a run's start so that its resume refuses other data
+    /// (<see cref="TrainCommand.DataFingerprint"/>); null in the options of runs that predate it.
+    /// </summary>
+    public string? DataFingerprint { get; init; }
+
+    /// <summary>The bounds of eval's sample count: a Fréchet covariance needs two samples at least.</summary>
+    public const int MinEvalSamples = 2, MaxEvalSamples = 1_000_000;
+
+    /// <summary>
+    /// The first option outside what the command line accepts, or null: a checkpoint's saved options are a file's,
+    /// which anyone may have edited.
+    /// </summary>
+    public string? Invalid() =>
+        Epochs < 1 ? $"epochs {Epochs} is less than 1"
+        : SampleEvery < 1 ? $"sample-every {SampleEvery} is less than 1"
+        : CheckpointEvery < 1 ? $"checkpoint-every {CheckpointEvery} is less than 1"
+        : KeepEvery < 0 ? $"keep-every {KeepEvery} is negative"
+        : EvalEvery < 0 ? $"eval-every {EvalEvery} is negative"
+        : EvalSamples is < MinEvalSamples or > MaxEvalSamples ? $"eval-samples {EvalSamples} is outside [{MinEvalSamples}, {MaxEvalSamples}]"
+        : !(CheckpointMinutes >= 0) || double.IsInfinity(CheckpointMinutes) ? $"checkpoint-minutes {CheckpointMinutes} is not a non-negative number"
+        : !Enum.IsDefined(Accelerator) ? $"accelerator {(int)Accelerator} is none of {string.Join(", ", Enum.GetNames<AcceleratorKind>())}"
+        : string.IsNullOrEmpty(DataDir) ? "the data folder is empty"
+        : null;
 
     /// <summary>The run folder of a recipe when --out is not given: runs/seed, runs/stable.</summary>
     public static string RunFolder(Recipe recipe) => $"runs/{CommandArgs.ChoiceName(recipe)}";
@@ -135,7 +159,7 @@ public static class TrainCommand
             From = args.Path("from", null, "checkpoint or run folder whose networks, optimiser state and step this new run starts from, with this command line's options (the networks' shapes must match)"),
             Overwrite = args.Flag("overwrite", "clear the run already in the run folder and start again"),
             EvalEvery = args.Int("eval-every", defaults.EvalEvery, "epochs between quality measures appended to metrics.csv, as eval's (0: off; the run's last epoch too when on); the best by Fréchet distance is kept as checkpoints/best.ckpt", min: 0),
-            EvalSamples = args.Int("eval-samples", defaults.EvalSamples, "samples drawn for each quality measure", min: 2, max: 1_000_000),
+            EvalSamples = args.Int("eval-samples", defaults.EvalSamples, "samples drawn for each quality measure", min: TrainOptions.MinEvalSamples, max: TrainOptions.MaxEvalSamples),
         };
         if (options.Model.LearningRateDecayTo < options.Model.LearningRateDecayFrom && args.Given("lr-decay-to"))
             throw new UsageException($"--lr-decay-to: epoch {options.Model.LearningRateDecayTo} is before --lr-decay-from's {options.Model.LearningRateDecayFrom}");
@@ -146,6 +170,36 @@ public static class TrainCommand
         return options.Resume is { } resume ? Resuming(args, options, resume) : options;
     }
 
+    /// <summary>
+    /// The run folder and checkpoint --resume names: a run folder, or its checkpoint.ckpt. Any other checkpoint, a
+    /// snapshot of checkpoints/ included, is refused, so that a run is never continued in a folder of another kind.
+    /// </summary>
+    static (string Folder, string Checkpoint) RunOf(string resume)
+    {
+        string folder;
+        if (Directory.Exists(resume)) folder = resume;
+        else if (Path.GetFileName(resume) == RunFolder.CheckpointFile)
+            folder = Path.GetDirectoryName(resume) is { Length: > 0 } parent ? parent : ".";
+        else
+            throw new UsageException($"--resume: {resume} is neither a run folder nor a run's {RunFolder.CheckpointFile}; " +
+                $"to train on from another checkpoint, start a new run from it: --from {resume} --out <new folder>");
+        var full = Path.GetFullPath(folder);
+        if (Path.GetFileName(Path.TrimEndingDirectorySeparator(full)) == RunFolder.SnapshotFolder &&
+            File.Exists(Path.Combine(full, "..", RunFolder.CheckpointFile)))
+            throw new UsageException($"--resume: {folder} is the snapshot folder of a run; give the run's folder, {Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(full))}");
+        var checkpoint = Path.Combine(folder, RunFolder.CheckpointFile);
+        if (!File.Exists(checkpoint))
+            throw new FileNotFoundException($"--resume: {folder} holds no {RunFolder.CheckpointFile}, so there is no run to continue there", checkpoint);
+        return (folder, checkpoint);
+    }
+
+    /// <summary>
+    /// What the run trains on, as its options record it: the training images' count and the start of their
+    /// SHA-256, enough to tell another data set or an edited one.
+    /// </summary>
+    public static string DataFingerprint(byte[] trainingImages, int imagePixels) =>
+        $"{trainingImages.Length / imagePixels} images, SHA-256 {Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(trainingImages))[..16]}";
+
     /// <summary>A resumed run's options: its checkpoint and folder found, model options refused.</summary>
     static TrainOptions Resuming(CommandArgs args, TrainOptions options, string resume)
     {
@@ -154,8 +208,7 @@ public static class TrainCommand
             throw new UsageException($"{string.Join(", ", refused)}: a resumed run keeps the model and training options " +
                 "it was started with; start a new run (--out elsewhere, or --overwrite) to change them");
         if (options.Overwrite) throw new UsageException("--overwrite starts a run again and --resume continues it: give one of them");
-        var checkpoint = RunFolder.CheckpointOf(resume);
-        var folder = Path.GetDirectoryName(checkpoint) is { Length: > 0 } parent ? parent : ".";
+        var (folder, checkpoint) = RunOf(resume);
         if (args.Given("out") && Path.GetFullPath(options.OutDir) != Path.GetFullPath(folder))
             throw new UsageException($"--out: a resumed run continues in its own folder, {folder}, not {options.OutDir}");
         return options with

@@ -68,13 +68,14 @@ public static class RunReport
             html.Append("<p>No epoch has ended yet: metrics.csv has no rows.</p>");
             return;
         }
-        var seconds = metrics.Column("seconds").Where(double.IsFinite).ToArray();
+        var rowSeconds = metrics.Column("seconds");
+        var seconds = rowSeconds.Where(double.IsFinite).ToArray();
         var steps = metrics.Column("step");
         // Steps per second from each row's step count and time; a resumed run's first row counts from its checkpoint.
         var stepsPerSecond = new List<double>();
         for (int i = 0; i < metrics.Rows.Count; i++)
         {
-            double previous = i > 0 && steps[i] > steps[i - 1] ? steps[i - 1] : 0, time = metrics.Column("seconds")[i];
+            double previous = i > 0 && steps[i] > steps[i - 1] ? steps[i - 1] : 0, time = rowSeconds[i];
             if (time > 0 && double.IsFinite(steps[i])) stepsPerSecond.Add((steps[i] - previous) / time);
         }
         html.Append("<table>");
@@ -145,12 +146,12 @@ public static class RunReport
     static void AppendConfig(StringBuilder html, string configPath)
     {
         html.Append("<h2>Configuration</h2>");
-        if (!File.Exists(configPath))
+        using var document = JsonFile.ReadObject(configPath);
+        if (document is null)
         {
             html.Append("<p>No config.json.</p>");
             return;
         }
-        using var document = JsonDocument.Parse(File.ReadAllText(configPath));
         html.Append("<table>");
         foreach (var (name, value) in Flatten("", document.RootElement)) Row(html, name, value);
         html.Append("</table>");
@@ -173,18 +174,21 @@ public static class RunReport
     /// <summary>The accelerator the run trains on, as config.json records it; null for a folder without one.</summary>
     static string? ReadDevice(string configPath)
     {
-        if (!File.Exists(configPath)) return null;
-        using var document = JsonDocument.Parse(File.ReadAllText(configPath));
-        return document.RootElement.TryGetProperty("device", out var device) ? device.GetString() : null;
+        using var document = JsonFile.ReadObject(configPath);
+        return document is not null && document.RootElement.TryGetProperty("device", out var device)
+            ? device.ValueKind == JsonValueKind.String ? device.GetString()
+                : throw new DataFormatException(configPath, $"\"device\" is a JSON {device.ValueKind.ToString().ToLowerInvariant()}, not a string")
+            : null;
     }
 
     static IReadOnlyDictionary<string, double> ReadCeiling(string path)
     {
-        if (!File.Exists(path)) return new Dictionary<string, double>();
-        using var document = JsonDocument.Parse(File.ReadAllText(path));
+        using var document = JsonFile.ReadObject(path);
+        if (document is null) return new Dictionary<string, double>();
         return document.RootElement.EnumerateObject()
             .Where(p => p.Value.ValueKind == JsonValueKind.Number)
-            .ToDictionary(p => p.Name, p => p.Value.GetDouble());
+            .DistinctBy(p => p.Name)
+            .ToDictionary(p => p.Name, p => p.Value.TryGetDouble(out var value) ? value : double.NaN);
     }
 
     static void Row(StringBuilder html, string name, string value) =>

@@ -1,0 +1,33 @@
+using System.Text;
+using IlgpuGan.Model;
+
+namespace IlgpuGan.Trainer;
+
+/// <summary>
+/// The run folder's text files (config.json, metrics.csv, eval_ceiling.json) read as files anyone may have edited:
+/// a FIFO or a device is never opened (both have a length of 0, which reads as an empty file), a file longer
+/// than its kind may legally be is refused before it is read, and the read stops at that bound however the file
+/// grows meanwhile.
+/// </summary>
+public static class RunFileText
+{
+    /// <summary>The file's text, "" for an empty one, null when there is none; throws <see cref="DataFormatException"/> past <paramref name="maxBytes"/>.</summary>
+    public static string? Read(string path, long maxBytes)
+    {
+        if (!File.Exists(path))
+        {
+            if (Directory.Exists(path)) throw new DataFormatException(path, "a folder where a file should be");
+            return null;
+        }
+        long length = new FileInfo(path) is { LinkTarget: not null } link
+            ? (link.ResolveLinkTarget(returnFinalTarget: true) as FileInfo)?.Length ?? 0
+            : new FileInfo(path).Length;
+        if (length == 0) return "";
+        if (length > maxBytes)
+            throw new DataFormatException(path, $"{length} bytes, more than such a file can hold ({maxBytes} at most)");
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        var bytes = new byte[length];
+        int read = file.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
+        return Encoding.UTF8.GetString(bytes, 0, read);
+    }
+}
