@@ -18,7 +18,7 @@ public sealed class Gan : IDisposable
     public enum Statistic { DiscriminatorLoss, GeneratorLoss, RealScore, FakeScore, GeneratorFakeScore, Count }
 
     readonly KernelSet kernels;
-    readonly MemoryBuffer1D<float, Stride1D.Dense> discriminatorBatch, noiseD, noiseG, dScores, dFake, statistics;
+    readonly MemoryBuffer1D<float, Stride1D.Dense> discriminatorBatch, noise, dScores, dFake, statistics;
 
     public Gan(KernelSet kernels, GanConfig config)
     {
@@ -39,8 +39,8 @@ public sealed class Gan : IDisposable
             config.DiscriminatorDropout);
         var accelerator = kernels.Device.Accelerator;
         discriminatorBatch = accelerator.Allocate1D<float>(2L * b * config.ImagePixels);
-        noiseD = accelerator.Allocate1D<float>((long)b * config.ZDim);
-        noiseG = accelerator.Allocate1D<float>((long)b * config.ZDim);
+        // D's z then G's, one buffer so that one launch draws both.
+        noise = accelerator.Allocate1D<float>(2L * b * config.ZDim);
         dScores = accelerator.Allocate1D<float>(2L * b);
         dFake = accelerator.Allocate1D<float>((long)b * config.ImagePixels);
         statistics = accelerator.Allocate1D<float>((int)Statistic.Count);
@@ -75,16 +75,15 @@ public sealed class Gan : IDisposable
     /// <summary>The real images of the next D step, [B, pixels] in [−1, 1].</summary>
     public ArrayView<float> RealBatch => discriminatorBatch.View.SubView(0, (long)Config.BatchSize * Config.ImagePixels);
     /// <summary>The z of the next D step's fake batch, [B, zDim].</summary>
-    public ArrayView<float> DiscriminatorNoise => noiseD.View;
+    public ArrayView<float> DiscriminatorNoise => noise.View.SubView(0, (long)Config.BatchSize * Config.ZDim);
     /// <summary>The fresh z of the next G step, [B, zDim].</summary>
-    public ArrayView<float> GeneratorNoise => noiseG.View;
+    public ArrayView<float> GeneratorNoise => noise.View.SubView((long)Config.BatchSize * Config.ZDim, (long)Config.BatchSize * Config.ZDim);
 
     /// <summary>Fills the next step's noise from the counter-based generator: step s has its own streams.</summary>
     public void DrawNoise(long step)
     {
-        int n = Config.BatchSize * Config.ZDim;
-        kernels.Random.Gaussian(noiseD.View, n, Config.Seed, RandomStreams.NoiseStream(step, 0));
-        kernels.Random.Gaussian(noiseG.View, n, Config.Seed, RandomStreams.NoiseStream(step, 1));
+        kernels.Random.Gaussians(noise.View, Config.BatchSize * Config.ZDim, Config.Seed, RandomStreams.NoiseStream(step, 0),
+            RandomStreams.NoiseStream(step, 1));
     }
 
     /// <summary>Global step <paramref name="step"/> of a run: its real batch, its noise, one iteration.</summary>
@@ -107,28 +106,25 @@ public sealed class Gan : IDisposable
     {
         int b = Config.BatchSize, pixels = Config.ImagePixels;
         var fakeHalf = discriminatorBatch.View.SubView((long)b * pixels, (long)b * pixels);
-        Generator.Forward(noiseD.View, b, ForwardMode.Train, output: fakeHalf);
-        var scores = Discriminator.Forward(discriminatorBatch.View, 2 * b, new(ForwardMode.Train, Config.Seed, step, Pass: 0));
-        var bce = kernels.Bce;
-        bce.LossAndGradient(scores.SubView(0, b), dScores.View.SubView(0, b), b, Config.RealTarget, 1f, statistics.View,
-            (int)Statistic.DiscriminatorLoss, (int)Statistic.RealScore);
-        bce.LossAndGradient(scores.SubView(b, b), dScores.View.SubView(b, b), b, 0f, 1f, statistics.View,
-            (int)Statistic.DiscriminatorLoss, (int)Statistic.FakeScore);
-        Discriminator.Backward(discriminatorBatch.View, dScores.View, 2 * b, parameterGradients: true);
+        Generator.Forward(DiscriminatorNoise, b, ForwardMode.Train, output: fakeHalf);
+        var logits = Discriminator.ForwardLogits(discriminatorBatch.View, 2 * b, new(ForwardMode.Train, Config.Seed, step, Pass: 0));
+        kernels.Bce.SigmoidLossAndGradient(logits, dScores.View, 2 * b, b, Config.RealTarget, 0f, 1f, statistics.View,
+            (int)Statistic.DiscriminatorLoss, (int)Statistic.RealScore, (int)Statistic.FakeScore);
+        Discriminator.BackwardFromLogits(discriminatorBatch.View, dScores.View, 2 * b, parameterGradients: true);
         AdamStep(Discriminator.Store);
     }
 
     void GeneratorStep(long step)
     {
         int b = Config.BatchSize;
-        var fake = Generator.Forward(noiseG.View, b, ForwardMode.Train);
-        var scores = Discriminator.Forward(fake, b, new(ForwardMode.Train, Config.Seed, step, Pass: 1));
+        var fake = Generator.Forward(GeneratorNoise, b, ForwardMode.Train);
+        var logits = Discriminator.ForwardLogits(fake, b, new(ForwardMode.Train, Config.Seed, step, Pass: 1));
         var (target, sign) = Config.Loss == GeneratorLoss.NonSaturating ? (1f, 1f) : (0f, -1f);
-        kernels.Bce.LossAndGradient(scores, dScores.View.SubView(0, b), b, target, sign, statistics.View,
-            (int)Statistic.GeneratorLoss, (int)Statistic.GeneratorFakeScore);
+        kernels.Bce.SigmoidLossAndGradient(logits, dScores.View.SubView(0, b), b, b, target, target, sign, statistics.View,
+            (int)Statistic.GeneratorLoss, (int)Statistic.GeneratorFakeScore, (int)Statistic.GeneratorFakeScore);
         // Only dL/dG(z) is needed from D here: the seed zeroes D's gradients before its next step anyway.
-        Discriminator.Backward(fake, dScores.View.SubView(0, b), b, parameterGradients: false, dInput: dFake.View);
-        Generator.Backward(noiseG.View, dFake.View, b, parameterGradients: true);
+        Discriminator.BackwardFromLogits(fake, dScores.View.SubView(0, b), b, parameterGradients: false, dInput: dFake.View);
+        Generator.Backward(GeneratorNoise, dFake.View, b, parameterGradients: true);
         AdamStep(Generator.Store);
         if (AverageGenerator is { } average)
             kernels.ExponentialAverage.Update(average.Store.AllParameters, Generator.Store.AllParameters,
@@ -173,8 +169,7 @@ public sealed class Gan : IDisposable
         AverageGenerator?.Dispose();
         Discriminator.Dispose();
         discriminatorBatch.Dispose();
-        noiseD.Dispose();
-        noiseG.Dispose();
+        noise.Dispose();
         dScores.Dispose();
         dFake.Dispose();
         statistics.Dispose();

@@ -63,14 +63,19 @@ public class Network : IDisposable
     /// given (so the generator can write straight into the discriminator's batch), else into the network's
     /// own buffer. Returns the output view [rows, Out].
     /// </summary>
-    public ArrayView<float> Forward(ArrayView<float> input, int rows, ForwardContext context, ArrayView<float> output = default)
+    public ArrayView<float> Forward(ArrayView<float> input, int rows, ForwardContext context, ArrayView<float> output = default) =>
+        ForwardLayers(Layers.Count, input, rows, context, output);
+
+    /// <summary><see cref="Forward"/> through the first <paramref name="count"/> layers only; the last of them writes <paramref name="output"/>.</summary>
+    protected ArrayView<float> ForwardLayers(int count, ArrayView<float> input, int rows, ForwardContext context,
+        ArrayView<float> output = default)
     {
         CheckRows(rows);
         var x = input.SubView(0, (long)rows * In);
-        for (int i = 0; i < Layers.Count; i++)
+        for (int i = 0; i < count; i++)
         {
-            bool last = i == Layers.Count - 1;
-            var y = last && output.Length > 0 ? output.SubView(0, (long)rows * Out) : Head(outputs[i], rows * Layers[i].Out);
+            bool last = i == count - 1;
+            var y = last && output.Length > 0 ? output.SubView(0, (long)rows * Layers[i].Out) : Head(outputs[i], rows * Layers[i].Out);
             Layers[i].Forward(x, y, rows, context);
             x = y;
         }
@@ -83,15 +88,20 @@ public class Network : IDisposable
     /// the parameter gradients when asked, and dInput [rows, In] when a view is given. dOutput may be overwritten.
     /// </summary>
     public void Backward(ArrayView<float> input, ArrayView<float> dOutput, int rows, bool parameterGradients,
+        ArrayView<float> dInput = default) =>
+        BackwardLayers(Layers.Count, input, dOutput, rows, parameterGradients, dInput);
+
+    /// <summary><see cref="Backward"/> from the output of the first <paramref name="count"/> layers, after a <see cref="ForwardLayers"/> through them.</summary>
+    protected void BackwardLayers(int count, ArrayView<float> input, ArrayView<float> dOutput, int rows, bool parameterGradients,
         ArrayView<float> dInput = default)
     {
         CheckRows(rows);
         var dy = dOutput;
-        for (int i = Layers.Count - 1; i >= 0; i--)
+        for (int i = count - 1; i >= 0; i--)
         {
             var layer = Layers[i];
             var x = i == 0 ? input.SubView(0, (long)rows * In) : Head(outputs[i - 1], rows * layer.In);
-            var y = i == Layers.Count - 1 ? lastOutput : Head(outputs[i], rows * layer.Out);
+            var y = i == count - 1 ? lastOutput : Head(outputs[i], rows * layer.Out);
             var dx = i > 0
                 ? Head(i % 2 == 0 ? gradientA : gradientB, rows * layer.In)
                 : dInput.Length > 0 ? dInput.SubView(0, (long)rows * In) : default;
