@@ -138,6 +138,40 @@ public sealed class BatchNormTests(AcceleratorKind kind) : DeviceFixture(kind)
         TestData.AssertClose(expected.RunningVar, actual.RunningVar, 1e-5, 0, "running var");
     }
 
+    /// <summary>
+    /// Two batches in one launch against a launch per batch: each batch by its own statistics, saved at [batch, cols],
+    /// and the running stats updated by the first batch, then the second. The same operations, so the same bits.
+    /// </summary>
+    [TestCase(33, 301, KernelVariant.Portable)]
+    [TestCase(33, 301, KernelVariant.CpuWorker)]
+    [TestCase(7, 5, KernelVariant.Portable)]
+    public void TwoBatchesInOneLaunchMatchALaunchEach(int rows, int cols, KernelVariant variant)
+    {
+        var rng = new Random(rows + cols + 43);
+        var first = RandomInputs(rng, rows, cols);
+        var second = RandomInputs(rng, rows, cols) with { Gamma = first.Gamma, Beta = first.Beta };
+        var one = RunTrainForward(first, rows, cols, Momentum, Eps, variant);
+        var two = RunTrainForward(second with { RunningMean = one.RunningMean, RunningVar = one.RunningVar }, rows, cols,
+            Momentum, Eps, variant);
+
+        using var x = TestData.Upload(Device, [.. first.X, .. second.X]);
+        using var gamma = TestData.Upload(Device, first.Gamma);
+        using var beta = TestData.Upload(Device, first.Beta);
+        using var runningMean = TestData.Upload(Device, first.RunningMean);
+        using var runningVar = TestData.Upload(Device, first.RunningVar);
+        using var y = TestData.Poisoned(Device, 2 * rows * cols);
+        using var mean = TestData.Poisoned(Device, 2 * cols);
+        using var invStd = TestData.Poisoned(Device, 2 * cols);
+        For(variant).TrainForward(x.View, y.View, gamma.View, beta.View, mean.View, invStd.View, runningMean.View,
+            runningVar.View, rows, cols, Momentum, Eps, batches: 2);
+
+        Assert.That(TestData.Download(y, 2 * rows * cols), Is.EqualTo(one.Y.Concat(two.Y)), "y");
+        Assert.That(TestData.Download(mean, 2 * cols), Is.EqualTo(one.Mean.Concat(two.Mean)), "saved mean");
+        Assert.That(TestData.Download(invStd, 2 * cols), Is.EqualTo(one.InvStd.Concat(two.InvStd)), "saved invstd");
+        Assert.That(TestData.Download(runningMean, cols), Is.EqualTo(two.RunningMean), "running mean");
+        Assert.That(TestData.Download(runningVar, cols), Is.EqualTo(two.RunningVar), "running var");
+    }
+
     [Test]
     public void TrainForwardRejectsASingleRow()
     {

@@ -1,5 +1,6 @@
 using System.Numerics;
 using ILGPU;
+using ILGPU.Algorithms;
 using ILGPU.Frontend;
 using ILGPU.Runtime;
 
@@ -17,7 +18,7 @@ public sealed class BatchNorm
 {
     readonly ComputeDevice device;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-        ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, float, int> trainForward;
+        ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, float, int, int> trainForward;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
         ArrayView<float>, int, int, float> evalForward;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
@@ -30,7 +31,7 @@ public sealed class BatchNorm
         Variant = device.Resolve(variant);
         bool cpu = Variant == KernelVariant.CpuWorker;
         trainForward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, float, int>(
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, float, int, int>(
             cpu ? CpuTrainForwardKernel : TrainForwardKernel);
         evalForward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
             ArrayView<float>, ArrayView<float>, int, int, float>(EvalForwardKernel);
@@ -50,20 +51,24 @@ public sealed class BatchNorm
     /// Training-mode BatchNorm1d over the rows (the batch) of x [rows, cols], per column: batch mean, biased
     /// variance to normalise, y = γ·(x−mean)/sqrt(var+eps) + β. Saves mean and 1/sqrt(var+eps) per column for
     /// backward. Running stats: running = (1−momentum)·running + momentum·batch, with the UNBIASED variance
-    /// (var·rows/(rows−1)) as PyTorch does. y may not alias x.
+    /// (var·rows/(rows−1)) as PyTorch does. y may not alias x. With <paramref name="batches"/> &gt; 1, x is that many
+    /// batches of <paramref name="rows"/> rows one after another, each normalised by its own statistics (saved at
+    /// [batch, cols]) and each updating the running stats in turn: the results of one launch per batch, in one.
     /// </summary>
     public void TrainForward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> gamma, ArrayView<float> beta,
         ArrayView<float> savedMean, ArrayView<float> savedInvStd, ArrayView<float> runningMean, ArrayView<float> runningVar,
-        int rows, int cols, float momentum, float eps)
+        int rows, int cols, float momentum, float eps, int batches = 1)
     {
+        if (batches < 1) throw new ArgumentOutOfRangeException(nameof(batches), batches, "at least one batch");
         // PyTorch refuses too: "Expected more than 1 value per channel when training"; the unbiased variance
         // would divide by zero.
         if (rows < 2) throw new ArgumentOutOfRangeException(nameof(rows), rows, "BatchNorm training needs at least 2 rows");
         // x is read once from memory: the second and third walks down a column find it in cache.
-        using var _ = device.Profile("batchnorm_train_forward", 7.0 * rows * cols, 8.0 * rows * cols + 40.0 * cols);
+        using var _ = device.Profile("batchnorm_train_forward", 7.0 * batches * rows * cols,
+            batches * (8.0 * rows * cols + 40.0 * cols));
         var (config, columnsPerGroup) = Launch(cols);
         trainForward(config, x, y, gamma, beta, savedMean, savedInvStd, runningMean, runningVar,
-            rows, cols, momentum, eps, columnsPerGroup);
+            rows, cols, momentum, eps, batches, columnsPerGroup);
     }
 
     /// <summary>Eval-mode: normalise with the running stats. y may be x.</summary>
@@ -106,47 +111,59 @@ public sealed class BatchNorm
     }
 
     /// <summary>
-    /// A group per tile of columns (<see cref="ColumnReduction"/>): the column's mean, then its centred squares, each
-    /// summed over the lanes in shared memory, then y. x is read once from memory; the later walks find it in cache.
+    /// A group per tile of columns (<see cref="ColumnReduction"/>): one walk for the column's shifted sum and squares,
+    /// summed over the lanes in shared memory, then one writing y, which finds x in cache.
     /// </summary>
     [Kernel]
-    static void TrainForwardKernel(ArrayView<float> x, ArrayView<float> y, ArrayView<float> gamma, ArrayView<float> beta,
-        ArrayView<float> savedMean, ArrayView<float> savedInvStd, ArrayView<float> runningMean, ArrayView<float> runningVar,
-        int rows, int cols, float momentum, float eps, int columnsPerGroup)
+    static void TrainForwardKernel(ArrayView<float> xs, ArrayView<float> ys, ArrayView<float> gamma, ArrayView<float> beta,
+        ArrayView<float> savedMeans, ArrayView<float> savedInvStds, ArrayView<float> runningMean, ArrayView<float> runningVar,
+        int rows, int cols, float momentum, float eps, int batches, int columnsPerGroup)
     {
         var partial = SharedMemory.Allocate<float>(ColumnReduction.MaxGroupSize);
         int columns = columnsPerGroup, lanes = Group.DimX / columns, thread = Group.IdxX;
         int column = thread % columns, lane = thread / columns;
         int tiles = (cols + columns - 1) / columns;
         for (int tile = Grid.IdxX, step = Grid.DimX; tile < tiles; tile += step)
-        {
-            int c = tile * columns + column;
-            bool owns = c < cols && lane < lanes;
-            float sum = 0f;
-            if (owns)
-                for (int r = lane; r < rows; r += lanes) sum += x[r * cols + c];
-            float mean = ColumnReduction.Sum(partial, sum, column, lane, columns, lanes) / rows;
-            // Two passes, not E[x²] − E[x]²: that difference cancels catastrophically when |mean| ≫ std.
-            float squares = 0f;
-            if (owns)
-                for (int r = lane; r < rows; r += lanes)
+            // Batch after batch in one group: each column's running stats take the batches' updates in order.
+            for (int batch = 0; batch < batches; batch++)
+            {
+                int c = tile * columns + column;
+                bool owns = c < cols && lane < lanes;
+                var x = xs.SubView((long)batch * rows * cols, (long)rows * cols);
+                // One walk down the column: sums of x − K and its squares for K = the column's first x, then
+                // Σ(x − mean)² = Σ(x − K)² − (Σ(x − K))²/rows. K lies within the column's spread, so the difference
+                // keeps the precision that E[x²] − E[x]² loses when |mean| ≫ std.
+                float shift = owns ? x[c] : 0f;
+                float sum = 0f, squares = 0f;
+                if (owns)
+                    for (int r = lane; r < rows; r += lanes)
+                    {
+                        float shifted = x[r * cols + c] - shift;
+                        sum += shifted;
+                        squares += shifted * shifted;
+                    }
+                sum = ColumnReduction.Sum(partial, sum, column, lane, columns, lanes);
+                squares = ColumnReduction.Sum(partial, squares, column, lane, columns, lanes);
+                float shiftedMean = sum / rows;
+                float mean = shift + shiftedMean;
+                squares = XMath.Max(squares - sum * shiftedMean, 0f);
+                if (owns)
                 {
-                    float centred = x[r * cols + c] - mean;
-                    squares += centred * centred;
+                    float invStd = 1f / MathF.Sqrt(squares / rows + eps);
+                    float scale = gamma[c] * invStd;
+                    float offset = beta[c];
+                    var y = ys.SubView((long)batch * rows * cols, (long)rows * cols);
+                    for (int r = lane; r < rows; r += lanes)
+                        y[r * cols + c] = (x[r * cols + c] - mean) * scale + offset;
+                    if (lane == 0)
+                    {
+                        savedMeans[batch * cols + c] = mean;
+                        savedInvStds[batch * cols + c] = invStd;
+                        runningMean[c] = (1f - momentum) * runningMean[c] + momentum * mean;
+                        runningVar[c] = (1f - momentum) * runningVar[c] + momentum * (squares / (rows - 1));
+                    }
                 }
-            squares = ColumnReduction.Sum(partial, squares, column, lane, columns, lanes);
-            if (!owns) continue;
-            float invStd = 1f / MathF.Sqrt(squares / rows + eps);
-            float scale = gamma[c] * invStd;
-            float shift = beta[c];
-            for (int r = lane; r < rows; r += lanes)
-                y[r * cols + c] = (x[r * cols + c] - mean) * scale + shift;
-            if (lane != 0) continue;
-            savedMean[c] = mean;
-            savedInvStd[c] = invStd;
-            runningMean[c] = (1f - momentum) * runningMean[c] + momentum * mean;
-            runningVar[c] = (1f - momentum) * runningVar[c] + momentum * (squares / (rows - 1));
-        }
+            }
     }
 
     static void TrainForwardColumn(ArrayView<float> x, ArrayView<float> y, ArrayView<float> gamma, ArrayView<float> beta,
@@ -175,9 +192,15 @@ public sealed class BatchNorm
     [Kernel(KernelVariant.CpuWorker)]
     static void CpuTrainForwardKernel(ArrayView<float> x, ArrayView<float> y, ArrayView<float> gamma, ArrayView<float> beta,
         ArrayView<float> savedMean, ArrayView<float> savedInvStd, ArrayView<float> runningMean, ArrayView<float> runningVar,
-        int rows, int cols, float momentum, float eps, int columnsPerGroup) =>
-        CpuTrainForwardWorker(Grid.GlobalIndex.X, GridStrideLoop.Step, x, y, gamma, beta, savedMean, savedInvStd,
-            runningMean, runningVar, rows, cols, momentum, eps);
+        int rows, int cols, float momentum, float eps, int batches, int columnsPerGroup)
+    {
+        int worker = Grid.GlobalIndex.X, workers = GridStrideLoop.Step;
+        // A worker owns its columns in every batch, so it alone applies their running stats' updates, in batch order.
+        for (int batch = 0; batch < batches; batch++)
+            CpuTrainForwardWorker(worker, workers, x.SubView((long)batch * rows * cols, (long)rows * cols),
+                y.SubView((long)batch * rows * cols, (long)rows * cols), gamma, beta, savedMean.SubView((long)batch * cols, cols),
+                savedInvStd.SubView((long)batch * cols, cols), runningMean, runningVar, rows, cols, momentum, eps);
+    }
 
     /// <summary>
     /// TrainForwardColumn for the worker's whole vectors of columns, with the same operations in the same order, but
@@ -310,10 +333,12 @@ public sealed class BatchNorm
                     dx[i] = d;
                 }
             if (throughLeakyRelu != 0) sumDz = ColumnReduction.Sum(partial, sumDz, column, lane, columns, lanes);
-            if (!owns || lane != 0) continue;
-            dgamma[c] = sumDyXHat;
-            dbeta[c] = sumDy;
-            if (throughLeakyRelu != 0) dbias[c] = sumDz;
+            if (owns && lane == 0)
+            {
+                dgamma[c] = sumDyXHat;
+                dbeta[c] = sumDy;
+                if (throughLeakyRelu != 0) dbias[c] = sumDz;
+            }
         }
     }
 

@@ -19,6 +19,8 @@ public class Network : IDisposable
     /// <summary>For every layer as built, the index in <see cref="Layers"/> of the layer that writes its output.</summary>
     readonly Dictionary<ILayer, int> writerOf;
     ArrayView<float> lastOutput;
+    /// <summary>The rows and batches of the last forward: backward differentiates all its rows or its last batch.</summary>
+    int forwardRows, forwardBatches = 1;
 
     protected Network(KernelSet kernels, string name, int maxRows, ParameterStore store, IReadOnlyList<ILayer> layers)
     {
@@ -71,6 +73,7 @@ public class Network : IDisposable
         ArrayView<float> output = default)
     {
         CheckRows(rows);
+        (forwardRows, forwardBatches) = (rows, context.Batches);
         var x = input.SubView(0, (long)rows * In);
         for (int i = 0; i < count; i++)
         {
@@ -84,8 +87,9 @@ public class Network : IDisposable
     }
 
     /// <summary>
-    /// Back-propagates dOutput [rows, Out] through the last <see cref="Forward"/> (same input and rows). Writes
-    /// the parameter gradients when asked, and dInput [rows, In] when a view is given. dOutput may be overwritten.
+    /// Back-propagates dOutput [rows, Out] through the last <see cref="Forward"/>: its rows, or the rows of its last
+    /// batch when it ran several, with the input of those rows. Writes the parameter gradients when asked, and
+    /// dInput [rows, In] when a view is given. dOutput may be overwritten.
     /// </summary>
     public void Backward(ArrayView<float> input, ArrayView<float> dOutput, int rows, bool parameterGradients,
         ArrayView<float> dInput = default) =>
@@ -96,12 +100,17 @@ public class Network : IDisposable
         ArrayView<float> dInput = default)
     {
         CheckRows(rows);
+        // The last batch of a forward over several starts this many rows in.
+        long skipped = rows == forwardRows ? 0
+            : rows * forwardBatches == forwardRows ? forwardRows - rows
+            : throw new ArgumentOutOfRangeException(nameof(rows), $"{Name}: {rows} rows are neither the last forward's {forwardRows} nor its last batch");
         var dy = dOutput;
         for (int i = count - 1; i >= 0; i--)
         {
             var layer = Layers[i];
-            var x = i == 0 ? input.SubView(0, (long)rows * In) : Head(outputs[i - 1], rows * layer.In);
-            var y = i == count - 1 ? lastOutput : Head(outputs[i], rows * layer.Out);
+            ArrayView<float> x = i == 0 ? input.SubView(0, (long)rows * In) : outputs[i - 1].View.SubView(skipped * layer.In, (long)rows * layer.In);
+            ArrayView<float> y = i == count - 1 ? lastOutput.SubView(skipped * layer.Out, (long)rows * layer.Out)
+                : outputs[i].View.SubView(skipped * layer.Out, (long)rows * layer.Out);
             var dx = i > 0
                 ? Head(i % 2 == 0 ? gradientA : gradientB, rows * layer.In)
                 : dInput.Length > 0 ? dInput.SubView(0, (long)rows * In) : default;
