@@ -111,4 +111,96 @@ public sealed class BceTests(AcceleratorKind kind) : DeviceFixture(kind)
         // Float rounding of a loss near 1 over a step of 2e-3 leaves ~3e-5; truncation (h²/6)·|L'''| stays below it.
         TestData.AssertClose(expected, Run(p, target, sign, zeros).Dp, 2e-3, 2e-4, "dp");
     }
+
+    /// <summary>dp written over p itself: each thread reads its items before it writes their gradient, so the same results.</summary>
+    [TestCase(127)]
+    [TestCase(1000)]
+    public void GradientMayOverwriteTheProbabilities(int n)
+    {
+        var rng = new Random(n + 5);
+        var p = TestData.Uniform(rng, n, 0.001f, 0.999f);
+        var sumsBefore = TestData.Uniform(rng, Slots, -5f, 5f);
+        var (dp, sums) = Run(p, 1f, 1f, sumsBefore);
+        using var ps = TestData.Upload(Device, p);
+        using var inPlaceSums = TestData.Upload(Device, sumsBefore);
+        ops.LossAndGradient(ps.View, ps.View, n, 1f, 1f, inPlaceSums.View, LossSlot, MeanSlot);
+        Assert.That(TestData.Download(ps, n), Is.EqualTo(dp), "dp");
+        Assert.That(TestData.Download(inPlaceSums, Slots), Is.EqualTo(sums), "sums");
+    }
+
+    public static IEnumerable<object[]> SigmoidCases() =>
+        from n in new[] { 2, 14, 66, 254 }
+        from sign in new[] { 1f, -1f }
+        select new object[] { n, sign };
+
+    /// <summary>
+    /// The sigmoid and the BCE of two parts with their own targets (D's real half at 0.9, its fake half at 0) in one
+    /// launch, against float64: p = σ(z), the loss and mean p of each part added to their slots, dz = σ'(z)·dL/dp.
+    /// The logits reach ±20, where p·(1−p) is near the gradient floor.
+    /// </summary>
+    [TestCaseSource(nameof(SigmoidCases))]
+    public void SigmoidLossAndGradientMatchReference(int n, float sign)
+    {
+        var rng = new Random(n * 2 + (sign > 0 ? 1 : 0));
+        var z = TestData.Uniform(rng, n, -20f, 20f);
+        var sumsBefore = TestData.Uniform(rng, Slots, -5f, 5f);
+        int split = n / 2;
+        using var zs = TestData.Upload(Device, z);
+        using var dz = TestData.Poisoned(Device, n);
+        using var sums = TestData.Upload(Device, sumsBefore);
+        ops.SigmoidLossAndGradient(zs.View, dz.View, n, split, 0.9f, 0f, sign, sums.View, LossSlot, MeanSlot, 3);
+
+        var expected = TestData.ToDouble(sumsBefore);
+        var expectedDz = new double[n];
+        foreach (var (begin, end, target, slot) in new[] { (0, split, (double)0.9f, MeanSlot), (split, n, 0.0, 3) })
+        {
+            // torch.sigmoid's float formula: 1 + e^−z rounds to 1 for z ≳ 16.6, where p is then exactly 1.
+            var p = z[begin..end].Select(v => 1f / (1f + MathF.Exp(-v))).ToArray();
+            var (loss, dp) = Reference(p, target, sign);
+            expected[LossSlot] += loss;
+            expected[slot] += p.Average(v => (double)v);
+            for (int i = begin; i < end; i++) expectedDz[i] = dp[i - begin] * p[i - begin] * (1 - p[i - begin]);
+        }
+        TestData.AssertClose(expectedDz, TestData.Download(dz, n), 1e-5, 1e-12, "dz");
+        TestData.AssertClose(expected, TestData.Download(sums, Slots), 1e-5, 1e-6, "sums");
+    }
+
+    /// <summary>
+    /// The one launch against the launches it replaced in D's step: sigmoid forward, BCE on each half, sigmoid
+    /// backward. The same float operations per element, so dz to the bit; the sums in another grouping of lanes.
+    /// </summary>
+    [Test]
+    public void SigmoidLossAndGradientMatchTheLaunchesItReplaces()
+    {
+        const int n = 254, split = 127;
+        var rng = new Random(41);
+        var z = TestData.Uniform(rng, n, -8f, 8f);
+        var sumsBefore = TestData.Uniform(rng, Slots, -5f, 5f);
+        using var zs = TestData.Upload(Device, z);
+        using var fusedDz = TestData.Poisoned(Device, n);
+        using var fusedSums = TestData.Upload(Device, sumsBefore);
+        ops.SigmoidLossAndGradient(zs.View, fusedDz.View, n, split, 0.9f, 0f, 1f, fusedSums.View, LossSlot, MeanSlot, 3);
+
+        var activations = new Activations(Device);
+        using var p = TestData.Poisoned(Device, n);
+        using var dp = TestData.Poisoned(Device, n);
+        using var dz = TestData.Poisoned(Device, n);
+        using var sums = TestData.Upload(Device, sumsBefore);
+        activations.SigmoidForward(zs.View, p.View, n);
+        ops.LossAndGradient(p.View.SubView(0, split), dp.View.SubView(0, split), split, 0.9f, 1f, sums.View, LossSlot, MeanSlot);
+        ops.LossAndGradient(p.View.SubView(split, n - split), dp.View.SubView(split, n - split), n - split, 0f, 1f, sums.View,
+            LossSlot, 3);
+        activations.SigmoidBackward(p.View, dp.View, dz.View, n);
+
+        Assert.That(TestData.Download(fusedDz, n), Is.EqualTo(TestData.Download(dz, n)), "dz");
+        TestData.AssertClose(TestData.ToDouble(TestData.Download(sums, Slots)), TestData.Download(fusedSums, Slots), 1e-6, 1e-7, "sums");
+    }
+
+    [Test]
+    public void SigmoidLossAndGradientRefusesAnEmptyFirstPart()
+    {
+        using var buffer = TestData.Poisoned(Device, 4);
+        Assert.Throws<ArgumentOutOfRangeException>(() =>
+            ops.SigmoidLossAndGradient(buffer.View, buffer.View, 4, 0, 1f, 0f, 1f, buffer.View, 0, 1, 2));
+    }
 }

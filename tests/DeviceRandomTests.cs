@@ -68,6 +68,20 @@ public sealed class DeviceRandomTests(AcceleratorKind kind) : DeviceFixture(kind
         return TestData.Download(output, n);
     }
 
+    /// <summary>Two draws in one launch, poisoned sentinels past them: the values of the two draws made one at a time.</summary>
+    [TestCase(1)]
+    [TestCase(7)]
+    [TestCase(1601)]
+    public void GaussiansAreTheTwoDrawsInOneLaunch(int n)
+    {
+        using var output = TestData.Poisoned(Device, 2 * n + 3);
+        random.Gaussians(output.View, n, Seed, 5, 9);
+        var both = TestData.Download(output, 2 * n + 3);
+        Assert.That(both[..n], Is.EqualTo(Gaussian(n, Seed, 5)), "first");
+        Assert.That(both[n..(2 * n)], Is.EqualTo(Gaussian(n, Seed, 9)), "second");
+        Assert.That(both[(2 * n)..], Is.All.NaN, "past the end");
+    }
+
     int[] Permutation(int n, ulong seed, ulong stream)
     {
         using var perm = Device.Accelerator.Allocate1D(Enumerable.Repeat(-1, n).ToArray());

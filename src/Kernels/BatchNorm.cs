@@ -1,5 +1,6 @@
 using System.Numerics;
 using ILGPU;
+using ILGPU.Algorithms;
 using ILGPU.Frontend;
 using ILGPU.Runtime;
 
@@ -7,20 +8,21 @@ namespace IlgpuGan.Kernels;
 
 /// <summary>
 /// BatchNorm1d over the rows (the batch) of a [rows, cols] matrix, one set of statistics per column, as
-/// PyTorch 1.13 computes it. The training kernels give each thread whole columns: it reduces down its column
-/// and then writes it, all in one launch, without group barriers (they cost milliseconds on the CPU accelerator).
-/// The CPU workers give each core one contiguous slice of columns and walk down a SIMD vector of columns at a
-/// time: each column still sums its rows in order, so they match the portable kernels bit for bit.
+/// PyTorch 1.13 computes it. The portable training kernels reduce each column over its rows with many threads
+/// and a fixed-order tree (<see cref="ColumnReduction"/>), reducing and writing in one launch. The CPU workers give
+/// each core one contiguous slice of columns and walk down a SIMD vector of columns at a time, each column summing
+/// its rows in order, without group barriers (they cost milliseconds on the CPU accelerator); so the two variants
+/// differ by float reassociation.
 /// </summary>
 public sealed class BatchNorm
 {
     readonly ComputeDevice device;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-        ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, float> trainForward;
+        ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, float, int, int> trainForward;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
         ArrayView<float>, int, int, float> evalForward;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-        ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, int> backward;
+        ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, int, int> backward;
 
     public BatchNorm(ComputeDevice device, KernelVariant variant = KernelVariant.Auto)
     {
@@ -29,35 +31,44 @@ public sealed class BatchNorm
         Variant = device.Resolve(variant);
         bool cpu = Variant == KernelVariant.CpuWorker;
         trainForward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, float>(
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, float, int, int>(
             cpu ? CpuTrainForwardKernel : TrainForwardKernel);
         evalForward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
             ArrayView<float>, ArrayView<float>, int, int, float>(EvalForwardKernel);
         backward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, int>(
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, int, int>(
             cpu ? CpuBackwardKernel : BackwardKernel);
     }
 
     /// <summary>The variant of the training kernels, Auto resolved; eval mode has only the portable kernel.</summary>
     public KernelVariant Variant { get; }
 
+    /// <summary>The training kernels' launch: a CPU worker per core, or the portable kernels' groups of column tiles.</summary>
+    (KernelConfig Config, int ColumnsPerGroup) Launch(int cols) =>
+        Variant == KernelVariant.CpuWorker ? (device.CpuWorkers, 0) : ColumnReduction.Launch(device, cols);
+
     /// <summary>
     /// Training-mode BatchNorm1d over the rows (the batch) of x [rows, cols], per column: batch mean, biased
     /// variance to normalise, y = γ·(x−mean)/sqrt(var+eps) + β. Saves mean and 1/sqrt(var+eps) per column for
     /// backward. Running stats: running = (1−momentum)·running + momentum·batch, with the UNBIASED variance
-    /// (var·rows/(rows−1)) as PyTorch does. y may not alias x.
+    /// (var·rows/(rows−1)) as PyTorch does. y may not alias x. With <paramref name="batches"/> &gt; 1, x is that many
+    /// batches of <paramref name="rows"/> rows one after another, each normalised by its own statistics (saved at
+    /// [batch, cols]) and each updating the running stats in turn: the results of one launch per batch, in one.
     /// </summary>
     public void TrainForward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> gamma, ArrayView<float> beta,
         ArrayView<float> savedMean, ArrayView<float> savedInvStd, ArrayView<float> runningMean, ArrayView<float> runningVar,
-        int rows, int cols, float momentum, float eps)
+        int rows, int cols, float momentum, float eps, int batches = 1)
     {
+        if (batches < 1) throw new ArgumentOutOfRangeException(nameof(batches), batches, "at least one batch");
         // PyTorch refuses too: "Expected more than 1 value per channel when training"; the unbiased variance
         // would divide by zero.
         if (rows < 2) throw new ArgumentOutOfRangeException(nameof(rows), rows, "BatchNorm training needs at least 2 rows");
         // x is read once from memory: the second and third walks down a column find it in cache.
-        using var _ = device.Profile("batchnorm_train_forward", 7.0 * rows * cols, 8.0 * rows * cols + 40.0 * cols);
-        trainForward(device.GridStride(cols), x, y, gamma, beta, savedMean, savedInvStd, runningMean, runningVar,
-            rows, cols, momentum, eps);
+        using var _ = device.Profile("batchnorm_train_forward", 7.0 * batches * rows * cols,
+            batches * (8.0 * rows * cols + 40.0 * cols));
+        var (config, columnsPerGroup) = Launch(cols);
+        trainForward(config, x, y, gamma, beta, savedMean, savedInvStd, runningMean, runningVar,
+            rows, cols, momentum, eps, batches, columnsPerGroup);
     }
 
     /// <summary>Eval-mode: normalise with the running stats. y may be x.</summary>
@@ -79,7 +90,8 @@ public sealed class BatchNorm
         // x and dy are read once from memory: the second walk down a column finds them in cache.
         using var _ = device.Profile("batchnorm_backward", 10.0 * rows * cols, 12.0 * rows * cols + 20.0 * cols);
         // A kernel cannot take a default view: dgamma stands in for dbias and is not written as one.
-        backward(device.GridStride(cols), x, dy, gamma, savedMean, savedInvStd, dx, dgamma, dbeta, dgamma, rows, cols, 0f, 0);
+        var (config, columnsPerGroup) = Launch(cols);
+        backward(config, x, dy, gamma, savedMean, savedInvStd, dx, dgamma, dbeta, dgamma, rows, cols, 0f, 0, columnsPerGroup);
     }
 
     /// <summary>
@@ -94,16 +106,64 @@ public sealed class BatchNorm
     {
         if (!(slope >= 0f)) throw new ArgumentOutOfRangeException(nameof(slope), slope, "x tells where the input was > 0 only for a slope ≥ 0");
         using var _ = device.Profile("batchnorm_backward_through_leaky_relu", 12.0 * rows * cols, 12.0 * rows * cols + 24.0 * cols);
-        backward(device.GridStride(cols), x, dy, gamma, savedMean, savedInvStd, dx, dgamma, dbeta, dbias, rows, cols, slope, 1);
+        var (config, columnsPerGroup) = Launch(cols);
+        backward(config, x, dy, gamma, savedMean, savedInvStd, dx, dgamma, dbeta, dbias, rows, cols, slope, 1, columnsPerGroup);
     }
 
+    /// <summary>
+    /// A group per tile of columns (<see cref="ColumnReduction"/>): one walk for the column's shifted sum and squares,
+    /// summed over the lanes in shared memory, then one writing y, which finds x in cache.
+    /// </summary>
     [Kernel]
-    static void TrainForwardKernel(ArrayView<float> x, ArrayView<float> y, ArrayView<float> gamma, ArrayView<float> beta,
-        ArrayView<float> savedMean, ArrayView<float> savedInvStd, ArrayView<float> runningMean, ArrayView<float> runningVar,
-        int rows, int cols, float momentum, float eps)
+    static void TrainForwardKernel(ArrayView<float> xs, ArrayView<float> ys, ArrayView<float> gamma, ArrayView<float> beta,
+        ArrayView<float> savedMeans, ArrayView<float> savedInvStds, ArrayView<float> runningMean, ArrayView<float> runningVar,
+        int rows, int cols, float momentum, float eps, int batches, int columnsPerGroup)
     {
-        for (int c = Grid.GlobalIndex.X, step = GridStrideLoop.Step; c < cols; c += step)
-            TrainForwardColumn(x, y, gamma, beta, savedMean, savedInvStd, runningMean, runningVar, rows, cols, momentum, eps, c);
+        var partial = SharedMemory.Allocate<float>(ColumnReduction.MaxGroupSize);
+        int columns = columnsPerGroup, lanes = Group.DimX / columns, thread = Group.IdxX;
+        int column = thread % columns, lane = thread / columns;
+        int tiles = (cols + columns - 1) / columns;
+        for (int tile = Grid.IdxX, step = Grid.DimX; tile < tiles; tile += step)
+            // Batch after batch in one group: each column's running stats take the batches' updates in order.
+            for (int batch = 0; batch < batches; batch++)
+            {
+                int c = tile * columns + column;
+                bool owns = c < cols && lane < lanes;
+                var x = xs.SubView((long)batch * rows * cols, (long)rows * cols);
+                // One walk down the column: sums of x − K and its squares for K = the column's first x, then
+                // Σ(x − mean)² = Σ(x − K)² − (Σ(x − K))²/rows. K lies within the column's spread, so the difference
+                // keeps the precision that E[x²] − E[x]² loses when |mean| ≫ std.
+                float shift = owns ? x[c] : 0f;
+                float sum = 0f, squares = 0f;
+                if (owns)
+                    for (int r = lane; r < rows; r += lanes)
+                    {
+                        float shifted = x[r * cols + c] - shift;
+                        sum += shifted;
+                        squares += shifted * shifted;
+                    }
+                sum = ColumnReduction.Sum(partial, sum, column, lane, columns, lanes);
+                squares = ColumnReduction.Sum(partial, squares, column, lane, columns, lanes);
+                float shiftedMean = sum / rows;
+                float mean = shift + shiftedMean;
+                squares = XMath.Max(squares - sum * shiftedMean, 0f);
+                if (owns)
+                {
+                    float invStd = 1f / MathF.Sqrt(squares / rows + eps);
+                    float scale = gamma[c] * invStd;
+                    float offset = beta[c];
+                    var y = ys.SubView((long)batch * rows * cols, (long)rows * cols);
+                    for (int r = lane; r < rows; r += lanes)
+                        y[r * cols + c] = (x[r * cols + c] - mean) * scale + offset;
+                    if (lane == 0)
+                    {
+                        savedMeans[batch * cols + c] = mean;
+                        savedInvStds[batch * cols + c] = invStd;
+                        runningMean[c] = (1f - momentum) * runningMean[c] + momentum * mean;
+                        runningVar[c] = (1f - momentum) * runningVar[c] + momentum * (squares / (rows - 1));
+                    }
+                }
+            }
     }
 
     static void TrainForwardColumn(ArrayView<float> x, ArrayView<float> y, ArrayView<float> gamma, ArrayView<float> beta,
@@ -132,9 +192,15 @@ public sealed class BatchNorm
     [Kernel(KernelVariant.CpuWorker)]
     static void CpuTrainForwardKernel(ArrayView<float> x, ArrayView<float> y, ArrayView<float> gamma, ArrayView<float> beta,
         ArrayView<float> savedMean, ArrayView<float> savedInvStd, ArrayView<float> runningMean, ArrayView<float> runningVar,
-        int rows, int cols, float momentum, float eps) =>
-        CpuTrainForwardWorker(Grid.GlobalIndex.X, GridStrideLoop.Step, x, y, gamma, beta, savedMean, savedInvStd,
-            runningMean, runningVar, rows, cols, momentum, eps);
+        int rows, int cols, float momentum, float eps, int batches, int columnsPerGroup)
+    {
+        int worker = Grid.GlobalIndex.X, workers = GridStrideLoop.Step;
+        // A worker owns its columns in every batch, so it alone applies their running stats' updates, in batch order.
+        for (int batch = 0; batch < batches; batch++)
+            CpuTrainForwardWorker(worker, workers, x.SubView((long)batch * rows * cols, (long)rows * cols),
+                y.SubView((long)batch * rows * cols, (long)rows * cols), gamma, beta, savedMean.SubView((long)batch * cols, cols),
+                savedInvStd.SubView((long)batch * cols, cols), runningMean, runningVar, rows, cols, momentum, eps);
+    }
 
     /// <summary>
     /// TrainForwardColumn for the worker's whole vectors of columns, with the same operations in the same order, but
@@ -214,15 +280,66 @@ public sealed class BatchNorm
         }
     }
 
-    // PyTorch 1.13's training backward uses the saved invstd rather than recomputing it from the variance.
-    // throughLeakyRelu is an int: ILGPU takes only blittable kernel arguments, and bool is not one (ILGPU PR #966).
+    /// <summary>
+    /// A group per tile of columns (<see cref="ColumnReduction"/>): Σ dy and Σ dy·(x − mean) in one walk down the
+    /// column's rows, summed over the lanes in shared memory, then dx and, through the LeakyReLU, its column sum.
+    /// PyTorch 1.13's training backward uses the saved invstd rather than recomputing it from the variance.
+    /// throughLeakyRelu is an int: ILGPU takes only blittable kernel arguments, and bool is not one (ILGPU PR #966).
+    /// </summary>
     [Kernel]
     static void BackwardKernel(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> gamma, ArrayView<float> savedMean,
         ArrayView<float> savedInvStd, ArrayView<float> dx, ArrayView<float> dgamma, ArrayView<float> dbeta,
-        ArrayView<float> dbias, int rows, int cols, float slope, int throughLeakyRelu)
+        ArrayView<float> dbias, int rows, int cols, float slope, int throughLeakyRelu, int columnsPerGroup)
     {
-        for (int c = Grid.GlobalIndex.X, step = GridStrideLoop.Step; c < cols; c += step)
-            BackwardColumn(x, dy, gamma, savedMean, savedInvStd, dx, dgamma, dbeta, dbias, rows, cols, slope, throughLeakyRelu, c);
+        var partial = SharedMemory.Allocate<float>(ColumnReduction.MaxGroupSize);
+        int columns = columnsPerGroup, lanes = Group.DimX / columns, thread = Group.IdxX;
+        int column = thread % columns, lane = thread / columns;
+        int tiles = (cols + columns - 1) / columns;
+        for (int tile = Grid.IdxX, step = Grid.DimX; tile < tiles; tile += step)
+        {
+            int c = tile * columns + column;
+            bool owns = c < cols && lane < lanes;
+            float mean = owns ? savedMean[c] : 0f;
+            float invStd = owns ? savedInvStd[c] : 0f;
+            float sumDy = 0f, sumDyCentred = 0f;
+            if (owns)
+                for (int r = lane; r < rows; r += lanes)
+                {
+                    float g = dy[r * cols + c];
+                    sumDy += g;
+                    sumDyCentred += g * (x[r * cols + c] - mean);
+                }
+            sumDy = ColumnReduction.Sum(partial, sumDy, column, lane, columns, lanes);
+            sumDyCentred = ColumnReduction.Sum(partial, sumDyCentred, column, lane, columns, lanes);
+            float sumDyXHat = sumDyCentred * invStd;
+            float meanDy = sumDy / rows;
+            float meanDyXHat = sumDyXHat / rows;
+            float scale = owns ? gamma[c] * invStd : 0f;
+            float sumDz = 0f;
+            // Each thread reads dy[r,c] before writing dx[r,c], and every read of the sums above is behind their
+            // barriers: dx may be dy.
+            if (owns)
+                for (int r = lane; r < rows; r += lanes)
+                {
+                    int i = r * cols + c;
+                    float xi = x[i];
+                    float xHat = (xi - mean) * invStd;
+                    float d = scale * (dy[i] - meanDy - xHat * meanDyXHat);
+                    if (throughLeakyRelu != 0)
+                    {
+                        d = xi > 0f ? d : slope * d;
+                        sumDz += d;
+                    }
+                    dx[i] = d;
+                }
+            if (throughLeakyRelu != 0) sumDz = ColumnReduction.Sum(partial, sumDz, column, lane, columns, lanes);
+            if (owns && lane == 0)
+            {
+                dgamma[c] = sumDyXHat;
+                dbeta[c] = sumDy;
+                if (throughLeakyRelu != 0) dbias[c] = sumDz;
+            }
+        }
     }
 
     static void BackwardColumn(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> gamma, ArrayView<float> savedMean,
@@ -264,7 +381,7 @@ public sealed class BatchNorm
     [Kernel(KernelVariant.CpuWorker)]
     static void CpuBackwardKernel(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> gamma, ArrayView<float> savedMean,
         ArrayView<float> savedInvStd, ArrayView<float> dx, ArrayView<float> dgamma, ArrayView<float> dbeta,
-        ArrayView<float> dbias, int rows, int cols, float slope, int throughLeakyRelu) =>
+        ArrayView<float> dbias, int rows, int cols, float slope, int throughLeakyRelu, int columnsPerGroup) =>
         CpuBackwardWorker(Grid.GlobalIndex.X, GridStrideLoop.Step, x, dy, gamma, savedMean, savedInvStd, dx, dgamma, dbeta,
             dbias, rows, cols, slope, throughLeakyRelu);
 

@@ -6,35 +6,38 @@ using ILGPU.Runtime;
 namespace IlgpuGan.Kernels;
 
 /// <summary>
-/// The bias gradient: column sums of a [rows, cols] matrix. The CPU workers give each core a contiguous slice of
-/// columns and sum a SIMD vector of columns down the rows at a time, each column in row order as the portable
-/// kernels do, so the two agree bit for bit.
+/// The bias gradient: column sums of a [rows, cols] matrix. The portable kernel sums each column with many threads
+/// and a fixed-order tree (<see cref="ColumnReduction"/>). The CPU workers give each core a contiguous slice of
+/// columns and sum a SIMD vector of columns down the rows at a time, each column in row order.
 /// </summary>
 public sealed class Bias
 {
     readonly ComputeDevice device;
-    readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int> backward;
-    readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float> backwardThroughLeakyRelu;
+    readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, int, int> backward;
 
     public Bias(ComputeDevice device, KernelVariant variant = KernelVariant.Auto)
     {
         this.device = device;
         Variant = device.Resolve(variant);
         bool cpu = Variant == KernelVariant.CpuWorker;
-        backward = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int>(
-            cpu ? CpuBackwardKernel : BackwardKernel);
-        backwardThroughLeakyRelu = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>,
-            ArrayView<float>, int, int, float>(cpu ? CpuBackwardThroughLeakyReluKernel : BackwardThroughLeakyReluKernel);
+        backward = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float,
+            int, int>(cpu ? CpuBackwardKernel : BackwardKernel);
     }
 
     /// <summary>The variant this instance runs, Auto resolved.</summary>
     public KernelVariant Variant { get; }
 
+    /// <summary>A CPU worker per core, or the portable kernel's groups of column tiles.</summary>
+    (KernelConfig Config, int ColumnsPerGroup) Launch(int cols) =>
+        Variant == KernelVariant.CpuWorker ? (device.CpuWorkers, 0) : ColumnReduction.Launch(device, cols);
+
     /// <summary>dbias[c] = Σ_r dy[r,c]: the bias gradient, column sums of a [rows, cols] matrix.</summary>
     public void Backward(ArrayView<float> dy, ArrayView<float> dbias, int rows, int cols)
     {
         using var _ = device.Profile("bias_backward", (double)rows * cols, 4.0 * rows * cols + 4.0 * cols);
-        backward(device.GridStride(cols), dy, dbias, rows, cols);
+        // A kernel cannot take a default view: dy stands in for y and is not read as one.
+        var (config, columnsPerGroup) = Launch(cols);
+        backward(config, dy, dy, dbias, rows, cols, 0f, 0, columnsPerGroup);
     }
 
     /// <summary>
@@ -47,13 +50,11 @@ public sealed class Bias
     {
         if (!(slope >= 0f)) throw new ArgumentOutOfRangeException(nameof(slope), slope, "y tells where z > 0 only for a slope ≥ 0");
         using var _ = device.Profile("bias_backward_through_leaky_relu", 2.0 * rows * cols, 12.0 * rows * cols + 4.0 * cols);
-        backwardThroughLeakyRelu(device.GridStride(cols), y, dy, dbias, rows, cols, slope);
+        var (config, columnsPerGroup) = Launch(cols);
+        backward(config, y, dy, dbias, rows, cols, slope, 1, columnsPerGroup);
     }
 
-    /// <summary>
-    /// Σ_r m[r,c]. One thread owns a column and walks down it, so neighbouring threads read neighbouring
-    /// addresses on a GPU and no group barrier is needed (they cost milliseconds on the CPU accelerator).
-    /// </summary>
+    /// <summary>Σ_r m[r,c] in row order: the CPU workers' tail columns and BatchNorm's CPU worker.</summary>
     internal static float ColumnSum(ArrayView<float> m, int rows, int cols, int c)
     {
         float sum = 0f;
@@ -61,20 +62,38 @@ public sealed class Bias
         return sum;
     }
 
+    /// <summary>
+    /// Both portable kernels, a group per tile of columns (<see cref="ColumnReduction"/>): through the LeakyReLU
+    /// (<paramref name="throughLeakyRelu"/> ≠ 0) each thread first replaces its elements of dy by dz in place.
+    /// </summary>
     [Kernel]
-    static void BackwardKernel(ArrayView<float> dy, ArrayView<float> dbias, int rows, int cols)
+    static void BackwardKernel(ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dbias, int rows, int cols,
+        float slope, int throughLeakyRelu, int columnsPerGroup)
     {
-        int step = GridStrideLoop.Step;
-        for (int c = Grid.GlobalIndex.X; c < cols; c += step)
-            dbias[c] = ColumnSum(dy, rows, cols, c);
-    }
-
-    [Kernel]
-    static void BackwardThroughLeakyReluKernel(ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dbias,
-        int rows, int cols, float slope)
-    {
-        for (int c = Grid.GlobalIndex.X, step = GridStrideLoop.Step; c < cols; c += step)
-            BackwardThroughLeakyReluColumn(y, dy, dbias, rows, cols, slope, c);
+        var partial = SharedMemory.Allocate<float>(ColumnReduction.MaxGroupSize);
+        int columns = columnsPerGroup, lanes = Group.DimX / columns, thread = Group.IdxX;
+        int column = thread % columns, lane = thread / columns;
+        int tiles = (cols + columns - 1) / columns;
+        for (int tile = Grid.IdxX, step = Grid.DimX; tile < tiles; tile += step)
+        {
+            int c = tile * columns + column;
+            bool owns = c < cols && lane < lanes;
+            float sum = 0f;
+            if (owns)
+                for (int r = lane; r < rows; r += lanes)
+                {
+                    int i = r * cols + c;
+                    float g = dy[i];
+                    if (throughLeakyRelu != 0)
+                    {
+                        g = y[i] > 0f ? g : slope * g;
+                        dy[i] = g;
+                    }
+                    sum += g;
+                }
+            sum = ColumnReduction.Sum(partial, sum, column, lane, columns, lanes);
+            if (owns && lane == 0) dbias[c] = sum;
+        }
     }
 
     static void BackwardThroughLeakyReluColumn(ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dbias,
@@ -92,13 +111,9 @@ public sealed class Bias
     }
 
     [Kernel(KernelVariant.CpuWorker)]
-    static void CpuBackwardKernel(ArrayView<float> dy, ArrayView<float> dbias, int rows, int cols) =>
-        CpuColumnSumWorker(Grid.GlobalIndex.X, GridStrideLoop.Step, dy, dy, dbias, rows, cols, 0f, 0);
-
-    [Kernel(KernelVariant.CpuWorker)]
-    static void CpuBackwardThroughLeakyReluKernel(ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dbias,
-        int rows, int cols, float slope) =>
-        CpuColumnSumWorker(Grid.GlobalIndex.X, GridStrideLoop.Step, y, dy, dbias, rows, cols, slope, 1);
+    static void CpuBackwardKernel(ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dbias, int rows, int cols,
+        float slope, int throughLeakyRelu, int columnsPerGroup) =>
+        CpuColumnSumWorker(Grid.GlobalIndex.X, GridStrideLoop.Step, y, dy, dbias, rows, cols, slope, throughLeakyRelu);
 
     /// <summary>
     /// Both backward kernels for a vector of columns at once; through the LeakyReLU (<paramref name="throughLeakyRelu"/>

@@ -135,14 +135,14 @@ public sealed class DeviceRandom
     const double PhiloxOps = 60, BoxMullerPairOps = 9;
 
     readonly ComputeDevice device;
-    readonly Action<KernelConfig, ArrayView<float>, int, ulong, ulong> gaussian;
+    readonly Action<KernelConfig, ArrayView<float>, int, ulong, ulong, ulong, int> gaussian;
     readonly Action<KernelConfig, ArrayView<int>, int, ulong, ulong> permutation;
 
     public DeviceRandom(ComputeDevice device)
     {
         this.device = device;
         var accelerator = device.Accelerator;
-        gaussian = accelerator.LoadStreamKernel<ArrayView<float>, int, ulong, ulong>(GaussianKernel);
+        gaussian = accelerator.LoadStreamKernel<ArrayView<float>, int, ulong, ulong, ulong, int>(GaussianKernel);
         permutation = accelerator.LoadStreamKernel<ArrayView<int>, int, ulong, ulong>(PermutationKernel);
     }
 
@@ -151,7 +151,18 @@ public sealed class DeviceRandom
     {
         int blocks = (int)(((long)n + 3) / 4);
         using var _ = device.Profile("gaussian", (PhiloxOps + 2 * BoxMullerPairOps) / 4.0 * n, 4.0 * n);
-        gaussian(device.GridStride(blocks), output, n, seed, stream);
+        gaussian(device.GridStride(blocks), output, n, seed, stream, stream, 1);
+    }
+
+    /// <summary>
+    /// Two draws in one launch: output[i] = <see cref="Philox.Gaussian"/>(seed, firstStream, i) and output[n + i] =
+    /// <see cref="Philox.Gaussian"/>(seed, secondStream, i) for i in [0, n), the values of two <see cref="Gaussian"/> calls.
+    /// </summary>
+    public void Gaussians(ArrayView<float> output, int n, ulong seed, ulong firstStream, ulong secondStream)
+    {
+        int blocks = (int)(((long)n + 3) / 4);
+        using var _ = device.Profile("gaussian", 2 * (PhiloxOps + 2 * BoxMullerPairOps) / 4.0 * n, 8.0 * n);
+        gaussian(device.GridStride(2L * blocks), output, n, seed, firstStream, secondStream, 2);
     }
 
     /// <summary>perm[i] = <see cref="Philox.PermutationElement"/>(seed, stream, n, i): a permutation of 0..n−1.</summary>
@@ -162,19 +173,25 @@ public sealed class DeviceRandom
         permutation(device.GridStride(n), perm, n, seed, stream);
     }
 
-    /// <summary>One thread per Philox block of four outputs, so no block is drawn twice.</summary>
+    /// <summary>
+    /// One thread per Philox block of four outputs, so no block is drawn twice; the second of two parts (n values
+    /// each) draws from its own stream.
+    /// </summary>
     [Kernel]
-    static void GaussianKernel(ArrayView<float> output, int n, ulong seed, ulong stream)
+    static void GaussianKernel(ArrayView<float> output, int n, ulong seed, ulong firstStream, ulong secondStream, int parts)
     {
-        int blocks = (int)(((long)n + 3) / 4);
+        int blocksPerPart = (int)(((long)n + 3) / 4);
+        int blocks = blocksPerPart * parts;
         for (int block = Grid.GlobalIndex.X, step = GridStrideLoop.Step; block < blocks; block += step)
         {
-            var (z0, z1, z2, z3) = Philox.GaussianBlock(seed, stream, (ulong)block);
-            int i = 4 * block;
-            output[i] = z0;
-            if (i + 1 < n) output[i + 1] = z1;
-            if (i + 2 < n) output[i + 2] = z2;
-            if (i + 3 < n) output[i + 3] = z3;
+            int part = block / blocksPerPart, partBlock = block - part * blocksPerPart;
+            var (z0, z1, z2, z3) = Philox.GaussianBlock(seed, part == 0 ? firstStream : secondStream, (ulong)partBlock);
+            int i = 4 * partBlock;
+            var values = output.SubView((long)part * n, n);
+            values[i] = z0;
+            if (i + 1 < n) values[i + 1] = z1;
+            if (i + 2 < n) values[i + 2] = z2;
+            if (i + 3 < n) values[i + 3] = z3;
         }
     }
 

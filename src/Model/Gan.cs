@@ -18,7 +18,7 @@ public sealed class Gan : IDisposable
     public enum Statistic { DiscriminatorLoss, GeneratorLoss, RealScore, FakeScore, GeneratorFakeScore, Count }
 
     readonly KernelSet kernels;
-    readonly MemoryBuffer1D<float, Stride1D.Dense> discriminatorBatch, noiseD, noiseG, dScores, dFake, statistics;
+    readonly MemoryBuffer1D<float, Stride1D.Dense> discriminatorBatch, noise, dScores, dFake, statistics;
 
     public Gan(KernelSet kernels, GanConfig config)
     {
@@ -30,17 +30,19 @@ public sealed class Gan : IDisposable
             throw new ArgumentOutOfRangeException(nameof(config), config.RealTarget, "the real target is in (0, 1]");
         if (!(config.GeneratorAverageDecay >= 0 && config.GeneratorAverageDecay < 1))
             throw new ArgumentOutOfRangeException(nameof(config), config.GeneratorAverageDecay, "the average's decay is in [0, 1)");
-        Generator = NewGenerator(kernels, config);
-        if (config.GeneratorAverageDecay > 0) AverageGenerator = NewGenerator(kernels, config);
+        // G runs once per step over both steps' z: its two batches of B rows.
+        Generator = NewGenerator(kernels, config, 2 * b);
+        if (config.GeneratorAverageDecay > 0) AverageGenerator = NewGenerator(kernels, config, b);
         // D sees the real and the fake batch as one batch of 2B rows: it has no BatchNorm, so this is the
         // seed's two calls D(x), D(G(z)) in half the launches. Dropout draws one mask over both, as PyTorch
         // would for the concatenated batch.
         Discriminator = new Discriminator(kernels, config.ImagePixels, config.DiscriminatorWidths, 2 * b,
             config.DiscriminatorDropout);
         var accelerator = kernels.Device.Accelerator;
-        discriminatorBatch = accelerator.Allocate1D<float>(2L * b * config.ImagePixels);
-        noiseD = accelerator.Allocate1D<float>((long)b * config.ZDim);
-        noiseG = accelerator.Allocate1D<float>((long)b * config.ZDim);
+        // D's batch, real then fake, then the G step's fake images: G writes both fakes in one pass.
+        discriminatorBatch = accelerator.Allocate1D<float>(3L * b * config.ImagePixels);
+        // D's z then G's, one buffer so that one launch draws both.
+        noise = accelerator.Allocate1D<float>(2L * b * config.ZDim);
         dScores = accelerator.Allocate1D<float>(2L * b);
         dFake = accelerator.Allocate1D<float>((long)b * config.ImagePixels);
         statistics = accelerator.Allocate1D<float>((int)Statistic.Count);
@@ -60,8 +62,8 @@ public sealed class Gan : IDisposable
     /// <summary>The generator that draws sample grids and samples: the average when there is one.</summary>
     public Generator SamplingGenerator => AverageGenerator ?? Generator;
 
-    static Generator NewGenerator(KernelSet kernels, GanConfig config) =>
-        new(kernels, config.ZDim, config.GeneratorWidths, config.ImagePixels, config.BatchSize,
+    static Generator NewGenerator(KernelSet kernels, GanConfig config, int maxRows) =>
+        new(kernels, config.ZDim, config.GeneratorWidths, config.ImagePixels, maxRows,
             config.BatchNormBeforeActivation, config.TanhOutput);
 
     /// <summary>Starts the average at G's current weights and running statistics (a new run's initial ones).</summary>
@@ -75,16 +77,15 @@ public sealed class Gan : IDisposable
     /// <summary>The real images of the next D step, [B, pixels] in [−1, 1].</summary>
     public ArrayView<float> RealBatch => discriminatorBatch.View.SubView(0, (long)Config.BatchSize * Config.ImagePixels);
     /// <summary>The z of the next D step's fake batch, [B, zDim].</summary>
-    public ArrayView<float> DiscriminatorNoise => noiseD.View;
+    public ArrayView<float> DiscriminatorNoise => noise.View.SubView(0, (long)Config.BatchSize * Config.ZDim);
     /// <summary>The fresh z of the next G step, [B, zDim].</summary>
-    public ArrayView<float> GeneratorNoise => noiseG.View;
+    public ArrayView<float> GeneratorNoise => noise.View.SubView((long)Config.BatchSize * Config.ZDim, (long)Config.BatchSize * Config.ZDim);
 
     /// <summary>Fills the next step's noise from the counter-based generator: step s has its own streams.</summary>
     public void DrawNoise(long step)
     {
-        int n = Config.BatchSize * Config.ZDim;
-        kernels.Random.Gaussian(noiseD.View, n, Config.Seed, RandomStreams.NoiseStream(step, 0));
-        kernels.Random.Gaussian(noiseG.View, n, Config.Seed, RandomStreams.NoiseStream(step, 1));
+        kernels.Random.Gaussians(noise.View, Config.BatchSize * Config.ZDim, Config.Seed, RandomStreams.NoiseStream(step, 0),
+            RandomStreams.NoiseStream(step, 1));
     }
 
     /// <summary>Global step <paramref name="step"/> of a run: its real batch, its noise, one iteration.</summary>
@@ -97,38 +98,42 @@ public sealed class Gan : IDisposable
     }
 
     /// <summary>Iteration <paramref name="step"/> on the current <see cref="RealBatch"/> and noise buffers; the step names D's dropout masks.</summary>
+    /// <remarks>
+    /// G is not updated until the step's end, so its forward on the D step's z and on the G step's z is one pass over
+    /// both as two batches, each normalised by its own statistics: the results of the seed's two passes, in the
+    /// launches of one.
+    /// </remarks>
     public void Step(long step)
     {
+        int b = Config.BatchSize, pixels = Config.ImagePixels;
+        Generator.Forward(noise.View, 2 * b, new ForwardContext(ForwardMode.Train, Batches: 2),
+            output: discriminatorBatch.View.SubView((long)b * pixels, 2L * b * pixels));
         DiscriminatorStep(step);
         GeneratorStep(step);
     }
 
     void DiscriminatorStep(long step)
     {
-        int b = Config.BatchSize, pixels = Config.ImagePixels;
-        var fakeHalf = discriminatorBatch.View.SubView((long)b * pixels, (long)b * pixels);
-        Generator.Forward(noiseD.View, b, ForwardMode.Train, output: fakeHalf);
-        var scores = Discriminator.Forward(discriminatorBatch.View, 2 * b, new(ForwardMode.Train, Config.Seed, step, Pass: 0));
-        var bce = kernels.Bce;
-        bce.LossAndGradient(scores.SubView(0, b), dScores.View.SubView(0, b), b, Config.RealTarget, 1f, statistics.View,
-            (int)Statistic.DiscriminatorLoss, (int)Statistic.RealScore);
-        bce.LossAndGradient(scores.SubView(b, b), dScores.View.SubView(b, b), b, 0f, 1f, statistics.View,
-            (int)Statistic.DiscriminatorLoss, (int)Statistic.FakeScore);
-        Discriminator.Backward(discriminatorBatch.View, dScores.View, 2 * b, parameterGradients: true);
+        int b = Config.BatchSize;
+        var logits = Discriminator.ForwardLogits(discriminatorBatch.View.SubView(0, 2L * b * Config.ImagePixels), 2 * b, new(ForwardMode.Train, Config.Seed, step, Pass: 0));
+        kernels.Bce.SigmoidLossAndGradient(logits, dScores.View, 2 * b, b, Config.RealTarget, 0f, 1f, statistics.View,
+            (int)Statistic.DiscriminatorLoss, (int)Statistic.RealScore, (int)Statistic.FakeScore);
+        Discriminator.BackwardFromLogits(discriminatorBatch.View.SubView(0, 2L * b * Config.ImagePixels), dScores.View, 2 * b,
+            parameterGradients: true);
         AdamStep(Discriminator.Store);
     }
 
     void GeneratorStep(long step)
     {
-        int b = Config.BatchSize;
-        var fake = Generator.Forward(noiseG.View, b, ForwardMode.Train);
-        var scores = Discriminator.Forward(fake, b, new(ForwardMode.Train, Config.Seed, step, Pass: 1));
+        int b = Config.BatchSize, pixels = Config.ImagePixels;
+        var fake = discriminatorBatch.View.SubView(2L * b * pixels, (long)b * pixels);
+        var logits = Discriminator.ForwardLogits(fake, b, new(ForwardMode.Train, Config.Seed, step, Pass: 1));
         var (target, sign) = Config.Loss == GeneratorLoss.NonSaturating ? (1f, 1f) : (0f, -1f);
-        kernels.Bce.LossAndGradient(scores, dScores.View.SubView(0, b), b, target, sign, statistics.View,
-            (int)Statistic.GeneratorLoss, (int)Statistic.GeneratorFakeScore);
+        kernels.Bce.SigmoidLossAndGradient(logits, dScores.View.SubView(0, b), b, b, target, target, sign, statistics.View,
+            (int)Statistic.GeneratorLoss, (int)Statistic.GeneratorFakeScore, (int)Statistic.GeneratorFakeScore);
         // Only dL/dG(z) is needed from D here: the seed zeroes D's gradients before its next step anyway.
-        Discriminator.Backward(fake, dScores.View.SubView(0, b), b, parameterGradients: false, dInput: dFake.View);
-        Generator.Backward(noiseG.View, dFake.View, b, parameterGradients: true);
+        Discriminator.BackwardFromLogits(fake, dScores.View.SubView(0, b), b, parameterGradients: false, dInput: dFake.View);
+        Generator.Backward(GeneratorNoise, dFake.View, b, parameterGradients: true);
         AdamStep(Generator.Store);
         if (AverageGenerator is { } average)
             kernels.ExponentialAverage.Update(average.Store.AllParameters, Generator.Store.AllParameters,
@@ -150,10 +155,9 @@ public sealed class Gan : IDisposable
     public IEnumerable<GemmProblem> StepGemms()
     {
         int b = Config.BatchSize;
-        return Generator.ForwardGemms(b)
+        return Generator.ForwardGemms(2 * b)
             .Concat(Discriminator.ForwardGemms(2 * b))
             .Concat(Discriminator.BackwardGemms(2 * b, parameterGradients: true, inputGradient: false))
-            .Concat(Generator.ForwardGemms(b))
             .Concat(Discriminator.ForwardGemms(b))
             .Concat(Discriminator.BackwardGemms(b, parameterGradients: false, inputGradient: true))
             .Concat(Generator.BackwardGemms(b, parameterGradients: true, inputGradient: false));
@@ -173,8 +177,7 @@ public sealed class Gan : IDisposable
         AverageGenerator?.Dispose();
         Discriminator.Dispose();
         discriminatorBatch.Dispose();
-        noiseD.Dispose();
-        noiseG.Dispose();
+        noise.Dispose();
         dScores.Dispose();
         dFake.Dispose();
         statistics.Dispose();

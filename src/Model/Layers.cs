@@ -13,9 +13,10 @@ public enum ForwardMode { Train, BatchStatistics, Eval }
 /// <summary>
 /// What one forward pass of a network is: its mode, and the (seed, step, pass) that name the dropout masks it
 /// draws, so that every pass of a step draws masks of its own, reproducibly. A mode alone names no masks: the
-/// context of a network without dropout.
+/// context of a network without dropout. Batches: the rows are that many batches of equal size one after another,
+/// which BatchNorm normalises each by its own statistics, as that many passes would, in one pass's launches.
 /// </summary>
-public readonly record struct ForwardContext(ForwardMode Mode, ulong Seed = 0, long Step = 0, int Pass = 0)
+public readonly record struct ForwardContext(ForwardMode Mode, ulong Seed = 0, long Step = 0, int Pass = 0, int Batches = 1)
 {
     public static implicit operator ForwardContext(ForwardMode mode) => new(mode);
 }
@@ -210,6 +211,11 @@ public sealed class BatchNorm1d : ILayer, IDisposable
     readonly float momentum, eps;
     readonly MemoryBuffer1D<float, ILGPU.Stride1D.Dense> savedMean, savedInvStd;
     Linear? activationOwner;
+    /// <summary>The rows and batches of the last forward: backward differentiates all its rows or its last batch.</summary>
+    int forwardRows, forwardBatches = 1;
+
+    /// <summary>The most batches one forward pass may hold: a training step's two passes of G.</summary>
+    public const int MaxBatches = 2;
 
     public BatchNorm1d(KernelSet kernels, ParameterStore store, string name, int features, float momentum, float eps)
     {
@@ -222,8 +228,8 @@ public sealed class BatchNorm1d : ILayer, IDisposable
         Beta = store.Parameters.Add($"{name}.bias", features);
         RunningMean = store.State.Add($"{name}.running_mean", features);
         RunningVar = store.State.Add($"{name}.running_var", features);
-        savedMean = kernels.Device.Accelerator.Allocate1D<float>(features);
-        savedInvStd = kernels.Device.Accelerator.Allocate1D<float>(features);
+        savedMean = kernels.Device.Accelerator.Allocate1D<float>((long)MaxBatches * features);
+        savedInvStd = kernels.Device.Accelerator.Allocate1D<float>((long)MaxBatches * features);
     }
 
     public int In { get; }
@@ -249,11 +255,15 @@ public sealed class BatchNorm1d : ILayer, IDisposable
     public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardContext context)
     {
         var mode = context.Mode;
+        int batches = context.Batches;
+        if (batches < 1 || batches > MaxBatches || rows % batches != 0)
+            throw new ArgumentOutOfRangeException(nameof(context), $"{rows} rows as {batches} equal batches (at most {MaxBatches})");
+        (forwardRows, forwardBatches) = (rows, batches);
         if (mode != ForwardMode.Eval)
             // Momentum 0 keeps the running statistics exactly as they are.
             kernels.BatchNorm.TrainForward(x, y, store.Parameter(Gamma), store.Parameter(Beta), savedMean.View,
-                savedInvStd.View, store.StateTensor(RunningMean), store.StateTensor(RunningVar), rows, Out,
-                mode == ForwardMode.Train ? momentum : 0f, eps);
+                savedInvStd.View, store.StateTensor(RunningMean), store.StateTensor(RunningVar), rows / batches, Out,
+                mode == ForwardMode.Train ? momentum : 0f, eps, batches);
         else
             kernels.BatchNorm.EvalForward(x, y, store.Parameter(Gamma), store.Parameter(Beta),
                 store.StateTensor(RunningMean), store.StateTensor(RunningVar), rows, Out, eps);
@@ -279,11 +289,16 @@ public sealed class BatchNorm1d : ILayer, IDisposable
     public void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
         bool parameterGradients)
     {
+        int batch = rows == forwardRows ? 0
+            : rows * forwardBatches == forwardRows ? forwardBatches - 1
+            : throw new ArgumentOutOfRangeException(nameof(rows), $"{rows} rows are neither the last forward's {forwardRows} nor its last batch");
+        var mean = savedMean.View.SubView((long)batch * Out, Out);
+        var invStd = savedInvStd.View.SubView((long)batch * Out, Out);
         if (activationOwner is { FusedLeakyReluSlope: { } slope } linear)
-            kernels.BatchNorm.BackwardThroughLeakyRelu(x, dy, store.Parameter(Gamma), savedMean.View, savedInvStd.View, dx,
+            kernels.BatchNorm.BackwardThroughLeakyRelu(x, dy, store.Parameter(Gamma), mean, invStd, dx,
                 store.Gradient(Gamma), store.Gradient(Beta), store.Gradient(linear.BiasSlot), rows, Out, slope);
         else
-            kernels.BatchNorm.Backward(x, dy, store.Parameter(Gamma), savedMean.View, savedInvStd.View, dx,
+            kernels.BatchNorm.Backward(x, dy, store.Parameter(Gamma), mean, invStd, dx,
                 store.Gradient(Gamma), store.Gradient(Beta), rows, Out);
     }
 

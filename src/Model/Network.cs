@@ -19,6 +19,8 @@ public class Network : IDisposable
     /// <summary>For every layer as built, the index in <see cref="Layers"/> of the layer that writes its output.</summary>
     readonly Dictionary<ILayer, int> writerOf;
     ArrayView<float> lastOutput;
+    /// <summary>The rows and batches of the last forward: backward differentiates all its rows or its last batch.</summary>
+    int forwardRows, forwardBatches = 1;
 
     protected Network(KernelSet kernels, string name, int maxRows, ParameterStore store, IReadOnlyList<ILayer> layers)
     {
@@ -63,14 +65,20 @@ public class Network : IDisposable
     /// given (so the generator can write straight into the discriminator's batch), else into the network's
     /// own buffer. Returns the output view [rows, Out].
     /// </summary>
-    public ArrayView<float> Forward(ArrayView<float> input, int rows, ForwardContext context, ArrayView<float> output = default)
+    public ArrayView<float> Forward(ArrayView<float> input, int rows, ForwardContext context, ArrayView<float> output = default) =>
+        ForwardLayers(Layers.Count, input, rows, context, output);
+
+    /// <summary><see cref="Forward"/> through the first <paramref name="count"/> layers only; the last of them writes <paramref name="output"/>.</summary>
+    protected ArrayView<float> ForwardLayers(int count, ArrayView<float> input, int rows, ForwardContext context,
+        ArrayView<float> output = default)
     {
         CheckRows(rows);
+        (forwardRows, forwardBatches) = (rows, context.Batches);
         var x = input.SubView(0, (long)rows * In);
-        for (int i = 0; i < Layers.Count; i++)
+        for (int i = 0; i < count; i++)
         {
-            bool last = i == Layers.Count - 1;
-            var y = last && output.Length > 0 ? output.SubView(0, (long)rows * Out) : Head(outputs[i], rows * Layers[i].Out);
+            bool last = i == count - 1;
+            var y = last && output.Length > 0 ? output.SubView(0, (long)rows * Layers[i].Out) : Head(outputs[i], rows * Layers[i].Out);
             Layers[i].Forward(x, y, rows, context);
             x = y;
         }
@@ -79,19 +87,30 @@ public class Network : IDisposable
     }
 
     /// <summary>
-    /// Back-propagates dOutput [rows, Out] through the last <see cref="Forward"/> (same input and rows). Writes
-    /// the parameter gradients when asked, and dInput [rows, In] when a view is given. dOutput may be overwritten.
+    /// Back-propagates dOutput [rows, Out] through the last <see cref="Forward"/>: its rows, or the rows of its last
+    /// batch when it ran several, with the input of those rows. Writes the parameter gradients when asked, and
+    /// dInput [rows, In] when a view is given. dOutput may be overwritten.
     /// </summary>
     public void Backward(ArrayView<float> input, ArrayView<float> dOutput, int rows, bool parameterGradients,
+        ArrayView<float> dInput = default) =>
+        BackwardLayers(Layers.Count, input, dOutput, rows, parameterGradients, dInput);
+
+    /// <summary><see cref="Backward"/> from the output of the first <paramref name="count"/> layers, after a <see cref="ForwardLayers"/> through them.</summary>
+    protected void BackwardLayers(int count, ArrayView<float> input, ArrayView<float> dOutput, int rows, bool parameterGradients,
         ArrayView<float> dInput = default)
     {
         CheckRows(rows);
+        // The last batch of a forward over several starts this many rows in.
+        long skipped = rows == forwardRows ? 0
+            : rows * forwardBatches == forwardRows ? forwardRows - rows
+            : throw new ArgumentOutOfRangeException(nameof(rows), $"{Name}: {rows} rows are neither the last forward's {forwardRows} nor its last batch");
         var dy = dOutput;
-        for (int i = Layers.Count - 1; i >= 0; i--)
+        for (int i = count - 1; i >= 0; i--)
         {
             var layer = Layers[i];
-            var x = i == 0 ? input.SubView(0, (long)rows * In) : Head(outputs[i - 1], rows * layer.In);
-            var y = i == Layers.Count - 1 ? lastOutput : Head(outputs[i], rows * layer.Out);
+            ArrayView<float> x = i == 0 ? input.SubView(0, (long)rows * In) : outputs[i - 1].View.SubView(skipped * layer.In, (long)rows * layer.In);
+            ArrayView<float> y = i == count - 1 ? lastOutput.SubView(skipped * layer.Out, (long)rows * layer.Out)
+                : outputs[i].View.SubView(skipped * layer.Out, (long)rows * layer.Out);
             var dx = i > 0
                 ? Head(i % 2 == 0 ? gradientA : gradientB, rows * layer.In)
                 : dInput.Length > 0 ? dInput.SubView(0, (long)rows * In) : default;

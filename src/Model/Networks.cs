@@ -73,4 +73,16 @@ public sealed class Discriminator : Network
         layers.Add(ElementWiseActivation.Sigmoid(kernels, 1));
         return layers;
     }
+
+    /// <summary>
+    /// D without its closing sigmoid: the logits [rows, 1], for a loss that applies the sigmoid and its backward in
+    /// its own launch (<see cref="Kernels.Bce.SigmoidLossAndGradient"/>).
+    /// </summary>
+    public ArrayView<float> ForwardLogits(ArrayView<float> input, int rows, ForwardContext context) =>
+        ForwardLayers(Layers.Count - 1, input, rows, context);
+
+    /// <summary><see cref="Network.Backward"/> from the gradient of the logits of the last <see cref="ForwardLogits"/>.</summary>
+    public void BackwardFromLogits(ArrayView<float> input, ArrayView<float> dLogits, int rows, bool parameterGradients,
+        ArrayView<float> dInput = default) =>
+        BackwardLayers(Layers.Count - 1, input, dLogits, rows, parameterGradients, dInput);
 }

@@ -9,6 +9,8 @@ namespace IlgpuGan.Trainer;
 public sealed record ProfileOptions
 {
     public AcceleratorKind Accelerator { get; init; } = AcceleratorKind.Auto;
+    /// <summary>Portable runs a GPU's kernels on the CPU accelerator: its launches are a GPU's.</summary>
+    public KernelVariant Kernels { get; init; } = KernelVariant.Auto;
     /// <summary>The reference's by default: the model PyTorch's anchors time.</summary>
     public Recipe Recipe { get; init; } = Recipe.Reference;
     public int BatchSize { get; init; } = 128;
@@ -32,6 +34,7 @@ public static class ProfileCommand
         return new ProfileOptions
         {
             Accelerator = args.Choice("accelerator", defaults.Accelerator, "where the kernels run"),
+            Kernels = args.Choice("kernels", defaults.Kernels, "which variant of the kernels that have two (portable: a GPU's)"),
             Recipe = args.Choice("recipe", defaults.Recipe, "training recipe whose step is profiled"),
             BatchSize = args.Int("batch-size", defaults.BatchSize, "images per batch", min: 2, max: GanConfig.MaxBatchSize),
             Width = args.Int("width", defaults.Width, "every hidden layer this many times wider than the seed's", min: 1, max: 16),
@@ -48,7 +51,7 @@ public static class ProfileCommand
             throw new UsageException($"--batch-size: {options.BatchSize} is more than the {options.Images} --images");
         using var device = ComputeDevice.Create(options.Accelerator, profiling: true);
         var profiler = device.Profiler!;
-        var kernels = new KernelSet(device);
+        var kernels = new KernelSet(device, options.Kernels);
         var config = (Recipes.Config(options.Recipe) with { BatchSize = options.BatchSize }).Widened(options.Width);
         using var gan = Measurement.InitializedGan(kernels, config);
         using var data = Measurement.SyntheticImages(kernels, options.Images, config.ImagePixels, seed: 1);
@@ -75,7 +78,7 @@ public static class ProfileCommand
         }
         profiler.Clear();
 
-        Print(report, output);
+        Print(report, kernels.BatchNorm.Variant, output);
         if (options.Json is { } json) JsonFile.Write(json, report);
         return report;
     }
@@ -106,10 +109,10 @@ public static class ProfileCommand
             kernelMicroseconds, gap, 100 * gap / stepMicroseconds, (double)launches.Count / steps, kernels);
     }
 
-    static void Print(ProfileReport report, TextWriter output)
+    static void Print(ProfileReport report, KernelVariant variant, TextWriter output)
     {
         var on = report.MeasuredOn;
-        output.WriteLine($"profile: {on.Accelerator} {on.Device} ({on.HostCpus} × {on.HostCpu}, load {on.HostLoad}), recipe {CommandArgs.ChoiceName(report.Recipe)}, batch {report.BatchSize}, width x{report.Width}, " +
+        output.WriteLine($"profile: {on.Accelerator} {on.Device} ({on.HostCpus} × {on.HostCpu}, load {on.HostLoad}), {CommandArgs.ChoiceName(variant)} kernels, recipe {CommandArgs.ChoiceName(report.Recipe)}, batch {report.BatchSize}, width x{report.Width}, " +
                          $"{report.Steps} steps after {report.Warmup} warm-up steps, {on.Utc}");
         var rows = report.Kernels.Select(k => (IReadOnlyList<string>)
             [k.Kernel, Measurement.Cell(k.LaunchesPerStep, 2), Measurement.Cell(k.MicrosecondsPerStep, 1),
