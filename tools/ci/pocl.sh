@@ -44,6 +44,8 @@ if /usr/bin/llc-15 --version | grep -q 'Host CPU: (unknown)'; then
 fi
 
 rm -rf "$cache"
+# PoCL's configure compiles probe files (compile_test_*.bc, .o) into the current folder: keep them out of the clone.
+cd "$work"
 cmake -S "$work/src" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$cache" \
   -DWITH_LLVM_CONFIG=/usr/bin/llvm-config-15 -DENABLE_ICD=ON -DENABLE_TESTS=OFF -DENABLE_EXAMPLES=OFF \
   -DENABLE_POCLCC=OFF -DENABLE_SPIRV=OFF -DKERNELLIB_HOST_CPU_VARIANTS=native -DENABLE_HWLOC=ON "${host_cpu[@]}" \
