@@ -8,22 +8,8 @@ public static class ChildProgram
     /// <summary>Runs the program with <paramref name="arguments"/>; fails the test (and kills it) when it outlasts <paramref name="limit"/>.</summary>
     public static (int Code, string Output, string Error) Run(TimeSpan limit, params string[] arguments)
     {
-        // dotnet test names the host that runs it; the program's dll is copied beside the tests.
-        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in (string[])["exec", Path.Combine(AppContext.BaseDirectory, "ilgpugan.dll"), .. arguments])
-            info.ArgumentList.Add(argument);
-        using var process = new Process { StartInfo = info };
-        try { process.Start(); }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            // A self-contained test build on a machine without .NET has no host to run the program with.
-            Assert.Ignore($"no dotnet host to run ilgpugan as a child process: {e.Message}");
-        }
+        using var process = new Process { StartInfo = StartInfo(arguments) };
+        Start(process);
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(limit))
@@ -33,6 +19,32 @@ public static class ChildProgram
         }
         process.WaitForExit();
         return (process.ExitCode, output.Result, error.Result);
+    }
+
+    /// <summary>How to start the built program (its dll beside the tests) with <paramref name="arguments"/>, output redirected.</summary>
+    public static ProcessStartInfo StartInfo(IEnumerable<string> arguments)
+    {
+        // dotnet test names the host that runs it.
+        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in (string[])["exec", Path.Combine(AppContext.BaseDirectory, "ilgpugan.dll"), .. arguments])
+            info.ArgumentList.Add(argument);
+        return info;
+    }
+
+    /// <summary>Starts <paramref name="process"/>, or skips the test where no dotnet host can run the program.</summary>
+    public static void Start(Process process)
+    {
+        try { process.Start(); }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            // A self-contained test build on a machine without .NET has no host to run the program with.
+            Assert.Ignore($"no dotnet host to run ilgpugan as a child process: {e.Message}");
+        }
     }
 
     /// <summary>Asserts the ending of a refused input: exit 1 and one line on standard error naming <paramref name="path"/>, no stack trace.</summary>

@@ -27,24 +27,10 @@ public sealed class ChildTrainer : IDisposable
 
     public static ChildTrainer Start(string[] arguments)
     {
-        // dotnet test names the host that runs it; the program's dll is copied beside the tests.
-        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in (string[])["exec", Path.Combine(AppContext.BaseDirectory, "ilgpugan.dll"), .. arguments])
-            info.ArgumentList.Add(argument);
-        var child = new ChildTrainer(new Process { StartInfo = info });
+        var child = new ChildTrainer(new Process { StartInfo = ChildProgram.StartInfo(arguments) });
         child.process.OutputDataReceived += (_, e) => child.Add(e.Data);
         child.process.ErrorDataReceived += (_, e) => child.Add(e.Data);
-        try { child.process.Start(); }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            // A self-contained test build on a machine without .NET has no host to run the program with.
-            Assert.Ignore($"no dotnet host to run ilgpugan as a child process: {e.Message}");
-        }
+        ChildProgram.Start(child.process);
         child.process.BeginOutputReadLine();
         child.process.BeginErrorReadLine();
         return child;
