@@ -79,6 +79,54 @@ public sealed class GemmTests(AcceleratorKind kind) : DeviceFixture(kind)
     }
 
     /// <summary>
+    /// LeakyReLU's backward in the epilogue, gated by an activated output (with zeros, where the slope applies),
+    /// at the odd sizes and across the CPU worker's blocks and the portable kernel's tiles and slices.
+    /// </summary>
+    [Test]
+    public void AppliesLeakyReluBackwardInTheEpilogue([ValueSource(nameof(Kinds))] GemmKind kind,
+                                                      [Values] bool transposeA, [Values] bool transposeB)
+    {
+        var gemm = For(kind);
+        var shapes = Shapes(KernelVariant.Portable)
+            .Append(kind.Variant == KernelVariant.CpuWorker ? (301, 590, 520) : (130, 70, 222));
+        foreach (var (m, n, k) in shapes)
+            CheckMultiply(gemm, m, n, k, transposeA, transposeB, withBias: false, LeakySlope, gated: true);
+    }
+
+    /// <summary>
+    /// The gated epilogue is bit for bit the multiply followed by <see cref="Activations.LeakyReluBackward"/>, the
+    /// two launches it replaces in a Linear's backward (on the CPU worker, at a shape with edge tiles, and on the
+    /// portable kernel).
+    /// </summary>
+    [Test]
+    public void GatedEpilogueEqualsTheMultiplyAndLeakyReluBackwardBitForBit([ValueSource(nameof(Kinds))] GemmKind kind)
+    {
+        const int m = 37, n = 45, k = 70;
+        var gemm = For(kind);
+        var activations = new Activations(Device, kind.Variant);
+        var rng = new Random(5);
+        var dy = TestData.Uniform(rng, m * k);
+        var w = TestData.Uniform(rng, k * n);
+        var gate = Gate(rng, m * n);
+        using var dyBuffer = TestData.Upload(Device, dy);
+        using var wBuffer = TestData.Upload(Device, w);
+        using var gateBuffer = TestData.Upload(Device, gate);
+        using var fused = TestData.Poisoned(Device, m * n);
+        using var separate = TestData.Poisoned(Device, m * n);
+
+        gemm.Multiply(dyBuffer.View, false, wBuffer.View, false, fused.View, m, n, k, leakyReluSlope: LeakySlope,
+            leakyReluOutput: gateBuffer.View);
+        gemm.Multiply(dyBuffer.View, false, wBuffer.View, false, separate.View, m, n, k);
+        activations.LeakyReluBackward(gateBuffer.View, separate.View, separate.View, m * n, LeakySlope);
+
+        Assert.That(TestData.Download(fused, m * n), Is.EqualTo(TestData.Download(separate, m * n)));
+    }
+
+    /// <summary>An activated output's values: uniform in [−1, 1], every seventh exactly zero (LeakyReLU's kink).</summary>
+    static float[] Gate(Random rng, int count) =>
+        TestData.Uniform(rng, count).Select((v, i) => i % 7 == 3 ? 0f : v).ToArray();
+
+    /// <summary>
     /// Shapes past the CPU worker's 132×(16·SIMD width) blocks and 256-deep k slices (the bias must be added once
     /// and the activation only to the finished sum, every worker gets several column blocks) and past the portable
     /// kernel's 64×64 and 32×32 tiles on a GPU, through seven of its 32-deep slices (an odd count: the last lands in
@@ -164,27 +212,33 @@ public sealed class GemmTests(AcceleratorKind kind) : DeviceFixture(kind)
     const float LeakySlope = 0.2f;
 
     /// <summary>
-    /// One multiply against the float64 reference, into a C full of NaN: every element must be written.
+    /// One multiply against the float64 reference, into a C full of NaN: every element must be written. Gated:
+    /// the epilogue is LeakyReLU's backward at a random activated output.
     /// </summary>
     void CheckMultiply(Gemm gemm, int m, int n, int k, bool transposeA, bool transposeB, bool withBias,
-                       float? leakyReluSlope = null)
+                       float? leakyReluSlope = null, bool gated = false)
     {
         var rng = new Random(((m * 131 + n) * 131 + k) * 8 + (transposeA ? 4 : 0) + (transposeB ? 2 : 0) + (withBias ? 1 : 0));
         var a = TestData.Uniform(rng, m * k);
         var b = TestData.Uniform(rng, k * n);
         var bias = withBias ? TestData.Uniform(rng, n) : [];
+        var gate = gated ? Gate(rng, m * n) : [];
         using var aBuffer = TestData.Upload(Device, a);
         using var bBuffer = TestData.Upload(Device, b);
         using var biasBuffer = TestData.Upload(Device, bias);
+        using var gateBuffer = TestData.Upload(Device, gate);
         using var cBuffer = TestData.Poisoned(Device, m * n);
 
         ArrayView<float> biasView = withBias ? biasBuffer.View : default;
-        gemm.Multiply(aBuffer.View, transposeA, bBuffer.View, transposeB, cBuffer.View, m, n, k, biasView, leakyReluSlope);
+        ArrayView<float> gateView = gated ? gateBuffer.View : default;
+        gemm.Multiply(aBuffer.View, transposeA, bBuffer.View, transposeB, cBuffer.View, m, n, k, biasView, leakyReluSlope,
+            gateView);
 
         var expected = Reference(a, transposeA, b, transposeB, m, n, k, bias);
-        if (leakyReluSlope is { } slope) expected = expected.Select(v => v > 0 ? v : slope * v).ToArray();
+        if (leakyReluSlope is { } slope)
+            expected = expected.Select((v, i) => (gated ? gate[i] : v) > 0 ? v : slope * v).ToArray();
         TestData.AssertClose(expected, TestData.Download(cBuffer, m * n), 0, Tolerance(k),
-            $"{gemm.Variant}{gemm.CpuVectorBits} C[{m}x{n}] k={k} transposeA={transposeA} transposeB={transposeB} bias={withBias} slope={leakyReluSlope}");
+            $"{gemm.Variant}{gemm.CpuVectorBits} C[{m}x{n}] k={k} transposeA={transposeA} transposeB={transposeB} bias={withBias} slope={leakyReluSlope} gated={gated}");
     }
 
     static double[] Reference(float[] a, bool transposeA, float[] b, bool transposeB, int m, int n, int k, float[] bias)

@@ -136,4 +136,60 @@ public sealed class LayerFusionTests(AcceleratorKind kind) : DeviceFixture(kind)
         Assert.That(network.Layers, Is.EqualTo(new ILayer[] { linear, norm }));
         Assert.That(linear.ActivationBackwardTakenOver, Is.True);
     }
+
+    /// <summary>
+    /// Linear → LeakyReLU → Linear, D's order: the second Linear's input gradient runs the fused activation's
+    /// backward in its multiply's epilogue, the first keeps its bias gradient. Against the same layers unfused, one
+    /// launch each, bit for bit (the same operations on the same floats), with and without parameter gradients.
+    /// </summary>
+    [TestCase(true)]
+    [TestCase(false)]
+    public void LinearAfterAFusedLinearRunsItsActivationBackward(bool parameterGradients)
+    {
+        const int rows = 7, inputs = 5, hidden = 33, outputs = 3;
+        var rng = new Random(parameterGradients ? 3 : 4);
+        using var store = new ParameterStore();
+        var first = new Linear(kernels, store, "fc1", inputs, hidden);
+        var second = new Linear(kernels, store, "fc2", hidden, outputs);
+        using var network = new Stack(kernels, store, [first, new LeakyRelu(kernels, hidden, Slope), second]);
+        Assert.That(network.Layers, Is.EqualTo(new ILayer[] { first, second }));
+        Assert.That(second.InputLeakyReluSlope, Is.EqualTo(Slope));
+        Assert.That(first.ActivationBackwardTakenOver, Is.True);
+        Assert.That(first.BiasGradientTakenOver, Is.False);
+        store.AllParameters.CopyFromCPU(TestData.Uniform(rng, store.Parameters.Length));
+        using var plainStore = new ParameterStore();
+        var plainFirst = new Linear(kernels, plainStore, "fc1", inputs, hidden);
+        var activation = new LeakyRelu(kernels, hidden, Slope);
+        var plainSecond = new Linear(kernels, plainStore, "fc2", hidden, outputs);
+        plainStore.Allocate(Device.Accelerator);
+        plainStore.AllParameters.CopyFromCPU(store.AllParameters.GetAsArray());
+        store.AllGradients.CopyFromCPU(new float[store.Parameters.Length]);
+        plainStore.AllGradients.CopyFromCPU(new float[plainStore.Parameters.Length]);
+
+        var x = TestData.Uniform(rng, rows * inputs);
+        var dy = TestData.Uniform(rng, rows * outputs);
+        using var xs = TestData.Upload(Device, x);
+        using var fusedDy = TestData.Upload(Device, dy);
+        using var fusedDx = TestData.Poisoned(Device, rows * inputs);
+        using var z = TestData.Poisoned(Device, rows * hidden);
+        using var h = TestData.Poisoned(Device, rows * hidden);
+        using var y = TestData.Poisoned(Device, rows * outputs);
+        using var plainDy = TestData.Upload(Device, dy);
+        using var dh = TestData.Poisoned(Device, rows * hidden);
+        using var dz = TestData.Poisoned(Device, rows * hidden);
+        using var dx = TestData.Poisoned(Device, rows * inputs);
+
+        var fusedY = network.Forward(xs.View, rows, ForwardMode.Train);
+        network.Backward(xs.View, fusedDy.View, rows, parameterGradients, fusedDx.View);
+        plainFirst.Forward(xs.View, z.View, rows, ForwardMode.Train);
+        activation.Forward(z.View, h.View, rows, ForwardMode.Train);
+        plainSecond.Forward(h.View, y.View, rows, ForwardMode.Train);
+        plainSecond.Backward(h.View, y.View, plainDy.View, dh.View, rows, parameterGradients);
+        activation.Backward(z.View, h.View, dh.View, dz.View, rows, parameterGradients);
+        plainFirst.Backward(xs.View, z.View, dz.View, dx.View, rows, parameterGradients);
+
+        Assert.That(fusedY.GetAsArray(), Is.EqualTo(TestData.Download(y, rows * outputs)), "y");
+        Assert.That(TestData.Download(fusedDx, rows * inputs), Is.EqualTo(TestData.Download(dx, rows * inputs)), "dx");
+        Assert.That(store.AllGradients.GetAsArray(), Is.EqualTo(plainStore.AllGradients.GetAsArray()), "dW, db");
+    }
 }

@@ -33,8 +33,8 @@ public sealed class Gemm : IDisposable
     static readonly string[] ProfileNames = ["gemm_nn", "gemm_nt", "gemm_tn", "gemm_tt"];
 
     readonly ComputeDevice device;
-    readonly Action<KernelConfig, GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? gpuLargeTile, gpuSmallTile;
-    readonly Action<KernelConfig, GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? cpuBlocked;
+    readonly Action<KernelConfig, GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? gpuLargeTile, gpuSmallTile;
+    readonly Action<KernelConfig, GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>? cpuBlocked;
     readonly MemoryBuffer1D<float, Stride1D.Dense>? cpuScratch;
     readonly Index2D gpuLargeGroup, gpuSmallGroup;
     readonly GemmTile tile;
@@ -56,15 +56,15 @@ public sealed class Gemm : IDisposable
             CpuVectorBits = cpuVectorBits ?? (Vector512.IsHardwareAccelerated ? 512 : 256);
             if (CpuVectorBits is not (256 or 512))
                 throw new ArgumentOutOfRangeException(nameof(cpuVectorBits), CpuVectorBits, "the CPU GEMM runs 256- or 512-bit vectors");
-            cpuBlocked = accelerator.LoadStreamKernel<GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(CpuBlockedKernel);
+            cpuBlocked = accelerator.LoadStreamKernel<GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(CpuBlockedKernel);
             int scratch = CpuVectorBits == 512 ? CpuBlocked<Lanes512, Vector512<float>>.ScratchPerWorker
                 : CpuBlocked<Lanes256, Vector256<float>>.ScratchPerWorker;
             cpuScratch = accelerator.Allocate1D<float>((long)scratch * device.CpuWorkerCount);
         }
         else
         {
-            gpuLargeTile = accelerator.LoadStreamKernel<GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(GpuLargeTileKernel);
-            gpuSmallTile = accelerator.LoadStreamKernel<GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(GpuSmallTileKernel);
+            gpuLargeTile = accelerator.LoadStreamKernel<GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(GpuLargeTileKernel);
+            gpuSmallTile = accelerator.LoadStreamKernel<GemmShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(GpuSmallTileKernel);
             gpuLargeGroup = GroupOf(accelerator, LargeTileSide);
             gpuSmallGroup = GroupOf(accelerator, SmallTileSide);
         }
@@ -107,26 +107,35 @@ public sealed class Gemm : IDisposable
     /// activation in the multiply's epilogue: one pass over C fewer), else the identity. Row-major. op(A) is
     /// [m,k]: A is stored [m,k], or [k,m] when transposeA. op(B) is [k,n]: B is stored [k,n], or [n,k] when
     /// transposeB. C must not overlap A, B or bias.
+    /// With <paramref name="leakyReluOutput"/> [m,n] given, the epilogue is instead LeakyReLU's backward at that
+    /// activated output, C[i,j] = op(A)·op(B) where leakyReluOutput[i,j] &gt; 0, slope·(op(A)·op(B)) elsewhere:
+    /// the input gradient of a Linear layer carried through the LeakyReLU fused into the layer before it, bit for
+    /// bit what <see cref="Activations.LeakyReluBackward"/> makes of C, in the same launch. It takes no bias.
     /// </summary>
     public void Multiply(ArrayView<float> a, bool transposeA, ArrayView<float> b, bool transposeB,
                          ArrayView<float> c, int m, int n, int k, ArrayView<float> bias = default,
-                         float? leakyReluSlope = null)
+                         float? leakyReluSlope = null, ArrayView<float> leakyReluOutput = default)
     {
         if (m < 1 || n < 1 || k < 1) throw new ArgumentOutOfRangeException(nameof(m), $"m, n, k must be positive, got {m}, {n}, {k}");
-        if (a.Length < (long)m * k || b.Length < (long)k * n || c.Length < (long)m * n || (bias.Length > 0 && bias.Length < n))
-            throw new ArgumentException($"views too short for m={m}, n={n}, k={k}: a {a.Length}, b {b.Length}, c {c.Length}, bias {bias.Length}");
+        if (a.Length < (long)m * k || b.Length < (long)k * n || c.Length < (long)m * n || (bias.Length > 0 && bias.Length < n)
+            || (leakyReluOutput.Length > 0 && leakyReluOutput.Length < (long)m * n))
+            throw new ArgumentException($"views too short for m={m}, n={n}, k={k}: a {a.Length}, b {b.Length}, c {c.Length}, bias {bias.Length}, leakyReluOutput {leakyReluOutput.Length}");
+        bool gated = leakyReluOutput.Length > 0;
+        if (gated && (bias.Length > 0 || leakyReluSlope is null))
+            throw new ArgumentException("LeakyReLU's backward in the epilogue takes its slope and no bias");
 
         if (cpuBlocked is null && ((long)m * k > int.MaxValue || (long)k * n > int.MaxValue || (long)m * n > int.MaxValue))
             throw new ArgumentException($"the portable GEMM indexes its matrices with 32-bit offsets: m·k, k·n and m·n must be below 2³¹, got m={m}, n={n}, k={k}");
 
-        var shape = new GemmShape(m, n, k, transposeA, transposeB, bias.Length > 0, leakyReluSlope, CpuVectorBits);
+        var shape = new GemmShape(m, n, k, transposeA, transposeB, bias.Length > 0, leakyReluSlope, gated, CpuVectorBits);
         using var _ = device.Profile(ProfileNames[(transposeA ? 2 : 0) + (transposeB ? 1 : 0)],
             2.0 * m * n * k, 4.0 * ((double)m * k + (double)k * n + (double)m * n));
         // A kernel cannot take a default view: without a bias, C stands in for it and is never read as one.
         var biasOrC = bias.Length > 0 ? bias : c;
+        var gateOrC = gated ? leakyReluOutput : c;
         if (cpuBlocked is not null)
         {
-            cpuBlocked(device.CpuWorkers, shape, a, b, c, biasOrC, cpuScratch!.View);
+            cpuBlocked(device.CpuWorkers, shape, a, b, c, biasOrC, gateOrC, cpuScratch!.View);
         }
         else
         {
@@ -134,7 +143,7 @@ public sealed class Gemm : IDisposable
             var group = large ? gpuLargeGroup : gpuSmallGroup;
             int tileRows = group.Y * GpuMicroTile, tileCols = group.X * GpuMicroTile;
             var groups = new Index2D((n + tileCols - 1) / tileCols, (m + tileRows - 1) / tileRows);
-            (large ? gpuLargeTile : gpuSmallTile)!(new KernelConfig(groups, group), shape, a, b, c, biasOrC);
+            (large ? gpuLargeTile : gpuSmallTile)!(new KernelConfig(groups, group), shape, a, b, c, biasOrC, gateOrC);
         }
     }
 
@@ -151,14 +160,14 @@ public sealed class Gemm : IDisposable
     {
         public readonly int M, N, K;
         public readonly int AOuterStride, ADepthStride, BOuterStride, BDepthStride;
-        /// <summary>The LeakyReLU slope of the epilogue; read only when Activate.</summary>
+        /// <summary>The LeakyReLU slope of the epilogue; read only when Activate or Gated.</summary>
         public readonly float Slope;
         /// <summary>The CPU worker's SIMD width in bits.</summary>
         public readonly int VectorBits;
-        readonly int hasBias, activate;
+        readonly int hasBias, activate, gated;
 
         internal GemmShape(int m, int n, int k, bool transposeA, bool transposeB, bool hasBias, float? leakyReluSlope,
-                           int vectorBits)
+                           bool gated, int vectorBits)
         {
             VectorBits = vectorBits;
             M = m; N = n; K = k;
@@ -167,12 +176,16 @@ public sealed class Gemm : IDisposable
             BOuterStride = transposeB ? k : 1;
             BDepthStride = transposeB ? 1 : n;
             this.hasBias = hasBias ? 1 : 0;
-            activate = leakyReluSlope.HasValue ? 1 : 0;
+            activate = leakyReluSlope.HasValue && !gated ? 1 : 0;
+            this.gated = gated ? 1 : 0;
             Slope = leakyReluSlope ?? 0f;
         }
 
         public bool HasBias => hasBias != 0;
+        /// <summary>The epilogue is LeakyReLU: the slope applies where C is ≤ 0.</summary>
         public bool Activate => activate != 0;
+        /// <summary>The epilogue is LeakyReLU's backward: the slope applies where the gate view (an activated output, laid out as C) is ≤ 0.</summary>
+        public bool Gated => gated != 0;
     }
 
     // ---------------------------------------------------------------- GpuTiled
@@ -205,13 +218,15 @@ public sealed class Gemm : IDisposable
 
     /// <summary>A 64×64 tile of C per 16×16 group: the most reuse of each staged element.</summary>
     [Kernel]
-    static void GpuLargeTileKernel(GemmShape shape, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias) =>
-        GpuTiled(LargeTileSide, shape, a, b, c, bias);
+    static void GpuLargeTileKernel(GemmShape shape, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias,
+                                   ArrayView<float> gate) =>
+        GpuTiled(LargeTileSide, shape, a, b, c, bias, gate);
 
     /// <summary>A 32×32 tile of C per 8×8 group: four times the groups for the skinny multiplies.</summary>
     [Kernel]
-    static void GpuSmallTileKernel(GemmShape shape, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias) =>
-        GpuTiled(SmallTileSide, shape, a, b, c, bias);
+    static void GpuSmallTileKernel(GemmShape shape, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias,
+                                   ArrayView<float> gate) =>
+        GpuTiled(SmallTileSide, shape, a, b, c, bias, gate);
 
     /// <summary>
     /// One group computes a (4·DimY)×(4·DimX) tile of C; each thread a 4×4 register tile, rows 4·IdxY.. and
@@ -223,7 +238,8 @@ public sealed class Gemm : IDisposable
     /// groups are smaller (the CPU accelerator) runs the same code, loading the quads left over unstaged.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void GpuTiled(int side, GemmShape shape, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias)
+    static void GpuTiled(int side, GemmShape shape, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> bias,
+                         ArrayView<float> gate)
     {
         // One Row4 past the tile's width per depth, so that threads storing different depths of the same outer
         // indices hit different banks (their addresses are 4·(side + 1) words apart).
@@ -281,12 +297,12 @@ public sealed class Gemm : IDisposable
         int columns = Math.Max(0, Math.Min(GpuMicroTile, shape.N - col));
         var biasRow = shape.HasBias ? LoadClipped(bias, col, columns, 1) : default;
         // A slope of 1 is the identity, exactly, so that the activation is one select per element, not a branch.
-        float slope = shape.Activate ? shape.Slope : 1f;
+        float slope = shape.Activate || shape.Gated ? shape.Slope : 1f;
         // A loop, where the k slice is unrolled: it runs once per thread, and four copies of its body would be
         // a sixth of the kernel's instructions.
         for (int r = 0; r < GpuMicroTile; r++)
         {
-            StoreRow(c, shape, row + r, col, columns, acc.R0, biasRow, slope);
+            StoreRow(c, gate, shape, row + r, col, columns, acc.R0, biasRow, slope);
             acc = new Tile4x4(acc.R1, acc.R2, acc.R3, default);
         }
     }
@@ -423,20 +439,24 @@ public sealed class Gemm : IDisposable
     /// Writes the first <paramref name="columns"/> of a row of a thread's register tile to C through the epilogue.
     /// Through a view of the row, whose elements are at constant offsets: one address per row, not per element.
     /// </summary>
-    static void StoreRow(ArrayView<float> c, GemmShape shape, int row, int col, int columns, Row4 values, Row4 bias, float slope)
+    static void StoreRow(ArrayView<float> c, ArrayView<float> gate, GemmShape shape, int row, int col, int columns, Row4 values,
+                         Row4 bias, float slope)
     {
         if (row >= shape.M || columns == 0) return;
-        var to = c.SubView((long)row * shape.N + col, columns);
-        to[0] = Epilogue(shape, values.X, bias.X, slope);
-        if (columns > 1) to[1] = Epilogue(shape, values.Y, bias.Y, slope);
-        if (columns > 2) to[2] = Epilogue(shape, values.Z, bias.Z, slope);
-        if (columns > 3) to[3] = Epilogue(shape, values.W, bias.W, slope);
+        long at = (long)row * shape.N + col;
+        var to = c.SubView(at, columns);
+        var gates = shape.Gated ? LoadClipped(gate.SubView(at, columns), 0, columns, 1) : default;
+        to[0] = Epilogue(shape, values.X, bias.X, gates.X, slope);
+        if (columns > 1) to[1] = Epilogue(shape, values.Y, bias.Y, gates.Y, slope);
+        if (columns > 2) to[2] = Epilogue(shape, values.Z, bias.Z, gates.Z, slope);
+        if (columns > 3) to[3] = Epilogue(shape, values.W, bias.W, gates.W, slope);
     }
 
-    static float Epilogue(GemmShape shape, float sum, float bias, float slope)
+    /// <summary>LeakyReLU of sum (+ bias), or, gated, its backward: sum where the activated output is &gt; 0.</summary>
+    static float Epilogue(GemmShape shape, float sum, float bias, float gate, float slope)
     {
         if (shape.HasBias) sum += bias;
-        return sum > 0f ? sum : sum * slope;
+        return (shape.Gated ? gate : sum) > 0f ? sum : sum * slope;
     }
 
     // ---------------------------------------------------------------- CpuBlocked
@@ -448,8 +468,8 @@ public sealed class Gemm : IDisposable
     /// </summary>
     [Kernel(KernelVariant.CpuWorker)]
     static void CpuBlockedKernel(GemmShape shape, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c,
-                                 ArrayView<float> bias, ArrayView<float> scratch) =>
-        CpuBlockedWorker(Grid.GlobalIndex.X, GridStrideLoop.Step, shape, a, b, c, bias, scratch);
+                                 ArrayView<float> bias, ArrayView<float> gate, ArrayView<float> scratch) =>
+        CpuBlockedWorker(Grid.GlobalIndex.X, GridStrideLoop.Step, shape, a, b, c, bias, gate, scratch);
 
     /// <summary>
     /// .NET's Vector&lt;float&gt; stays 256 bits wide on AVX-512 CPUs, so the width is a type argument: one tile
@@ -457,14 +477,15 @@ public sealed class Gemm : IDisposable
     /// </summary>
     [External("ilgpugan_gemm_cpu_blocked_worker")]
     static unsafe void CpuBlockedWorker(int worker, int workers, GemmShape shape, ArrayView<float> a, ArrayView<float> b,
-                                        ArrayView<float> c, ArrayView<float> bias, ArrayView<float> scratch)
+                                        ArrayView<float> c, ArrayView<float> bias, ArrayView<float> gate,
+                                        ArrayView<float> scratch)
     {
         if (shape.VectorBits == 512)
             CpuBlocked<Lanes512, Vector512<float>>.Run(worker, workers, shape, CpuPointer.Of(a), CpuPointer.Of(b),
-                CpuPointer.Of(c), CpuPointer.Of(bias), CpuPointer.Of(scratch));
+                CpuPointer.Of(c), CpuPointer.Of(bias), CpuPointer.Of(gate), CpuPointer.Of(scratch));
         else
             CpuBlocked<Lanes256, Vector256<float>>.Run(worker, workers, shape, CpuPointer.Of(a), CpuPointer.Of(b),
-                CpuPointer.Of(c), CpuPointer.Of(bias), CpuPointer.Of(scratch));
+                CpuPointer.Of(c), CpuPointer.Of(bias), CpuPointer.Of(gate), CpuPointer.Of(scratch));
     }
 
     /// <summary>The few vector operations the CPU GEMM needs, for one SIMD width.</summary>
@@ -479,6 +500,8 @@ public sealed class Gemm : IDisposable
         static abstract TVector Add(TVector a, TVector b);
         /// <summary>x where x &gt; 0, slope·x elsewhere (NaN included, as the scalar epilogue).</summary>
         static abstract TVector LeakyRelu(TVector x, TVector slopes);
+        /// <summary>x where gate &gt; 0, slope·x elsewhere: LeakyReLU's backward at its output, as the scalar kernel.</summary>
+        static abstract TVector LeakyReluGradient(TVector gate, TVector x, TVector slopes);
     }
 
     readonly struct Lanes256 : ILanes<Vector256<float>>
@@ -491,6 +514,8 @@ public sealed class Gemm : IDisposable
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LeakyRelu(Vector256<float> x, Vector256<float> slopes) =>
             Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256<float>.Zero), x, x * slopes);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LeakyReluGradient(Vector256<float> gate, Vector256<float> x, Vector256<float> slopes) =>
+            Vector256.ConditionalSelect(Vector256.GreaterThan(gate, Vector256<float>.Zero), x, x * slopes);
     }
 
     readonly struct Lanes512 : ILanes<Vector512<float>>
@@ -503,6 +528,8 @@ public sealed class Gemm : IDisposable
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> LeakyRelu(Vector512<float> x, Vector512<float> slopes) =>
             Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<float>.Zero), x, x * slopes);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> LeakyReluGradient(Vector512<float> gate, Vector512<float> x, Vector512<float> slopes) =>
+            Vector512.ConditionalSelect(Vector512.GreaterThan(gate, Vector512<float>.Zero), x, x * slopes);
     }
 
     /// <summary>The blocked CPU multiply at one SIMD width.</summary>
@@ -523,8 +550,8 @@ public sealed class Gemm : IDisposable
         const int BlockRows = 22 * TileRows;
         static readonly int BlockCols = 8 * TileCols;
         const int BlockDepth = 256;
-        /// <summary>Per worker: packed A, packed B, and one edge tile of C with its bias row.</summary>
-        public static readonly int ScratchPerWorker = (BlockRows + BlockCols) * BlockDepth + (TileRows + 1) * TileCols;
+        /// <summary>Per worker: packed A, packed B, and one edge tile of C with its bias row and its gates.</summary>
+        public static readonly int ScratchPerWorker = (BlockRows + BlockCols) * BlockDepth + (2 * TileRows + 1) * TileCols;
 
         /// <summary>
         /// Worker <paramref name="worker"/> of <paramref name="workers"/> computes its columns of C. It packs columns
@@ -533,7 +560,7 @@ public sealed class Gemm : IDisposable
         /// order, whatever the split.
         /// </summary>
         public static unsafe void Run(int worker, int workers, GemmShape shape, float* a, float* b, float* c, float* bias,
-                                      float* scratch)
+                                      float* gate, float* scratch)
         {
             int tiles = (shape.N + TileCols - 1) / TileCols;
             int colBegin = tiles * worker / workers * TileCols;
@@ -542,6 +569,7 @@ public sealed class Gemm : IDisposable
             float* packedB = packedA + BlockRows * BlockDepth;
             float* edgeTile = packedB + BlockCols * BlockDepth;
             float* edgeBias = edgeTile + TileRows * TileCols;
+            float* edgeGate = edgeBias + TileCols;
             var tile = stackalloc TVector[2 * TileRows];
             bool readAInPlace = shape.ADepthStride == 1;
             for (int row0 = 0; row0 < shape.M && colBegin < colEnd; row0 += BlockRows)
@@ -557,7 +585,7 @@ public sealed class Gemm : IDisposable
                         depth, packedA + (long)inPlaceRows * depth);
                     // The first k slice writes C, with the bias; later ones add to it; the last applies the activation.
                     var epilogue = new Epilogue(depth0 > 0, depth0 == 0 && shape.HasBias,
-                        depth0 + depth >= shape.K && shape.Activate, shape.Slope);
+                        depth0 + depth >= shape.K && shape.Activate, depth0 + depth >= shape.K && shape.Gated, shape.Slope);
                     for (int col0 = colBegin; col0 < colEnd; col0 += BlockCols)
                     {
                         int cols = Math.Min(BlockCols, colEnd - col0);
@@ -571,12 +599,13 @@ public sealed class Gemm : IDisposable
                                         packedB + j * depth, depth, tile);
                                 else
                                     MultiplyTile(packedA + i * depth, 1, TileRows, packedB + j * depth, depth, tile);
-                                float* cTile = c + (long)(row0 + i) * shape.N + col0 + j;
+                                long at = (long)(row0 + i) * shape.N + col0 + j;
                                 int tileRows = Math.Min(TileRows, rows - i), tileCols = Math.Min(TileCols, cols - j);
                                 if (tileRows == TileRows && tileCols == TileCols)
-                                    epilogue.Store(tile, cTile, shape.N, bias + col0 + j);
+                                    epilogue.Store(tile, c + at, shape.N, bias + col0 + j, gate + at);
                                 else
-                                    StoreEdge(tile, cTile, shape.N, bias + col0 + j, tileRows, tileCols, epilogue, edgeTile, edgeBias);
+                                    StoreEdge(tile, c + at, shape.N, bias + col0 + j, gate + at, tileRows, tileCols, epilogue,
+                                        edgeTile, edgeBias, edgeGate);
                             }
                         }
                     }
@@ -584,11 +613,16 @@ public sealed class Gemm : IDisposable
             }
         }
 
-        /// <summary>How a k slice's tile of sums lands in C: onto the old C or not, with the bias or not, activated or not.</summary>
-        readonly struct Epilogue(bool addOld, bool addBias, bool activate, float slope)
+        /// <summary>
+        /// How a k slice's tile of sums lands in C: onto the old C or not, with the bias or not, activated or not,
+        /// gated (LeakyReLU's backward at the gate, an activated output laid out as C) or not.
+        /// </summary>
+        readonly struct Epilogue(bool addOld, bool addBias, bool activate, bool gated, float slope)
         {
-            /// <summary>Writes a full TileRows × TileCols tile of sums into C, whose rows are cStride apart.</summary>
-            public unsafe void Store(TVector* tile, float* c, int cStride, float* bias)
+            public bool Gated => gated;
+
+            /// <summary>Writes a full TileRows × TileCols tile of sums into C, whose rows (and the gate's) are cStride apart.</summary>
+            public unsafe void Store(TVector* tile, float* c, int cStride, float* bias, float* gate)
             {
                 int width = TLanes.Count;
                 var zero = TLanes.Broadcast(0f);
@@ -609,6 +643,11 @@ public sealed class Gemm : IDisposable
                         sum0 = TLanes.LeakyRelu(sum0, slopes);
                         sum1 = TLanes.LeakyRelu(sum1, slopes);
                     }
+                    if (gated)
+                    {
+                        sum0 = TLanes.LeakyReluGradient(TLanes.Load(gate + (long)r * cStride), sum0, slopes);
+                        sum1 = TLanes.LeakyReluGradient(TLanes.Load(gate + (long)r * cStride + width), sum1, slopes);
+                    }
                     TLanes.Store(sum0, c);
                     TLanes.Store(sum1, c + width);
                 }
@@ -619,14 +658,18 @@ public sealed class Gemm : IDisposable
         /// A tile clipped by the edge of C: its valid part (and bias) is copied into a full-size scratch tile, which
         /// takes the same epilogue, and copied back, so that no element outside C is read or written.
         /// </summary>
-        static unsafe void StoreEdge(TVector* tile, float* c, int cStride, float* bias, int rows, int cols,
-                                     Epilogue epilogue, float* edgeTile, float* edgeBias)
+        static unsafe void StoreEdge(TVector* tile, float* c, int cStride, float* bias, float* gate, int rows, int cols,
+                                     Epilogue epilogue, float* edgeTile, float* edgeBias, float* edgeGate)
         {
             for (int q = 0; q < TileCols; q++) edgeBias[q] = q < cols ? bias[q] : 0f;
             for (int r = 0; r < rows; r++)
                 for (int q = 0; q < cols; q++)
                     edgeTile[r * TileCols + q] = c[(long)r * cStride + q];
-            epilogue.Store(tile, edgeTile, TileCols, edgeBias);
+            if (epilogue.Gated)
+                for (int r = 0; r < rows; r++)
+                    for (int q = 0; q < cols; q++)
+                        edgeGate[r * TileCols + q] = gate[(long)r * cStride + q];
+            epilogue.Store(tile, edgeTile, TileCols, edgeBias, edgeGate);
             for (int r = 0; r < rows; r++)
                 for (int q = 0; q < cols; q++)
                     c[(long)r * cStride + q] = edgeTile[r * TileCols + q];

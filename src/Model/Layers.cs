@@ -39,7 +39,8 @@ public interface ILayer
 /// <summary>
 /// nn.Linear: y = x·Wᵀ + b with W [out, in], PyTorch's layout. A LeakyReLU that follows it can be fused
 /// (<see cref="TryFuse"/>): then y = leaky_relu(x·Wᵀ + b) comes out of the multiply's epilogue, and the
-/// activation's backward shares a launch with the bias gradient.
+/// activation's backward shares a launch with the bias gradient, or with the input gradient of the Linear after it
+/// (<see cref="TryTakeOverInputActivation"/>).
 /// </summary>
 public sealed class Linear : ILayer
 {
@@ -64,12 +65,39 @@ public sealed class Linear : ILayer
     public float? FusedLeakyReluSlope { get; private set; }
 
     /// <summary>
-    /// True once the layer after this one has taken over the fused activation's backward and the bias gradient
-    /// (<see cref="BatchNorm1d.TryTakeOverBackwardOf"/>): dy then arrives as the pre-activation gradient.
+    /// True once the layer after this one has taken over the fused activation's backward: dy then arrives as the
+    /// pre-activation gradient. A BatchNorm after it takes the bias gradient too
+    /// (<see cref="BatchNorm1d.TryTakeOverBackwardOf"/>), a Linear does not (<see cref="TryTakeOverInputActivation"/>).
     /// </summary>
     public bool ActivationBackwardTakenOver { get; private set; }
 
-    internal void HandOverActivationBackward() => ActivationBackwardTakenOver = true;
+    /// <summary>True once the BatchNorm after this layer writes its bias gradient.</summary>
+    public bool BiasGradientTakenOver { get; private set; }
+
+    internal void HandOverActivationBackward(bool withBiasGradient)
+    {
+        ActivationBackwardTakenOver = true;
+        BiasGradientTakenOver = withBiasGradient;
+    }
+
+    /// <summary>
+    /// The slope of the LeakyReLU fused into the Linear before this one, whose backward this layer's input gradient
+    /// runs in its multiply's epilogue (dX = (dY·W) ⊙ leaky'(x), x that activation's output); null when it does not.
+    /// </summary>
+    public float? InputLeakyReluSlope { get; private set; }
+
+    /// <summary>
+    /// Takes over the backward of the LeakyReLU fused into <paramref name="previous"/>, the layer before this one,
+    /// when it has one that no other layer took over: one launch fewer wherever the input gradient is taken.
+    /// </summary>
+    public bool TryTakeOverInputActivation(Linear previous)
+    {
+        if (InputLeakyReluSlope is not null || previous.FusedLeakyReluSlope is not { } slope
+            || previous.ActivationBackwardTakenOver || previous.Out != In) return false;
+        InputLeakyReluSlope = slope;
+        previous.HandOverActivationBackward(withBiasGradient: false);
+        return true;
+    }
 
     /// <summary>
     /// Takes over the LeakyReLU that follows this layer, when it can: once, and for a slope ≥ 0, where the
@@ -106,23 +134,22 @@ public sealed class Linear : ILayer
         bool parameterGradients)
     {
         // With a fused activation dy becomes the pre-activation gradient in place, unless the next layer made it
-        // so and wrote the bias gradient.
-        if (!ActivationBackwardTakenOver)
+        // so (and, a BatchNorm, wrote the bias gradient).
+        if (FusedLeakyReluSlope is { } slope && !ActivationBackwardTakenOver)
         {
-            if (FusedLeakyReluSlope is { } slope)
-            {
-                if (parameterGradients)
-                    kernels.Bias.BackwardThroughLeakyRelu(y, dy, store.Gradient(BiasSlot), rows, Out, slope);
-                else
-                    kernels.Activations.LeakyReluBackward(y, dy, dy, rows * Out, slope);
-            }
-            else if (parameterGradients)
-                kernels.Bias.Backward(dy, store.Gradient(BiasSlot), rows, Out);
+            if (parameterGradients)
+                kernels.Bias.BackwardThroughLeakyRelu(y, dy, store.Gradient(BiasSlot), rows, Out, slope);
+            else
+                kernels.Activations.LeakyReluBackward(y, dy, dy, rows * Out, slope);
         }
+        else if (parameterGradients && !BiasGradientTakenOver)
+            kernels.Bias.Backward(dy, store.Gradient(BiasSlot), rows, Out);
         if (parameterGradients)
             kernels.Gemm.Multiply(dy, true, x, false, store.Gradient(Weight), Out, In, rows);
+        // x is the previous layer's activated output when this layer runs its activation's backward.
         if (dx.Length > 0)
-            kernels.Gemm.Multiply(dy, false, store.Parameter(Weight), false, dx, rows, In, Out);
+            kernels.Gemm.Multiply(dy, false, store.Parameter(Weight), false, dx, rows, In, Out,
+                leakyReluSlope: InputLeakyReluSlope, leakyReluOutput: InputLeakyReluSlope is null ? default : x);
     }
 
     /// <summary>The multiplies of <see cref="Forward"/> and <see cref="Backward"/> over <paramref name="rows"/> rows, as they launch them.</summary>
@@ -279,7 +306,7 @@ public sealed class BatchNorm1d : ILayer, IDisposable
         if (activationOwner is not null || linear.FusedLeakyReluSlope is null || linear.ActivationBackwardTakenOver
             || linear.Out != In) return false;
         activationOwner = linear;
-        linear.HandOverActivationBackward();
+        linear.HandOverActivationBackward(withBiasGradient: true);
         return true;
     }
 

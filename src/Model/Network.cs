@@ -9,8 +9,8 @@ namespace IlgpuGan.Model;
 /// <see cref="MaxRows"/> rows: one parameter store, every layer's output kept for the backward pass, and
 /// two gradient buffers the backward pass alternates between. A LeakyReLU straight after a Linear is fused
 /// into it (one launch per pass fewer, and one buffer), and a BatchNorm1d straight after such a Linear runs
-/// the activation's backward and the bias gradient in its own backward launch; <see cref="Layers"/> lists the
-/// layers as they run.
+/// the activation's backward and the bias gradient in its own backward launch, as a Linear straight after one runs
+/// the activation's backward in its input gradient's multiply; <see cref="Layers"/> lists the layers as they run.
 /// </summary>
 public class Network : IDisposable
 {
@@ -147,8 +147,12 @@ public class Network : IDisposable
             writerOf[layer] = fused.Count - 1;
         }
         for (int i = 1; i < fused.Count; i++)
+        {
             if (fused[i] is BatchNorm1d norm && fused[i - 1] is Linear linear)
                 norm.TryTakeOverBackwardOf(linear);
+            else if (fused[i] is Linear next && fused[i - 1] is Linear previous)
+                next.TryTakeOverInputActivation(previous);
+        }
         return (fused, writerOf);
     }
 
