@@ -122,6 +122,47 @@ public sealed class GemmTests(AcceleratorKind kind) : DeviceFixture(kind)
         Assert.That(TestData.Download(fused, m * n), Is.EqualTo(TestData.Download(separate, m * n)));
     }
 
+    /// <summary>
+    /// The row sums of op(A) beside the multiply (a Linear's bias gradient in its weight gradient's launch), at the
+    /// odd sizes and across blocks, tiles and slices: the portable kernel's column of ones past C's edge, whether
+    /// that column falls inside C's last tile of columns or in a tile of its own.
+    /// </summary>
+    [Test]
+    public void SumsTheRowsOfOpABesideTheMultiply([ValueSource(nameof(Kinds))] GemmKind kind,
+                                                  [Values] bool transposeA, [Values] bool transposeB)
+    {
+        var gemm = For(kind);
+        var shapes = Shapes(KernelVariant.Portable)
+            .Append(kind.Variant == KernelVariant.CpuWorker ? (301, 590, 520) : (130, 70, 222))
+            .Append((33, 64, 65)).Append((7, 16, 3));
+        foreach (var (m, n, k) in shapes)
+            CheckMultiply(gemm, m, n, k, transposeA, transposeB, withBias: false, sumRows: true);
+    }
+
+    /// <summary>
+    /// The CPU worker's row sums of dYᵀ are bit for bit the bias gradient's CPU worker's column sums of dY, the
+    /// launch they replace (a width that is a multiple of no vector).
+    /// </summary>
+    [Test]
+    public void CpuWorkerRowSumsEqualTheBiasGradientBitForBit([Values(256, 512)] int vectorBits)
+    {
+        var gemm = For(Kinds.First(k => k.Variant == KernelVariant.CpuWorker && k.CpuVectorBits == vectorBits));
+        const int rows = 131, outputs = 45, inputs = 29;
+        var rng = new Random(9);
+        var dy = TestData.Uniform(rng, rows * outputs);
+        var x = TestData.Uniform(rng, rows * inputs);
+        using var dyBuffer = TestData.Upload(Device, dy);
+        using var xBuffer = TestData.Upload(Device, x);
+        using var dw = TestData.Poisoned(Device, outputs * inputs);
+        using var fused = TestData.Poisoned(Device, outputs);
+        using var separate = TestData.Poisoned(Device, outputs);
+
+        gemm.Multiply(dyBuffer.View, true, xBuffer.View, false, dw.View, outputs, inputs, rows, rowSums: fused.View);
+        new Bias(Device, KernelVariant.CpuWorker).Backward(dyBuffer.View, separate.View, rows, outputs);
+
+        Assert.That(TestData.Download(fused, outputs), Is.EqualTo(TestData.Download(separate, outputs)));
+    }
+
     /// <summary>An activated output's values: uniform in [−1, 1], every seventh exactly zero (LeakyReLU's kink).</summary>
     static float[] Gate(Random rng, int count) =>
         TestData.Uniform(rng, count).Select((v, i) => i % 7 == 3 ? 0f : v).ToArray();
@@ -216,7 +257,7 @@ public sealed class GemmTests(AcceleratorKind kind) : DeviceFixture(kind)
     /// the epilogue is LeakyReLU's backward at a random activated output.
     /// </summary>
     void CheckMultiply(Gemm gemm, int m, int n, int k, bool transposeA, bool transposeB, bool withBias,
-                       float? leakyReluSlope = null, bool gated = false)
+                       float? leakyReluSlope = null, bool gated = false, bool sumRows = false)
     {
         var rng = new Random(((m * 131 + n) * 131 + k) * 8 + (transposeA ? 4 : 0) + (transposeB ? 2 : 0) + (withBias ? 1 : 0));
         var a = TestData.Uniform(rng, m * k);
@@ -228,11 +269,19 @@ public sealed class GemmTests(AcceleratorKind kind) : DeviceFixture(kind)
         using var biasBuffer = TestData.Upload(Device, bias);
         using var gateBuffer = TestData.Upload(Device, gate);
         using var cBuffer = TestData.Poisoned(Device, m * n);
+        using var sumsBuffer = TestData.Poisoned(Device, m);
 
         ArrayView<float> biasView = withBias ? biasBuffer.View : default;
         ArrayView<float> gateView = gated ? gateBuffer.View : default;
         gemm.Multiply(aBuffer.View, transposeA, bBuffer.View, transposeB, cBuffer.View, m, n, k, biasView, leakyReluSlope,
-            gateView);
+            gateView, sumRows ? sumsBuffer.View : default);
+        if (sumRows)
+        {
+            var sums = Enumerable.Range(0, m)
+                .Select(i => Enumerable.Range(0, k).Sum(p => (double)a[transposeA ? p * m + i : i * k + p])).ToArray();
+            TestData.AssertClose(sums, TestData.Download(sumsBuffer, m), 0, Tolerance(k),
+                $"{gemm.Variant}{gemm.CpuVectorBits} row sums of op(A)[{m}x{k}] n={n} transposeA={transposeA} transposeB={transposeB}");
+        }
 
         var expected = Reference(a, transposeA, b, transposeB, m, n, k, bias);
         if (leakyReluSlope is { } slope)

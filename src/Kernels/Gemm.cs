@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -111,10 +112,16 @@ public sealed class Gemm : IDisposable
     /// activated output, C[i,j] = op(A)·op(B) where leakyReluOutput[i,j] &gt; 0, slope·(op(A)·op(B)) elsewhere:
     /// the input gradient of a Linear layer carried through the LeakyReLU fused into the layer before it, bit for
     /// bit what <see cref="Activations.LeakyReluBackward"/> makes of C, in the same launch. It takes no bias.
+    /// With <paramref name="rowSums"/> [m] given, the multiply also writes rowSums[i] = Σ_p op(A)[i,p], summed in p
+    /// order: for a Linear's weight gradient dW = dYᵀ·X, the bias gradient db = Σ_rows dY, in the same launch. The
+    /// portable kernel computes it as one more column of C, the product with a column of ones past op(B)'s last,
+    /// in the large tile only (the small one has no instructions to spare, SassTests); the CPU worker as a column
+    /// sum in row order, bit for bit <see cref="Bias.Backward"/>'s. It takes no bias and no activation.
     /// </summary>
     public void Multiply(ArrayView<float> a, bool transposeA, ArrayView<float> b, bool transposeB,
                          ArrayView<float> c, int m, int n, int k, ArrayView<float> bias = default,
-                         float? leakyReluSlope = null, ArrayView<float> leakyReluOutput = default)
+                         float? leakyReluSlope = null, ArrayView<float> leakyReluOutput = default,
+                         ArrayView<float> rowSums = default)
     {
         if (m < 1 || n < 1 || k < 1) throw new ArgumentOutOfRangeException(nameof(m), $"m, n, k must be positive, got {m}, {n}, {k}");
         if (a.Length < (long)m * k || b.Length < (long)k * n || c.Length < (long)m * n || (bias.Length > 0 && bias.Length < n)
@@ -123,15 +130,19 @@ public sealed class Gemm : IDisposable
         bool gated = leakyReluOutput.Length > 0;
         if (gated && (bias.Length > 0 || leakyReluSlope is null))
             throw new ArgumentException("LeakyReLU's backward in the epilogue takes its slope and no bias");
+        bool sumRows = rowSums.Length > 0;
+        if (sumRows && (rowSums.Length < m || bias.Length > 0 || leakyReluSlope is not null))
+            throw new ArgumentException($"row sums take a view of m = {m} ({rowSums.Length} given), no bias and no activation");
 
         if (cpuBlocked is null && ((long)m * k > int.MaxValue || (long)k * n > int.MaxValue || (long)m * n > int.MaxValue))
             throw new ArgumentException($"the portable GEMM indexes its matrices with 32-bit offsets: m·k, k·n and m·n must be below 2³¹, got m={m}, n={n}, k={k}");
 
-        var shape = new GemmShape(m, n, k, transposeA, transposeB, bias.Length > 0, leakyReluSlope, gated, CpuVectorBits);
+        var shape = new GemmShape(m, n, k, transposeA, transposeB, bias.Length > 0, leakyReluSlope, gated, sumRows, CpuVectorBits);
         using var _ = device.Profile(ProfileNames[(transposeA ? 2 : 0) + (transposeB ? 1 : 0)],
             2.0 * m * n * k, 4.0 * ((double)m * k + (double)k * n + (double)m * n));
         // A kernel cannot take a default view: without a bias, C stands in for it and is never read as one.
-        var biasOrC = bias.Length > 0 ? bias : c;
+        // The row sums take the bias's place, which they exclude.
+        var biasOrC = sumRows ? rowSums : bias.Length > 0 ? bias : c;
         var gateOrC = gated ? leakyReluOutput : c;
         if (cpuBlocked is not null)
         {
@@ -139,10 +150,12 @@ public sealed class Gemm : IDisposable
         }
         else
         {
-            bool large = (tile == GemmTile.Auto ? ChooseTile(m, n, device.Accelerator.NumMultiprocessors) : tile) == GemmTile.Large;
+            bool large = sumRows || (tile == GemmTile.Auto ? ChooseTile(m, n, device.Accelerator.NumMultiprocessors) : tile) == GemmTile.Large;
             var group = large ? gpuLargeGroup : gpuSmallGroup;
             int tileRows = group.Y * GpuMicroTile, tileCols = group.X * GpuMicroTile;
-            var groups = new Index2D((n + tileCols - 1) / tileCols, (m + tileRows - 1) / tileRows);
+            // The row sums are column n of C, past its edge.
+            int columns = sumRows ? n + 1 : n;
+            var groups = new Index2D((columns + tileCols - 1) / tileCols, (m + tileRows - 1) / tileRows);
             (large ? gpuLargeTile : gpuSmallTile)!(new KernelConfig(groups, group), shape, a, b, c, biasOrC, gateOrC);
         }
     }
@@ -164,10 +177,10 @@ public sealed class Gemm : IDisposable
         public readonly float Slope;
         /// <summary>The CPU worker's SIMD width in bits.</summary>
         public readonly int VectorBits;
-        readonly int hasBias, activate, gated;
+        readonly int hasBias, activate, gated, sumRows;
 
         internal GemmShape(int m, int n, int k, bool transposeA, bool transposeB, bool hasBias, float? leakyReluSlope,
-                           bool gated, int vectorBits)
+                           bool gated, bool sumRows, int vectorBits)
         {
             VectorBits = vectorBits;
             M = m; N = n; K = k;
@@ -178,6 +191,7 @@ public sealed class Gemm : IDisposable
             this.hasBias = hasBias ? 1 : 0;
             activate = leakyReluSlope.HasValue && !gated ? 1 : 0;
             this.gated = gated ? 1 : 0;
+            this.sumRows = sumRows ? 1 : 0;
             Slope = leakyReluSlope ?? 0f;
         }
 
@@ -186,6 +200,8 @@ public sealed class Gemm : IDisposable
         public bool Activate => activate != 0;
         /// <summary>The epilogue is LeakyReLU's backward: the slope applies where the gate view (an activated output, laid out as C) is ≤ 0.</summary>
         public bool Gated => gated != 0;
+        /// <summary>The multiply also writes the row sums of op(A) into the bias view.</summary>
+        public bool SumRows => sumRows != 0;
     }
 
     // ---------------------------------------------------------------- GpuTiled
@@ -251,12 +267,16 @@ public sealed class Gemm : IDisposable
         int row0 = Grid.IdxY * dy * GpuMicroTile, col0 = Grid.IdxX * dx * GpuMicroTile;
         var fromA = new SliceSource(a, shape.AOuterStride, shape.ADepthStride, shape.M, shape.K, row0, dy, rowStride,
             thread, threads, outerLane: ty, depthLane: tx, depthLanes: dx);
+        // Row sums in the large tile only: a constant false in the small one, where their code folds away.
+        bool sumRows = side == LargeTileSide && shape.SumRows;
         var fromB = new SliceSource(b, shape.BOuterStride, shape.BDepthStride, shape.N, shape.K, col0, dx, rowStride,
-            thread, threads, outerLane: tx, depthLane: ty, depthLanes: dy);
+            thread, threads, outerLane: tx, depthLane: ty, depthLanes: dy, onesOuter: shape.N);
         // This thread's staged quads, 2 or 4 per operand (a constant: the unused slots fold away). A side×side
         // group stages a whole slice this way.
         QuadSlot a0 = fromA.Slot(0), a1 = fromA.Slot(1), b0 = fromB.Slot(0), b1 = fromB.Slot(1);
         QuadSlot a2 = default, a3 = default, b2 = default, b3 = default;
+        // Which element of each B quad is the column of ones (none unless 0..3).
+        int ones0 = sumRows ? fromB.OnesLane(0) : -1, ones1 = sumRows ? fromB.OnesLane(1) : -1;
         if (staged > 2)
         {
             a2 = fromA.Slot(2); a3 = fromA.Slot(3); b2 = fromB.Slot(2); b3 = fromB.Slot(3);
@@ -267,7 +287,9 @@ public sealed class Gemm : IDisposable
         for (int slice = 0; slice <= slices; slice++)
         {
             // Past the last slice the loads read nothing and the stores land in a buffer no one reads.
-            Row4 sa0 = fromA.Load(a0), sa1 = fromA.Load(a1), sb0 = fromB.Load(b0), sb1 = fromB.Load(b1);
+            Row4 sa0 = fromA.Load(a0), sa1 = fromA.Load(a1);
+            Row4 sb0 = sumRows ? fromB.LoadWithOnes(b0, ones0) : fromB.Load(b0);
+            Row4 sb1 = sumRows ? fromB.LoadWithOnes(b1, ones1) : fromB.Load(b1);
             a0 = fromA.Next(a0); a1 = fromA.Next(a1); b0 = fromB.Next(b0); b1 = fromB.Next(b1);
             Row4 sa2 = default, sa3 = default, sb2 = default, sb3 = default;
             if (staged > 2)
@@ -288,14 +310,14 @@ public sealed class Gemm : IDisposable
             {
                 toA[a2.TileIndex] = sa2; toA[a3.TileIndex] = sa3; toB[b2.TileIndex] = sb2; toB[b3.TileIndex] = sb3;
             }
-            fromA.LoadRest(toA, slice, staged);
-            fromB.LoadRest(toB, slice, staged);
+            fromA.LoadRest(toA, slice, staged, false);
+            fromB.LoadRest(toB, slice, staged, sumRows);
             Group.Barrier();
         }
 
         int row = row0 + ty * GpuMicroTile, col = col0 + tx * GpuMicroTile;
         int columns = Math.Max(0, Math.Min(GpuMicroTile, shape.N - col));
-        var biasRow = shape.HasBias ? LoadClipped(bias, col, columns, 1) : default;
+        var biasRow = shape.HasBias && !sumRows ? LoadClipped(bias, col, columns, 1) : default;
         // A slope of 1 is the identity, exactly, so that the activation is one select per element, not a branch.
         float slope = shape.Activate || shape.Gated ? shape.Slope : 1f;
         // A loop, where the k slice is unrolled: it runs once per thread, and four copies of its body would be
@@ -303,6 +325,7 @@ public sealed class Gemm : IDisposable
         for (int r = 0; r < GpuMicroTile; r++)
         {
             StoreRow(c, gate, shape, row + r, col, columns, acc.R0, biasRow, slope);
+            if (sumRows) StoreRowSum(bias, shape, row + r, col, acc.R0);
             acc = new Tile4x4(acc.R1, acc.R2, acc.R3, default);
         }
     }
@@ -364,15 +387,16 @@ public sealed class Gemm : IDisposable
     {
         readonly ArrayView<float> x;
         readonly int outerStride, depthStride, outerCount, depthCount, outer0, tileQuads, rowStride;
-        readonly int firstDepth, firstQuad, depthStep;
+        readonly int firstDepth, firstQuad, depthStep, onesOuter;
         readonly bool depthContiguous;
 
         /// <param name="outerLane">The thread's index across the tile (IdxY for A, IdxX for B), and
         /// <paramref name="depthLane"/>, <paramref name="depthLanes"/> its index and the group's extent the other way.</param>
         public SliceSource(ArrayView<float> x, int outerStride, int depthStride, int outerCount, int depthCount,
                            int outer0, int tileQuads, int rowStride, int thread, int threads, int outerLane,
-                           int depthLane, int depthLanes)
+                           int depthLane, int depthLanes, int onesOuter = -1)
         {
+            this.onesOuter = onesOuter;
             this.x = x;
             this.outerStride = outerStride; this.depthStride = depthStride;
             this.outerCount = outerCount; this.depthCount = depthCount;
@@ -402,6 +426,20 @@ public sealed class Gemm : IDisposable
             return depthContiguous ? (q & (GpuSliceDepth - 1), q >> SliceDepthBits) : (q, firstQuad);
         }
 
+        /// <summary>
+        /// Which element (0..3) of the thread's j-th quad is the outer index onesOuter, read as ones instead of X
+        /// (a column of ones past op(B)'s last makes the row sums of op(A) one more column of C); none if not 0..3.
+        /// </summary>
+        public int OnesLane(int j) => onesOuter - (outer0 + Position(j).Quad * GpuMicroTile);
+
+        /// <summary><see cref="Load"/>, with ones for the element <paramref name="onesLane"/> inside K.</summary>
+        public Row4 LoadWithOnes(QuadSlot slot, int onesLane)
+        {
+            var v = Load(slot);
+            if (slot.DepthLeft <= 0) return v;
+            return new Row4(onesLane == 0 ? 1f : v.X, onesLane == 1 ? 1f : v.Y, onesLane == 2 ? 1f : v.Z, onesLane == 3 ? 1f : v.W);
+        }
+
         /// <summary>The same quad in the next slice.</summary>
         public QuadSlot Next(QuadSlot slot)
         {
@@ -418,14 +456,14 @@ public sealed class Gemm : IDisposable
         /// Loads the thread's quads from the <paramref name="staged"/>-th on straight into <paramref name="tile"/>:
         /// those a group smaller than the kernel's side squared leaves over. A full-size group on a GPU has none.
         /// </summary>
-        public void LoadRest(ArrayView<Row4> tile, int slice, int staged)
+        public void LoadRest(ArrayView<Row4> tile, int slice, int staged, bool withOnes)
         {
             for (int j = staged; ; j++)
             {
                 var (depth, quad) = Position(j);
                 if (depth >= GpuSliceDepth || quad >= tileQuads) return;
                 var slot = Slot(j, slice);
-                tile[slot.TileIndex] = Load(slot);
+                tile[slot.TileIndex] = withOnes ? LoadWithOnes(slot, OnesLane(j)) : Load(slot);
             }
         }
     }
@@ -450,6 +488,14 @@ public sealed class Gemm : IDisposable
         if (columns > 1) to[1] = Epilogue(shape, values.Y, bias.Y, gates.Y, slope);
         if (columns > 2) to[2] = Epilogue(shape, values.Z, bias.Z, gates.Z, slope);
         if (columns > 3) to[3] = Epilogue(shape, values.W, bias.W, gates.W, slope);
+    }
+
+    /// <summary>The row sum of op(A), where this row of the thread's register tile holds column N, the ones' product.</summary>
+    static void StoreRowSum(ArrayView<float> rowSums, GemmShape shape, int row, int col, Row4 values)
+    {
+        int lane = shape.N - col;
+        if (row >= shape.M || lane < 0 || lane >= GpuMicroTile) return;
+        rowSums[row] = lane == 0 ? values.X : lane == 1 ? values.Y : lane == 2 ? values.Z : values.W;
     }
 
     /// <summary>LeakyReLU of sum (+ bias), or, gated, its backward: sum where the activated output is &gt; 0.</summary>
@@ -571,6 +617,7 @@ public sealed class Gemm : IDisposable
             float* edgeBias = edgeTile + TileRows * TileCols;
             float* edgeGate = edgeBias + TileCols;
             var tile = stackalloc TVector[2 * TileRows];
+            if (shape.SumRows && worker == 0) SumRows(shape, a, bias);
             bool readAInPlace = shape.ADepthStride == 1;
             for (int row0 = 0; row0 < shape.M && colBegin < colEnd; row0 += BlockRows)
             {
@@ -614,12 +661,35 @@ public sealed class Gemm : IDisposable
         }
 
         /// <summary>
+        /// rowSums[i] = Σ_p op(A)[i,p] in p order, a vector of rows at a time where they are contiguous (op(A) = dYᵀ):
+        /// the same additions in the same order as the bias gradient's CPU worker makes, so the same bits.
+        /// </summary>
+        static unsafe void SumRows(GemmShape shape, float* a, float* rowSums)
+        {
+            int i = 0;
+            if (shape.AOuterStride == 1)
+                for (; i + Vector<float>.Count <= shape.M; i += Vector<float>.Count)
+                {
+                    var sum = Vector<float>.Zero;
+                    for (int p = 0; p < shape.K; p++) sum += Vector.Load(a + (long)p * shape.ADepthStride + i);
+                    sum.Store(rowSums + i);
+                }
+            for (; i < shape.M; i++)
+            {
+                float sum = 0f;
+                for (int p = 0; p < shape.K; p++) sum += a[(long)i * shape.AOuterStride + (long)p * shape.ADepthStride];
+                rowSums[i] = sum;
+            }
+        }
+
+        /// <summary>
         /// How a k slice's tile of sums lands in C: onto the old C or not, with the bias or not, activated or not,
         /// gated (LeakyReLU's backward at the gate, an activated output laid out as C) or not.
         /// </summary>
         readonly struct Epilogue(bool addOld, bool addBias, bool activate, bool gated, float slope)
         {
             public bool Gated => gated;
+            public bool AddsBias => addBias;
 
             /// <summary>Writes a full TileRows × TileCols tile of sums into C, whose rows (and the gate's) are cStride apart.</summary>
             public unsafe void Store(TVector* tile, float* c, int cStride, float* bias, float* gate)
@@ -661,7 +731,9 @@ public sealed class Gemm : IDisposable
         static unsafe void StoreEdge(TVector* tile, float* c, int cStride, float* bias, float* gate, int rows, int cols,
                                      Epilogue epilogue, float* edgeTile, float* edgeBias, float* edgeGate)
         {
-            for (int q = 0; q < TileCols; q++) edgeBias[q] = q < cols ? bias[q] : 0f;
+            // Without a bias, `bias` may be the row sums' view, shorter than a row of C.
+            if (epilogue.AddsBias)
+                for (int q = 0; q < TileCols; q++) edgeBias[q] = q < cols ? bias[q] : 0f;
             for (int r = 0; r < rows; r++)
                 for (int q = 0; q < cols; q++)
                     edgeTile[r * TileCols + q] = c[(long)r * cStride + q];

@@ -133,19 +133,21 @@ public sealed class Linear : ILayer
     public void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
         bool parameterGradients)
     {
-        // With a fused activation dy becomes the pre-activation gradient in place, unless the next layer made it
-        // so (and, a BatchNorm, wrote the bias gradient).
-        if (FusedLeakyReluSlope is { } slope && !ActivationBackwardTakenOver)
+        // With a fused activation dy becomes the pre-activation gradient in place, with the bias gradient, unless
+        // the next layer made it so. Otherwise the weight gradient's multiply sums dy's rows into the bias gradient,
+        // unless a BatchNorm after this layer wrote it.
+        bool activationHere = FusedLeakyReluSlope is not null && !ActivationBackwardTakenOver;
+        if (activationHere)
         {
             if (parameterGradients)
-                kernels.Bias.BackwardThroughLeakyRelu(y, dy, store.Gradient(BiasSlot), rows, Out, slope);
+                kernels.Bias.BackwardThroughLeakyRelu(y, dy, store.Gradient(BiasSlot), rows, Out, FusedLeakyReluSlope!.Value);
             else
-                kernels.Activations.LeakyReluBackward(y, dy, dy, rows * Out, slope);
+                kernels.Activations.LeakyReluBackward(y, dy, dy, rows * Out, FusedLeakyReluSlope!.Value);
         }
-        else if (parameterGradients && !BiasGradientTakenOver)
-            kernels.Bias.Backward(dy, store.Gradient(BiasSlot), rows, Out);
+        bool biasInGemm = !activationHere && !BiasGradientTakenOver;
         if (parameterGradients)
-            kernels.Gemm.Multiply(dy, true, x, false, store.Gradient(Weight), Out, In, rows);
+            kernels.Gemm.Multiply(dy, true, x, false, store.Gradient(Weight), Out, In, rows,
+                rowSums: biasInGemm ? store.Gradient(BiasSlot) : default);
         // x is the previous layer's activated output when this layer runs its activation's backward.
         if (dx.Length > 0)
             kernels.Gemm.Multiply(dy, false, store.Parameter(Weight), false, dx, rows, In, Out,
