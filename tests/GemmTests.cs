@@ -244,6 +244,20 @@ public sealed class GemmTests(AcceleratorKind kind) : DeviceFixture(kind)
         Assert.Throws<ArgumentException>(() => gemm.Multiply(buffer.View, false, buffer.View, false, buffer.View, 4, 4, 6));
     }
 
+    [Test]
+    public void RejectsGatesAndRowSumsTooShortOrWithABiasOrActivation()
+    {
+        using var gemm = new Gemm(Device);
+        using var buffer = TestData.Upload(Device, new float[20]);
+        var v = buffer.View;
+        Assert.Throws<ArgumentException>(() => gemm.Multiply(v, false, v, false, v, 4, 4, 4, leakyReluSlope: 0.2f, leakyReluOutput: v.SubView(0, 15)));
+        Assert.Throws<ArgumentException>(() => gemm.Multiply(v, false, v, false, v, 4, 4, 4, leakyReluOutput: v));
+        Assert.Throws<ArgumentException>(() => gemm.Multiply(v, false, v, false, v, 4, 4, 4, bias: v, leakyReluSlope: 0.2f, leakyReluOutput: v));
+        Assert.Throws<ArgumentException>(() => gemm.Multiply(v, true, v, false, v, 4, 4, 4, rowSums: v.SubView(0, 3)));
+        Assert.Throws<ArgumentException>(() => gemm.Multiply(v, true, v, false, v, 4, 4, 4, bias: v, rowSums: v));
+        Assert.Throws<ArgumentException>(() => gemm.Multiply(v, true, v, false, v, 4, 4, 4, leakyReluSlope: 0.2f, rowSums: v));
+    }
+
     /// <summary>
     /// Rounding error of a float sum of k products of values in [−1, 1] grows like √k (measured: at most 3.3e-6
     /// at k = 1024); 1e-5·√k leaves 10× room and still fails on any one missing or doubled product above 3e-4.
