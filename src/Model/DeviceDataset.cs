@@ -51,8 +51,13 @@ public sealed class DeviceDataset : IDisposable
     /// when one is given. The epoch's order is a pure function of (seed, epoch), so a resumed run draws the
     /// same batches as an unbroken one.
     /// </summary>
+    /// <remarks>
+    /// With a <paramref name="stepState"/> (see <see cref="StepState"/>), which must hold <paramref name="step"/>, the
+    /// images' gather reads its rows' offset from it, so its launch is the same at every step; the epoch's shuffle
+    /// is still launched at an epoch's first step only.
+    /// </remarks>
     public void FillBatch(ArrayView<float> destination, long step, int batchSize, ulong seed,
-        ArrayView<float> targetDestination = default)
+        ArrayView<float> targetDestination = default, ArrayView<long> stepState = default)
     {
         int steps = StepsPerEpoch(batchSize);
         if (steps < 1) throw new ArgumentException($"a batch of {batchSize} is larger than the {Count} images");
@@ -63,7 +68,8 @@ public sealed class DeviceDataset : IDisposable
             shuffledEpoch = epoch;
         }
         int start = (int)(step % steps) * batchSize;
-        kernels.Gather.Rows(images.View, order.View, start, destination, batchSize, Pixels);
+        if (stepState.Length > 0) kernels.Gather.StepRows(images.View, order.View, stepState, steps, destination, batchSize, Pixels);
+        else kernels.Gather.Rows(images.View, order.View, start, destination, batchSize, Pixels);
         if (targetDestination.Length > 0)
             kernels.Gather.Rows((targets ?? throw new InvalidOperationException("the data set has no targets")).View,
                 order.View, start, targetDestination, batchSize, TargetWidth);
