@@ -137,7 +137,6 @@ public sealed class DeviceRandom
     readonly ComputeDevice device;
     readonly Action<KernelConfig, ArrayView<float>, int, ulong, ulong, ulong, int> gaussian;
     readonly Action<KernelConfig, ArrayView<int>, int, ulong, ulong> permutation;
-    readonly Action<KernelConfig, ArrayView<float>, int, ulong, ArrayView<long>, ulong, int> stepGaussians;
 
     public DeviceRandom(ComputeDevice device)
     {
@@ -145,7 +144,6 @@ public sealed class DeviceRandom
         var accelerator = device.Accelerator;
         gaussian = accelerator.LoadStreamKernel<ArrayView<float>, int, ulong, ulong, ulong, int>(GaussianKernel);
         permutation = accelerator.LoadStreamKernel<ArrayView<int>, int, ulong, ulong>(PermutationKernel);
-        stepGaussians = accelerator.LoadStreamKernel<ArrayView<float>, int, ulong, ArrayView<long>, ulong, int>(StepGaussiansKernel);
     }
 
     /// <summary>output[i] = <see cref="Philox.Gaussian"/>(seed, stream, i) ~ N(0, 1) for i in [0, n).</summary>
@@ -169,21 +167,6 @@ public sealed class DeviceRandom
         device.Recorder?.Add("gaussian", config, output, n, seed, firstStream, secondStream, 2);
         using var _ = device.Profile("gaussian", 2 * (PhiloxOps + 2 * BoxMullerPairOps) / 4.0 * n, 8.0 * n);
         gaussian(config, output, n, seed, firstStream, secondStream, 2);
-    }
-
-    /// <summary>
-    /// A training step's two draws, <see cref="Gaussians"/> with the streams streamBase | (s &lt;&lt; stepShift) | part
-    /// for part 0 and 1, where s is the step after the committed one in <paramref name="state"/> (see
-    /// <see cref="StepState"/>); the launch starts that step: it writes the step's counters, each the committed one
-    /// plus 1. Its arguments are the same at every step.
-    /// </summary>
-    public void StepGaussians(ArrayView<float> output, int n, ulong seed, ArrayView<long> state, ulong streamBase, int stepShift)
-    {
-        int blocks = (int)(((long)n + 3) / 4);
-        var config = device.GridStride(2L * blocks);
-        device.Recorder?.Add("gaussian", config, output, n, seed, state, streamBase, stepShift);
-        using var _ = device.Profile("gaussian", 2 * (PhiloxOps + 2 * BoxMullerPairOps) / 4.0 * n, 8.0 * n);
-        stepGaussians(config, output, n, seed, state, streamBase, stepShift);
     }
 
     /// <summary>perm[i] = <see cref="Philox.PermutationElement"/>(seed, stream, n, i): a permutation of 0..n−1.</summary>
@@ -218,8 +201,13 @@ public sealed class DeviceRandom
         }
     }
 
-    [Kernel]
-    static void StepGaussiansKernel(ArrayView<float> output, int n, ulong seed, ArrayView<long> state, ulong streamBase, int stepShift)
+    /// <summary>
+    /// Inside a kernel: a training step's two draws, <see cref="GaussianKernel"/>'s with the streams
+    /// streamBase | (s &lt;&lt; stepShift) | part for part 0 and 1, where s is the step after the committed one in
+    /// <paramref name="state"/> (see <see cref="StepState"/>); thread 0 writes the step's counters, each the committed
+    /// one plus 1, which starts the step. <see cref="StepInputs"/> runs it.
+    /// </summary>
+    internal static void StepGaussiansKernel(ArrayView<float> output, int n, ulong seed, ArrayView<long> state, ulong streamBase, int stepShift)
     {
         // Threads read only the committed slots, and only thread 0 writes, the others: no race within the launch.
         long step = state[StepState.Committed + StepState.Step] + 1;

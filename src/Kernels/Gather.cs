@@ -13,7 +13,6 @@ public sealed class Gather
 {
     readonly ComputeDevice device;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<int>, int, ArrayView<float>, int, int> rowsKernel;
-    readonly Action<KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<long>, int, ArrayView<float>, int, int> stepRowsKernel;
 
     public Gather(ComputeDevice device, KernelVariant variant = KernelVariant.Auto)
     {
@@ -21,8 +20,6 @@ public sealed class Gather
         Variant = device.Resolve(variant);
         rowsKernel = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<int>, int, ArrayView<float>, int, int>(
             Variant == KernelVariant.CpuWorker ? CpuRowsKernel : RowsKernel);
-        stepRowsKernel = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<int>, ArrayView<long>, int, ArrayView<float>, int, int>(
-            Variant == KernelVariant.CpuWorker ? CpuStepRowsKernel : StepRowsKernel);
     }
 
     /// <summary>The variant this instance runs, Auto resolved.</summary>
@@ -41,37 +38,8 @@ public sealed class Gather
         rowsKernel(config, source, index, start, batch, rows, width);
     }
 
-    /// <summary>
-    /// <see cref="Rows"/> for the training step under way in <paramref name="state"/> (see <see cref="StepState"/>):
-    /// start = (step mod <paramref name="stepsPerEpoch"/>)·rows, read on the device, so the launch's arguments are
-    /// the same at every step.
-    /// </summary>
-    public void StepRows(ArrayView<float> source, ArrayView<int> index, ArrayView<long> state, int stepsPerEpoch,
-        ArrayView<float> batch, int rows, int width)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(stepsPerEpoch, 1);
-        int n = rows * width;
-        var config = device.GridStride(n);
-        device.Recorder?.Add("gather_rows", config, source, index, state, stepsPerEpoch, batch, rows, width);
-        using var _ = device.Profile("gather_rows", 0, 8.0 * n + 4.0 * rows);
-        stepRowsKernel(config, source, index, state, stepsPerEpoch, batch, rows, width);
-    }
-
-    static int StartOf(ArrayView<long> state, int stepsPerEpoch, int rows) =>
-        (int)(state[StepState.Step] % stepsPerEpoch) * rows;
-
     [Kernel]
-    static void StepRowsKernel(ArrayView<float> source, ArrayView<int> index, ArrayView<long> state, int stepsPerEpoch,
-        ArrayView<float> batch, int rows, int width) =>
-        RowsKernel(source, index, StartOf(state, stepsPerEpoch, rows), batch, rows, width);
-
-    [Kernel(KernelVariant.CpuWorker)]
-    static void CpuStepRowsKernel(ArrayView<float> source, ArrayView<int> index, ArrayView<long> state, int stepsPerEpoch,
-        ArrayView<float> batch, int rows, int width) =>
-        CpuRowsWorker(Grid.GlobalIndex.X, GridStrideLoop.Step, source, index, StartOf(state, stepsPerEpoch, rows), batch, rows, width);
-
-    [Kernel]
-    static void RowsKernel(ArrayView<float> source, ArrayView<int> index, int start, ArrayView<float> batch, int rows, int width)
+    internal static void RowsKernel(ArrayView<float> source, ArrayView<int> index, int start, ArrayView<float> batch, int rows, int width)
     {
         int n = rows * width;
         for (int i = Grid.GlobalIndex.X, step = GridStrideLoop.Step; i < n; i += step)
@@ -87,7 +55,7 @@ public sealed class Gather
 
     /// <summary>Worker <paramref name="worker"/> copies its contiguous run of the batch's rows.</summary>
     [External("ilgpugan_gather_rows_cpu_worker")]
-    static unsafe void CpuRowsWorker(int worker, int workers, ArrayView<float> sourceView, ArrayView<int> indexView, int start,
+    internal static unsafe void CpuRowsWorker(int worker, int workers, ArrayView<float> sourceView, ArrayView<int> indexView, int start,
         ArrayView<float> batchView, int rows, int width)
     {
         float* source = CpuPointer.Of(sourceView), batch = CpuPointer.Of(batchView);

@@ -7,7 +7,7 @@ namespace IlgpuGan.Kernels;
 /// <summary>
 /// The slots of a training step's state on the device: the counters every per-step value is a function of, so a
 /// step's launches carry the same arguments at every step (what a CUDA graph needs). Slots 0–2 hold the step under
-/// way, slots 3–5 the last step committed. The step's first kernel (the noise draw) reads the committed counters
+/// way, slots 3–5 the last step committed. The step's first kernel (<see cref="StepInputs"/>: noise and real batch) reads the committed counters
 /// and writes the new ones (each one more); the last (G's Adam) copies them back to the committed slots. No kernel
 /// writes a slot that another thread of its own launch reads.
 /// </summary>

@@ -51,13 +51,32 @@ public sealed class DeviceDataset : IDisposable
     /// when one is given. The epoch's order is a pure function of (seed, epoch), so a resumed run draws the
     /// same batches as an unbroken one.
     /// </summary>
-    /// <remarks>
-    /// With a <paramref name="stepState"/> (see <see cref="StepState"/>), which must hold <paramref name="step"/>, the
-    /// images' gather reads its rows' offset from it, so its launch is the same at every step; the epoch's shuffle
-    /// is still launched at an epoch's first step only.
-    /// </remarks>
     public void FillBatch(ArrayView<float> destination, long step, int batchSize, ulong seed,
-        ArrayView<float> targetDestination = default, ArrayView<long> stepState = default)
+        ArrayView<float> targetDestination = default)
+    {
+        int steps = Shuffle(step, batchSize, seed);
+        int start = (int)(step % steps) * batchSize;
+        kernels.Gather.Rows(images.View, order.View, start, destination, batchSize, Pixels);
+        if (targetDestination.Length > 0)
+            kernels.Gather.Rows((targets ?? throw new InvalidOperationException("the data set has no targets")).View,
+                order.View, start, targetDestination, batchSize, TargetWidth);
+    }
+
+    /// <summary>
+    /// A GAN step's inputs in one launch (<see cref="StepInputs"/>): its noise, which advances the device's step state,
+    /// and <see cref="FillBatch"/>'s images, the rows' offset read from that state, which must hold
+    /// <paramref name="step"/> as the committed step + 1. The launch's arguments are the same at every step; the
+    /// epoch's shuffle is launched before it at an epoch's first step.
+    /// </summary>
+    public void FillStepInputs(ArrayView<float> noise, NoiseDraw draw, ArrayView<long> stepState, long step,
+        ArrayView<float> destination, int batchSize, ulong seed)
+    {
+        int steps = Shuffle(step, batchSize, seed);
+        kernels.StepInputs.Draw(noise, draw, stepState, images.View, order.View, destination, new(steps, batchSize, Pixels));
+    }
+
+    /// <summary>Shuffles for <paramref name="step"/>'s epoch unless its order is in place; returns the steps per epoch.</summary>
+    int Shuffle(long step, int batchSize, ulong seed)
     {
         int steps = StepsPerEpoch(batchSize);
         if (steps < 1) throw new ArgumentException($"a batch of {batchSize} is larger than the {Count} images");
@@ -67,12 +86,7 @@ public sealed class DeviceDataset : IDisposable
             kernels.Random.Permutation(order.View, Count, seed, RandomStreams.ShuffleStream(epoch));
             shuffledEpoch = epoch;
         }
-        int start = (int)(step % steps) * batchSize;
-        if (stepState.Length > 0) kernels.Gather.StepRows(images.View, order.View, stepState, steps, destination, batchSize, Pixels);
-        else kernels.Gather.Rows(images.View, order.View, start, destination, batchSize, Pixels);
-        if (targetDestination.Length > 0)
-            kernels.Gather.Rows((targets ?? throw new InvalidOperationException("the data set has no targets")).View,
-                order.View, start, targetDestination, batchSize, TargetWidth);
+        return steps;
     }
 
     public void Dispose()

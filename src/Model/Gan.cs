@@ -92,8 +92,8 @@ public sealed class Gan : IDisposable
     public ArrayView<float> GeneratorNoise => noise.View.SubView((long)Config.BatchSize * Config.ZDim, (long)Config.BatchSize * Config.ZDim);
 
     /// <summary>
-    /// Global step <paramref name="step"/> of a run: its noise (the launch that advances the device's step counters),
-    /// its real batch, one iteration. Each launch's arguments are those of the step before, but for the epoch's shuffle
+    /// Global step <paramref name="step"/> of a run: its noise and its real batch in one launch (which advances the
+    /// device's step counters), one iteration. Each launch's arguments are those of the step before, but for the epoch's shuffle
     /// at an epoch's first step and D's dropout streams. A run's first step, or one that does not follow the last
     /// (a resume), first writes the counters from the host: step − 1 and the stores' Adam steps, as a checkpoint
     /// holds them.
@@ -103,9 +103,8 @@ public sealed class Gan : IDisposable
         int steps = data.StepsPerEpoch(Config.BatchSize);
         if (committed != (step - 1, Generator.Store.AdamStep, Discriminator.Store.AdamStep))
             stepState.View.CopyFromCPU(StepState.Before(step, Generator.Store.AdamStep, Discriminator.Store.AdamStep));
-        kernels.Random.StepGaussians(noise.View, Config.BatchSize * Config.ZDim, Config.Seed, stepState.View,
-            RandomStreams.NoiseStreamBase, RandomStreams.NoiseStepShift);
-        data.FillBatch(RealBatch, step, Config.BatchSize, Config.Seed, stepState: stepState.View);
+        data.FillStepInputs(noise.View, new(Config.BatchSize * Config.ZDim, Config.Seed, RandomStreams.NoiseStreamBase,
+            RandomStreams.NoiseStepShift), stepState.View, step, RealBatch, Config.BatchSize, Config.Seed);
         Iterate(step, (long)Config.LearningRateDecayFrom * steps, (long)Config.LearningRateDecayTo * steps);
     }
 
