@@ -61,6 +61,7 @@ public sealed class PtxAssemblyTests
     static readonly Dictionary<string, string[]> ApproximationsByKernel = new()
     {
         ["DeviceRandom.GaussianKernel"] = ["sin.approx.f32", "cos.approx.f32"],
+        ["StepInputs.PortableKernel"] = ["sin.approx.f32", "cos.approx.f32"],
         ["Interpolation.SlerpLoopKernel"] = ["sin.approx.f32"],
     };
 

@@ -13,6 +13,14 @@ public readonly record struct AdamSettings(float LearningRate, float Beta1, floa
 }
 
 /// <summary>
+/// Where a training step's Adam finds its per-step values on the device (see <see cref="StepState"/>): its step count t
+/// in slot <paramref name="Counter"/>; the learning rate's linear decay to 0 from global step
+/// <paramref name="DecayFrom"/> to <paramref name="DecayTo"/> (none when To is not after From); and whether this
+/// launch, the step's last that reads the state, commits the step's counters (Commit ≠ 0).
+/// </summary>
+public readonly record struct AdamSchedule(int Counter, long DecayFrom, long DecayTo, int Commit);
+
+/// <summary>
 /// Adam over a network's whole flat parameter buffer in one launch: parameters, gradients and the moments m, v
 /// share one layout, as in llm.c, so the optimiser never needs to know the layers. On the CPU accelerator the
 /// launch runs <see cref="CpuStepWorker"/>: each core updates one contiguous half through raw pointers, where
@@ -23,6 +31,7 @@ public sealed class Adam
 {
     readonly ComputeDevice device;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, AdamSettings, float, float> stepKernel;
+    readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, AdamSettings, ArrayView<long>, AdamSchedule> trainingStepKernel;
 
     public Adam(ComputeDevice device, KernelVariant variant = KernelVariant.Auto)
     {
@@ -30,6 +39,8 @@ public sealed class Adam
         Variant = device.Resolve(variant);
         stepKernel = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, AdamSettings, float, float>(
             Variant == KernelVariant.CpuWorker ? CpuStepKernel : StepKernel);
+        trainingStepKernel = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, AdamSettings, ArrayView<long>, AdamSchedule>(
+            Variant == KernelVariant.CpuWorker ? CpuTrainingStepKernel : TrainingStepKernel);
     }
 
     /// <summary>The variant this instance runs, Auto resolved.</summary>
@@ -48,8 +59,62 @@ public sealed class Adam
         // PyTorch forms these in Python double and rounds them to float where its CUDA kernels take them.
         float stepSize = (float)(settings.LearningRate / (1 - Math.Pow(settings.Beta1, step)));
         float biasCorrection2Sqrt = (float)Math.Sqrt(1 - Math.Pow(settings.Beta2, step));
+        var config = device.GridStride(n);
+        device.Recorder?.Add("adam", config, parameters, gradients, m, v, n, settings, stepSize, biasCorrection2Sqrt);
         using var _ = device.Profile("adam", 16.0 * n, 28.0 * n);
-        stepKernel(device.GridStride(n), parameters, gradients, m, v, n, settings, stepSize, biasCorrection2Sqrt);
+        stepKernel(config, parameters, gradients, m, v, n, settings, stepSize, biasCorrection2Sqrt);
+    }
+
+    /// <summary>
+    /// <see cref="Step"/> with t and the learning rate's decay factor read from the device's step state, so the launch's
+    /// arguments are the same at every step. The bias corrections are formed as <see cref="Step"/> forms them, in double
+    /// once per thread, so the results are the same to the bit.
+    /// </summary>
+    public void TrainingStep(ArrayView<float> parameters, ArrayView<float> gradients, ArrayView<float> m, ArrayView<float> v,
+        int n, AdamSettings settings, ArrayView<long> state, AdamSchedule schedule)
+    {
+        var config = device.GridStride(n);
+        device.Recorder?.Add("adam", config, parameters, gradients, m, v, n, settings, state, schedule);
+        using var _ = device.Profile("adam", 16.0 * n, 28.0 * n);
+        trainingStepKernel(config, parameters, gradients, m, v, n, settings, state, schedule);
+    }
+
+    /// <summary>The learning rate's factor at a global step: Config.LearningRateFactor's formula.</summary>
+    public static float DecayFactor(long step, long decayFrom, long decayTo) =>
+        decayTo <= decayFrom ? 1f : (float)Math.Max(Math.Min((double)(decayTo - step) / (decayTo - decayFrom), 1.0), 0.0);
+
+    /// <summary>Step size and √(1 − β2^t) of the step under way, in double as <see cref="Step"/> forms them on the host.</summary>
+    static (float StepSize, float BiasCorrection2Sqrt) Corrections(ArrayView<long> state, AdamSchedule schedule, AdamSettings settings)
+    {
+        long t = state[schedule.Counter];
+        float learningRate = settings.LearningRate * DecayFactor(state[StepState.Step], schedule.DecayFrom, schedule.DecayTo);
+        return ((float)(learningRate / (1 - Math.Pow(settings.Beta1, t))), (float)Math.Sqrt(1 - Math.Pow(settings.Beta2, t)));
+    }
+
+    /// <summary>Thread 0 copies the step's counters to the committed slots, which no thread of the launch reads.</summary>
+    static void Commit(ArrayView<long> state, AdamSchedule schedule, int thread)
+    {
+        if (schedule.Commit == 0 || thread != 0) return;
+        for (int counter = 0; counter < StepState.Counters; counter++) state[StepState.Committed + counter] = state[counter];
+    }
+
+    [Kernel]
+    static void TrainingStepKernel(ArrayView<float> parameters, ArrayView<float> gradients, ArrayView<float> m,
+        ArrayView<float> v, int n, AdamSettings settings, ArrayView<long> state, AdamSchedule schedule)
+    {
+        var (stepSize, biasCorrection2Sqrt) = Corrections(state, schedule, settings);
+        Commit(state, schedule, Grid.GlobalIndex.X);
+        StepKernel(parameters, gradients, m, v, n, settings, stepSize, biasCorrection2Sqrt);
+    }
+
+    [Kernel(KernelVariant.CpuWorker)]
+    static void CpuTrainingStepKernel(ArrayView<float> parameters, ArrayView<float> gradients, ArrayView<float> m,
+        ArrayView<float> v, int n, AdamSettings settings, ArrayView<long> state, AdamSchedule schedule)
+    {
+        var (stepSize, biasCorrection2Sqrt) = Corrections(state, schedule, settings);
+        Commit(state, schedule, Grid.GlobalIndex.X);
+        CpuStepWorker(Grid.GlobalIndex.X, GridStrideLoop.Step, parameters, gradients, m, v, n, settings, stepSize,
+            biasCorrection2Sqrt);
     }
 
     [Kernel]

@@ -42,6 +42,9 @@ public sealed class ComputeDevice : IDisposable
     /// <summary>Null unless the device was created with profiling: then every launch is timed.</summary>
     public KernelProfiler? Profiler { get; }
 
+    /// <summary>Null unless a test records launches' arguments: see <see cref="LaunchRecorder"/>.</summary>
+    public LaunchRecorder? Recorder { get; set; }
+
     ComputeDevice(Context context, Accelerator accelerator, AcceleratorKind kind, bool profiling)
     {
         Context = context;

@@ -150,8 +150,10 @@ public sealed class DeviceRandom
     public void Gaussian(ArrayView<float> output, int n, ulong seed, ulong stream)
     {
         int blocks = (int)(((long)n + 3) / 4);
+        var config = device.GridStride(blocks);
+        device.Recorder?.Add("gaussian", config, output, n, seed, stream, stream, 1);
         using var _ = device.Profile("gaussian", (PhiloxOps + 2 * BoxMullerPairOps) / 4.0 * n, 4.0 * n);
-        gaussian(device.GridStride(blocks), output, n, seed, stream, stream, 1);
+        gaussian(config, output, n, seed, stream, stream, 1);
     }
 
     /// <summary>
@@ -161,16 +163,20 @@ public sealed class DeviceRandom
     public void Gaussians(ArrayView<float> output, int n, ulong seed, ulong firstStream, ulong secondStream)
     {
         int blocks = (int)(((long)n + 3) / 4);
+        var config = device.GridStride(2L * blocks);
+        device.Recorder?.Add("gaussian", config, output, n, seed, firstStream, secondStream, 2);
         using var _ = device.Profile("gaussian", 2 * (PhiloxOps + 2 * BoxMullerPairOps) / 4.0 * n, 8.0 * n);
-        gaussian(device.GridStride(2L * blocks), output, n, seed, firstStream, secondStream, 2);
+        gaussian(config, output, n, seed, firstStream, secondStream, 2);
     }
 
     /// <summary>perm[i] = <see cref="Philox.PermutationElement"/>(seed, stream, n, i): a permutation of 0..n−1.</summary>
     public void Permutation(ArrayView<int> perm, int n, ulong seed, ulong stream)
     {
         // Cycle walking takes fewer than 2 Feistel passes per element on average (n ≥ 128).
+        var config = device.GridStride(n);
+        device.Recorder?.Add("permutation", config, perm, n, seed, stream);
         using var _ = device.Profile("permutation", 2.0 * Philox.FeistelRounds * PhiloxOps * n, 4.0 * n);
-        permutation(device.GridStride(n), perm, n, seed, stream);
+        permutation(config, perm, n, seed, stream);
     }
 
     /// <summary>
@@ -183,6 +189,35 @@ public sealed class DeviceRandom
         int blocksPerPart = (int)(((long)n + 3) / 4);
         int blocks = blocksPerPart * parts;
         for (int block = Grid.GlobalIndex.X, step = GridStrideLoop.Step; block < blocks; block += step)
+        {
+            int part = block / blocksPerPart, partBlock = block - part * blocksPerPart;
+            var (z0, z1, z2, z3) = Philox.GaussianBlock(seed, part == 0 ? firstStream : secondStream, (ulong)partBlock);
+            int i = 4 * partBlock;
+            var values = output.SubView((long)part * n, n);
+            values[i] = z0;
+            if (i + 1 < n) values[i + 1] = z1;
+            if (i + 2 < n) values[i + 2] = z2;
+            if (i + 3 < n) values[i + 3] = z3;
+        }
+    }
+
+    /// <summary>
+    /// Inside a kernel: a training step's two draws, <see cref="GaussianKernel"/>'s with the streams
+    /// streamBase | (s &lt;&lt; stepShift) | part for part 0 and 1, where s is the step after the committed one in
+    /// <paramref name="state"/> (see <see cref="StepState"/>); thread 0 writes the step's counters, each the committed
+    /// one plus 1, which starts the step. <see cref="StepInputs"/> runs it.
+    /// </summary>
+    internal static void StepGaussiansKernel(ArrayView<float> output, int n, ulong seed, ArrayView<long> state, ulong streamBase, int stepShift)
+    {
+        // Threads read only the committed slots, and only thread 0 writes, the others: no race within the launch.
+        long step = state[StepState.Committed + StepState.Step] + 1;
+        ulong firstStream = streamBase | ((ulong)step << stepShift), secondStream = firstStream | 1;
+        if (Grid.GlobalIndex.X == 0)
+            for (int counter = 0; counter < StepState.Counters; counter++)
+                state[counter] = state[StepState.Committed + counter] + 1;
+        int blocksPerPart = (int)(((long)n + 3) / 4);
+        int blocks = blocksPerPart * 2;
+        for (int block = Grid.GlobalIndex.X, gridStep = GridStrideLoop.Step; block < blocks; block += gridStep)
         {
             int part = block / blocksPerPart, partBlock = block - part * blocksPerPart;
             var (z0, z1, z2, z3) = Philox.GaussianBlock(seed, part == 0 ? firstStream : secondStream, (ulong)partBlock);

@@ -20,6 +20,10 @@ public sealed class Dropout
     readonly ComputeDevice device;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float, ulong, ulong> forward;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> backward;
+    readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float, ulong, ArrayView<long>, StreamOfStep> stepForward;
+
+    /// <summary>The stream of a step s: Base | (s &lt;&lt; Shift).</summary>
+    public readonly record struct StreamOfStep(ulong Base, int Shift);
 
     public Dropout(ComputeDevice device, KernelVariant variant = KernelVariant.Auto)
     {
@@ -30,7 +34,39 @@ public sealed class Dropout
         forward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float, ulong, ulong>(
             cpu ? CpuForwardKernel : ForwardKernel);
         backward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(cpu ? CpuBackwardKernel : BackwardKernel);
+        stepForward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float, ulong, ArrayView<long>, StreamOfStep>(
+            cpu ? CpuStepForwardKernel : StepForwardKernel);
     }
+
+    /// <summary>
+    /// <see cref="Forward"/> with the stream streamBase | (s &lt;&lt; stepShift) of the step s under way in the device's
+    /// step state (see <see cref="StepState"/>), read on the device, so the launch is the same at every step.
+    /// </summary>
+    public void StepForward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> mask, int n, float p, ulong seed,
+        ArrayView<long> state, ulong streamBase, int stepShift)
+    {
+        if (!(p >= 0f && p < 1f)) throw new ArgumentOutOfRangeException(nameof(p), p, "a dropout probability is in [0, 1)");
+        float scale = (float)(1.0 / (1.0 - p));
+        int blocks = (int)(((long)n + 3) / 4);
+        var config = device.GridStride(blocks);
+        var stream = new StreamOfStep(streamBase, stepShift);
+        device.Recorder?.Add("dropout_forward", config, x, y, mask, n, p, scale, seed, state, stream);
+        using var _ = device.Profile("dropout_forward", OpsPerElement * n, 12.0 * n);
+        stepForward(config, x, y, mask, n, p, scale, seed, state, stream);
+    }
+
+    static ulong StreamOf(ArrayView<long> state, StreamOfStep stream) =>
+        stream.Base | ((ulong)state[StepState.Step] << stream.Shift);
+
+    [Kernel]
+    static void StepForwardKernel(ArrayView<float> x, ArrayView<float> y, ArrayView<float> mask, int n, float p, float scale,
+        ulong seed, ArrayView<long> state, StreamOfStep stream) =>
+        ForwardKernel(x, y, mask, n, p, scale, seed, StreamOf(state, stream));
+
+    [Kernel(KernelVariant.CpuWorker)]
+    static void CpuStepForwardKernel(ArrayView<float> x, ArrayView<float> y, ArrayView<float> mask, int n, float p, float scale,
+        ulong seed, ArrayView<long> state, StreamOfStep stream) =>
+        CpuForwardWorker(Grid.GlobalIndex.X, GridStrideLoop.Step, x, y, mask, n, p, scale, seed, StreamOf(state, stream));
 
     /// <summary>The variant this instance runs, Auto resolved.</summary>
     public KernelVariant Variant { get; }
@@ -46,15 +82,19 @@ public sealed class Dropout
         // PyTorch divides the Bernoulli mask by (1 − p) formed in double and rounded to float.
         float scale = (float)(1.0 / (1.0 - p));
         int blocks = (int)(((long)n + 3) / 4);
+        var config = device.GridStride(blocks);
+        device.Recorder?.Add("dropout_forward", config, x, y, mask, n, p, scale, seed, stream);
         using var _ = device.Profile("dropout_forward", OpsPerElement * n, 12.0 * n);
-        forward(device.GridStride(blocks), x, y, mask, n, p, scale, seed, stream);
+        forward(config, x, y, mask, n, p, scale, seed, stream);
     }
 
     /// <summary>dx = dy·mask, with the mask of the forward. dx may be dy.</summary>
     public void Backward(ArrayView<float> dy, ArrayView<float> mask, ArrayView<float> dx, int n)
     {
+        var config = device.GridStride(n);
+        device.Recorder?.Add("dropout_backward", config, dy, mask, dx, n);
         using var _ = device.Profile("dropout_backward", n, 12.0 * n);
-        backward(device.GridStride(n), dy, mask, dx, n);
+        backward(config, dy, mask, dx, n);
     }
 
     /// <summary>One thread per Philox block of four elements, so no block is drawn twice.</summary>

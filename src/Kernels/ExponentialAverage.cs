@@ -23,7 +23,51 @@ public sealed class ExponentialAverage
         Variant = device.Resolve(variant);
         update = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, ArrayView<float>,
             ArrayView<float>, int, float>(Variant == KernelVariant.CpuWorker ? CpuUpdateKernel : UpdateKernel);
+        stepUpdate = device.Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, ArrayView<float>,
+            ArrayView<float>, int, ArrayView<long>, AverageSchedule>(Variant == KernelVariant.CpuWorker ? CpuStepUpdateKernel : StepUpdateKernel);
     }
+
+    readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, ArrayView<float>, ArrayView<float>, int, ArrayView<long>, AverageSchedule> stepUpdate;
+
+    /// <summary>
+    /// The decay of a training step's update: <paramref name="Decay"/>, or with a warm-up (Warmup ≠ 0) at most
+    /// (1 + t)/(10 + t) for the Adam step count t in slot <paramref name="Counter"/> of the step state.
+    /// </summary>
+    public readonly record struct AverageSchedule(double Decay, int Warmup, int Counter);
+
+    /// <summary>GanConfig.GeneratorAverageDecayAfter's formula.</summary>
+    public static double DecayAfter(AverageSchedule schedule, long t) =>
+        schedule.Warmup != 0 ? Math.Min(schedule.Decay, (1.0 + t) / (10.0 + t)) : schedule.Decay;
+
+    /// <summary>
+    /// <see cref="Update"/> with the decay formed on the device from the step state (see <see cref="StepState"/>), as the
+    /// host forms it, so the launch's arguments are the same at every step.
+    /// </summary>
+    public void StepUpdate(ArrayView<float> average, ArrayView<float> value, ArrayView<float> secondAverage,
+        ArrayView<float> secondValue, ArrayView<long> state, AverageSchedule schedule)
+    {
+        if (!(schedule.Decay >= 0 && schedule.Decay <= 1)) throw new ArgumentOutOfRangeException(nameof(schedule), schedule.Decay, "a decay is in [0, 1]");
+        if (value.Length < average.Length || secondValue.Length < secondAverage.Length)
+            throw new ArgumentException("each value tensor must be as long as its average");
+        int n = (int)average.Length, secondN = (int)secondAverage.Length;
+        var config = device.GridStride(n + secondN);
+        device.Recorder?.Add("exponential_average", config, average, value, n, secondAverage, secondValue, secondN, state, schedule);
+        using var _ = device.Profile("exponential_average", 3.0 * (n + secondN), 12.0 * (n + secondN));
+        stepUpdate(config, average, value, n, secondAverage, secondValue, secondN, state, schedule);
+    }
+
+    static float WeightOf(ArrayView<long> state, AverageSchedule schedule) =>
+        (float)(1.0 - DecayAfter(schedule, state[schedule.Counter]));
+
+    [Kernel]
+    static void StepUpdateKernel(ArrayView<float> average, ArrayView<float> value, int n, ArrayView<float> secondAverage,
+        ArrayView<float> secondValue, int secondN, ArrayView<long> state, AverageSchedule schedule) =>
+        UpdateKernel(average, value, n, secondAverage, secondValue, secondN, WeightOf(state, schedule));
+
+    [Kernel(KernelVariant.CpuWorker)]
+    static void CpuStepUpdateKernel(ArrayView<float> average, ArrayView<float> value, int n, ArrayView<float> secondAverage,
+        ArrayView<float> secondValue, int secondN, ArrayView<long> state, AverageSchedule schedule) =>
+        CpuUpdateKernel(average, value, n, secondAverage, secondValue, secondN, WeightOf(state, schedule));
 
     /// <summary>The variant this instance runs, Auto resolved.</summary>
     public KernelVariant Variant { get; }
@@ -42,8 +86,10 @@ public sealed class ExponentialAverage
         int n = (int)average.Length, secondN = (int)secondAverage.Length;
         // 1 − decay formed in double and rounded once, as PyTorch rounds lerp_'s Python-float weight.
         float weight = (float)(1.0 - decay);
+        var config = device.GridStride(n + secondN);
+        device.Recorder?.Add("exponential_average", config, average, value, n, secondAverage, secondValue, secondN, weight);
         using var _ = device.Profile("exponential_average", 3.0 * (n + secondN), 12.0 * (n + secondN));
-        update(device.GridStride(n + secondN), average, value, n, secondAverage, secondValue, secondN, weight);
+        update(config, average, value, n, secondAverage, secondValue, secondN, weight);
     }
 
     /// <summary>torch.lerp's formula: from the nearer end, so a weight near 0 or 1 loses no precision.</summary>

@@ -32,12 +32,14 @@ public sealed class Gather
     public void Rows(ArrayView<float> source, ArrayView<int> index, int start, ArrayView<float> batch, int rows, int width)
     {
         int n = rows * width;
+        var config = device.GridStride(n);
+        device.Recorder?.Add("gather_rows", config, source, index, start, batch, rows, width);
         using var _ = device.Profile("gather_rows", 0, 8.0 * n + 4.0 * rows);
-        rowsKernel(device.GridStride(n), source, index, start, batch, rows, width);
+        rowsKernel(config, source, index, start, batch, rows, width);
     }
 
     [Kernel]
-    static void RowsKernel(ArrayView<float> source, ArrayView<int> index, int start, ArrayView<float> batch, int rows, int width)
+    internal static void RowsKernel(ArrayView<float> source, ArrayView<int> index, int start, ArrayView<float> batch, int rows, int width)
     {
         int n = rows * width;
         for (int i = Grid.GlobalIndex.X, step = GridStrideLoop.Step; i < n; i += step)
@@ -53,7 +55,7 @@ public sealed class Gather
 
     /// <summary>Worker <paramref name="worker"/> copies its contiguous run of the batch's rows.</summary>
     [External("ilgpugan_gather_rows_cpu_worker")]
-    static unsafe void CpuRowsWorker(int worker, int workers, ArrayView<float> sourceView, ArrayView<int> indexView, int start,
+    internal static unsafe void CpuRowsWorker(int worker, int workers, ArrayView<float> sourceView, ArrayView<int> indexView, int start,
         ArrayView<float> batchView, int rows, int width)
     {
         float* source = CpuPointer.Of(sourceView), batch = CpuPointer.Of(batchView);

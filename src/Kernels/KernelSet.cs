@@ -17,6 +17,7 @@ public sealed class KernelSet(ComputeDevice device, KernelVariant variant = Kern
     public DeviceRandom Random { get; } = new(device);
     public Dropout Dropout { get; } = new(device, variant);
     public Gather Gather { get; } = new(device, variant);
+    public StepInputs StepInputs { get; } = new(device, variant);
     public SoftmaxCrossEntropy SoftmaxCrossEntropy { get; } = new(device);
     public Statistics Statistics { get; } = new(device);
 }

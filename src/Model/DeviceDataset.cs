@@ -54,6 +54,30 @@ public sealed class DeviceDataset : IDisposable
     public void FillBatch(ArrayView<float> destination, long step, int batchSize, ulong seed,
         ArrayView<float> targetDestination = default)
     {
+        int steps = Shuffle(step, batchSize, seed);
+        int start = (int)(step % steps) * batchSize;
+        kernels.Gather.Rows(images.View, order.View, start, destination, batchSize, Pixels);
+        if (targetDestination.Length > 0)
+            kernels.Gather.Rows((targets ?? throw new InvalidOperationException("the data set has no targets")).View,
+                order.View, start, targetDestination, batchSize, TargetWidth);
+    }
+
+    /// <summary>
+    /// A GAN step's inputs in one launch (<see cref="StepInputs"/>): its noise, which advances the device's step state,
+    /// and <see cref="FillBatch"/>'s images, the rows' offset read from that state, which must hold
+    /// <paramref name="step"/> as the committed step + 1. The launch's arguments are the same at every step; the
+    /// epoch's shuffle is launched before it at an epoch's first step.
+    /// </summary>
+    public void FillStepInputs(ArrayView<float> noise, NoiseDraw draw, ArrayView<long> stepState, long step,
+        ArrayView<float> destination, int batchSize, ulong seed)
+    {
+        int steps = Shuffle(step, batchSize, seed);
+        kernels.StepInputs.Draw(noise, draw, stepState, images.View, order.View, destination, new(steps, batchSize, Pixels));
+    }
+
+    /// <summary>Shuffles for <paramref name="step"/>'s epoch unless its order is in place; returns the steps per epoch.</summary>
+    int Shuffle(long step, int batchSize, ulong seed)
+    {
         int steps = StepsPerEpoch(batchSize);
         if (steps < 1) throw new ArgumentException($"a batch of {batchSize} is larger than the {Count} images");
         long epoch = step / steps;
@@ -62,11 +86,7 @@ public sealed class DeviceDataset : IDisposable
             kernels.Random.Permutation(order.View, Count, seed, RandomStreams.ShuffleStream(epoch));
             shuffledEpoch = epoch;
         }
-        int start = (int)(step % steps) * batchSize;
-        kernels.Gather.Rows(images.View, order.View, start, destination, batchSize, Pixels);
-        if (targetDestination.Length > 0)
-            kernels.Gather.Rows((targets ?? throw new InvalidOperationException("the data set has no targets")).View,
-                order.View, start, targetDestination, batchSize, TargetWidth);
+        return steps;
     }
 
     public void Dispose()

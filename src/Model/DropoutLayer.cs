@@ -32,9 +32,15 @@ public sealed class DropoutLayer : ILayer, IDisposable
     public int Out { get; }
     public void Initialize(UniformSource source) { }
 
-    public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardContext context) =>
-        kernels.Dropout.Forward(x, y, mask.View, rows * Out, context.Mode == ForwardMode.Eval ? 0f : probability,
-            context.Seed, RandomStreams.DropoutStream(context.Step, context.Pass, index));
+    public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardContext context)
+    {
+        float p = context.Mode == ForwardMode.Eval ? 0f : probability;
+        if (context.StepState.Length > 0)
+            kernels.Dropout.StepForward(x, y, mask.View, rows * Out, p, context.Seed, context.StepState,
+                RandomStreams.DropoutStreamBase(context.Pass, index), RandomStreams.DropoutStepShift);
+        else
+            kernels.Dropout.Forward(x, y, mask.View, rows * Out, p, context.Seed, RandomStreams.DropoutStream(context.Step, context.Pass, index));
+    }
 
     public void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
         bool parameterGradients)

@@ -20,6 +20,15 @@ public sealed class Gan : IDisposable
     readonly KernelSet kernels;
     readonly MemoryBuffer1D<float, Stride1D.Dense> discriminatorBatch, noise, dScores, dFake, statistics;
 
+    /// <summary>
+    /// The step's counters on the device (<see cref="StepState"/>): the step's first launch advances them and its last
+    /// commits them, so no launch of a step takes a per-step value from the host.
+    /// </summary>
+    readonly MemoryBuffer1D<long, Stride1D.Dense> stepState;
+
+    /// <summary>The committed counters the device holds after the last step enqueued; null before the first.</summary>
+    (long Step, int GeneratorAdam, int DiscriminatorAdam)? committed;
+
     public Gan(KernelSet kernels, GanConfig config)
     {
         this.kernels = kernels;
@@ -47,6 +56,7 @@ public sealed class Gan : IDisposable
         dFake = accelerator.Allocate1D<float>((long)b * config.ImagePixels);
         statistics = accelerator.Allocate1D<float>((int)Statistic.Count);
         statistics.MemSetToZero();
+        stepState = accelerator.Allocate1D<long>(StepState.Length);
     }
 
     public GanConfig Config { get; }
@@ -81,30 +91,40 @@ public sealed class Gan : IDisposable
     /// <summary>The fresh z of the next G step, [B, zDim].</summary>
     public ArrayView<float> GeneratorNoise => noise.View.SubView((long)Config.BatchSize * Config.ZDim, (long)Config.BatchSize * Config.ZDim);
 
-    /// <summary>Fills the next step's noise from the counter-based generator: step s has its own streams.</summary>
-    public void DrawNoise(long step)
-    {
-        kernels.Random.Gaussians(noise.View, Config.BatchSize * Config.ZDim, Config.Seed, RandomStreams.NoiseStream(step, 0),
-            RandomStreams.NoiseStream(step, 1));
-    }
-
-    /// <summary>Global step <paramref name="step"/> of a run: its real batch, its noise, one iteration.</summary>
+    /// <summary>
+    /// Global step <paramref name="step"/> of a run: its noise and its real batch in one launch (which advances the
+    /// device's step counters), one iteration. Each launch's arguments are those of the step before, but for the epoch's shuffle
+    /// at an epoch's first step and D's dropout streams. A run's first step, or one that does not follow the last
+    /// (a resume), first writes the counters from the host: step − 1 and the stores' Adam steps, as a checkpoint
+    /// holds them.
+    /// </summary>
     public void TrainStep(DeviceDataset data, long step)
     {
-        learningRateFactor = Config.LearningRateFactor(step, data.StepsPerEpoch(Config.BatchSize));
-        data.FillBatch(RealBatch, step, Config.BatchSize, Config.Seed);
-        DrawNoise(step);
-        Step(step);
+        int steps = data.StepsPerEpoch(Config.BatchSize);
+        if (committed != (step - 1, Generator.Store.AdamStep, Discriminator.Store.AdamStep))
+            stepState.View.CopyFromCPU(StepState.Before(step, Generator.Store.AdamStep, Discriminator.Store.AdamStep));
+        data.FillStepInputs(noise.View, new(Config.BatchSize * Config.ZDim, Config.Seed, RandomStreams.NoiseStreamBase,
+            RandomStreams.NoiseStepShift), stepState.View, step, RealBatch, Config.BatchSize, Config.Seed);
+        Iterate(step, (long)Config.LearningRateDecayFrom * steps, (long)Config.LearningRateDecayTo * steps);
     }
 
     /// <summary>Iteration <paramref name="step"/> on the current <see cref="RealBatch"/> and noise buffers; the step names D's dropout masks.</summary>
+    public void Step(long step)
+    {
+        stepState.View.CopyFromCPU(StepState.Before(step, Generator.Store.AdamStep, Discriminator.Store.AdamStep));
+        Iterate(step, 0, 0);
+    }
+
     /// <remarks>
     /// G is not updated until the step's end, so its forward on the D step's z and on the G step's z is one pass over
     /// both as two batches, each normalised by its own statistics: the results of the seed's two passes, in the
-    /// launches of one.
+    /// launches of one. The learning rates fall linearly to 0 from global step decayFrom to decayTo (none when To is
+    /// not after From).
     /// </remarks>
-    public void Step(long step)
+    void Iterate(long step, long decayFrom, long decayTo)
     {
+        this.decayFrom = decayFrom;
+        this.decayTo = decayTo;
         int b = Config.BatchSize, pixels = Config.ImagePixels;
         Generator.Forward(noise.View, 2 * b, new ForwardContext(ForwardMode.Train, Batches: 2),
             output: discriminatorBatch.View.SubView((long)b * pixels, 2L * b * pixels));
@@ -115,40 +135,46 @@ public sealed class Gan : IDisposable
     void DiscriminatorStep(long step)
     {
         int b = Config.BatchSize;
-        var logits = Discriminator.ForwardLogits(discriminatorBatch.View.SubView(0, 2L * b * Config.ImagePixels), 2 * b, new(ForwardMode.Train, Config.Seed, step, Pass: 0));
+        var logits = Discriminator.ForwardLogits(discriminatorBatch.View.SubView(0, 2L * b * Config.ImagePixels), 2 * b, new(ForwardMode.Train, Config.Seed, step, Pass: 0, StepState: stepState.View));
         kernels.Bce.SigmoidLossAndGradient(logits, dScores.View, 2 * b, b, Config.RealTarget, 0f, 1f, statistics.View,
             (int)Statistic.DiscriminatorLoss, (int)Statistic.RealScore, (int)Statistic.FakeScore);
         Discriminator.BackwardFromLogits(discriminatorBatch.View.SubView(0, 2L * b * Config.ImagePixels), dScores.View, 2 * b,
             parameterGradients: true);
-        AdamStep(Discriminator.Store);
+        AdamStep(Discriminator.Store, StepState.DiscriminatorAdam, commit: false);
     }
 
     void GeneratorStep(long step)
     {
         int b = Config.BatchSize, pixels = Config.ImagePixels;
         var fake = discriminatorBatch.View.SubView(2L * b * pixels, (long)b * pixels);
-        var logits = Discriminator.ForwardLogits(fake, b, new(ForwardMode.Train, Config.Seed, step, Pass: 1));
+        var logits = Discriminator.ForwardLogits(fake, b, new(ForwardMode.Train, Config.Seed, step, Pass: 1, StepState: stepState.View));
         var (target, sign) = Config.Loss == GeneratorLoss.NonSaturating ? (1f, 1f) : (0f, -1f);
         kernels.Bce.SigmoidLossAndGradient(logits, dScores.View.SubView(0, b), b, b, target, target, sign, statistics.View,
             (int)Statistic.GeneratorLoss, (int)Statistic.GeneratorFakeScore, (int)Statistic.GeneratorFakeScore);
         // Only dL/dG(z) is needed from D here: the seed zeroes D's gradients before its next step anyway.
         Discriminator.BackwardFromLogits(fake, dScores.View.SubView(0, b), b, parameterGradients: false, dInput: dFake.View);
         Generator.Backward(GeneratorNoise, dFake.View, b, parameterGradients: true);
-        AdamStep(Generator.Store);
+        // G's Adam is the step's last launch that reads the counters the average does not: it commits them.
+        AdamStep(Generator.Store, StepState.GeneratorAdam, commit: true);
+        committed = (step, Generator.Store.AdamStep, Discriminator.Store.AdamStep);
         if (AverageGenerator is { } average)
-            kernels.ExponentialAverage.Update(average.Store.AllParameters, Generator.Store.AllParameters,
-                average.Store.AllState, Generator.Store.AllState,
-                Config.GeneratorAverageDecayAfter(Generator.Store.AdamStep));
+            kernels.ExponentialAverage.StepUpdate(average.Store.AllParameters, Generator.Store.AllParameters,
+                average.Store.AllState, Generator.Store.AllState, stepState.View,
+                new(Config.GeneratorAverageDecay, Config.GeneratorAverageWarmup ? 1 : 0, StepState.GeneratorAdam));
     }
 
-    /// <summary>The learning-rate decay's factor for the step under way; 1 for a step not taken through TrainStep.</summary>
-    float learningRateFactor = 1f;
+    /// <summary>The learning-rate decay of the step under way, in global steps.</summary>
+    long decayFrom, decayTo;
 
-    void AdamStep(ParameterStore store)
+    /// <summary>
+    /// One Adam step of a store; its step count t on the device is the store's <see cref="ParameterStore.AdamStep"/>,
+    /// which the host counts alongside for checkpoints.
+    /// </summary>
+    void AdamStep(ParameterStore store, int counter, bool commit)
     {
         store.AdamStep++;
-        kernels.Adam.Step(store.AllParameters, store.AllGradients, store.AllAdamM, store.AllAdamV,
-            store.Parameters.Length, store.AdamStep, Config.Adam with { LearningRate = Config.Adam.LearningRate * learningRateFactor });
+        kernels.Adam.TrainingStep(store.AllParameters, store.AllGradients, store.AllAdamM, store.AllAdamV,
+            store.Parameters.Length, Config.Adam, stepState.View, new(counter, decayFrom, decayTo, commit ? 1 : 0));
     }
 
     /// <summary>Every multiply of one <see cref="Step"/> (repeats included), as its two halves run the networks.</summary>
@@ -181,5 +207,6 @@ public sealed class Gan : IDisposable
         dScores.Dispose();
         dFake.Dispose();
         statistics.Dispose();
+        stepState.Dispose();
     }
 }

@@ -15,8 +15,11 @@ public enum ForwardMode { Train, BatchStatistics, Eval }
 /// draws, so that every pass of a step draws masks of its own, reproducibly. A mode alone names no masks: the
 /// context of a network without dropout. Batches: the rows are that many batches of equal size one after another,
 /// which BatchNorm normalises each by its own statistics, as that many passes would, in one pass's launches.
+/// StepState: when given, the device's step state (<see cref="IlgpuGan.Kernels.StepState"/>) that holds Step, which
+/// dropout then reads there, so its launches are the same at every step.
 /// </summary>
-public readonly record struct ForwardContext(ForwardMode Mode, ulong Seed = 0, long Step = 0, int Pass = 0, int Batches = 1)
+public readonly record struct ForwardContext(ForwardMode Mode, ulong Seed = 0, long Step = 0, int Pass = 0, int Batches = 1,
+    ArrayView<long> StepState = default)
 {
     public static implicit operator ForwardContext(ForwardMode mode) => new(mode);
 }

@@ -10,7 +10,11 @@ public static class RandomStreams
         Dropout = 5UL << 56, LatentWalk = 6UL << 56;
 
     /// <summary>The z of step <paramref name="step"/>: which 0 for D's fake batch, 1 for G's fresh one.</summary>
-    public static ulong NoiseStream(long step, int which) => Noise | ((ulong)step << 1) | (uint)which;
+    public static ulong NoiseStream(long step, int which) => NoiseStreamBase | ((ulong)step << NoiseStepShift) | (uint)which;
+
+    /// <summary><see cref="NoiseStream"/>'s parts, for the device's draw that forms the step on the device.</summary>
+    public const ulong NoiseStreamBase = Noise;
+    public const int NoiseStepShift = 1;
 
     public static ulong ShuffleStream(long epoch) => Shuffle | (ulong)epoch;
 
@@ -30,6 +34,16 @@ public static class RandomStreams
     {
         if ((uint)pass >= 16 || (uint)layer >= 16)
             throw new ArgumentOutOfRangeException(nameof(layer), "dropout streams name passes and layers 0 to 15");
-        return Dropout | ((ulong)step << 8) | ((uint)pass << 4) | (uint)layer;
+        return DropoutStreamBase(pass, layer) | ((ulong)step << DropoutStepShift);
     }
+
+    /// <summary><see cref="DropoutStream"/> without its step, which the device ORs in shifted by <see cref="DropoutStepShift"/>.</summary>
+    public static ulong DropoutStreamBase(int pass, int layer)
+    {
+        if ((uint)pass >= 16 || (uint)layer >= 16)
+            throw new ArgumentOutOfRangeException(nameof(layer), "dropout streams name passes and layers 0 to 15");
+        return Dropout | ((uint)pass << 4) | (uint)layer;
+    }
+
+    public const int DropoutStepShift = 8;
 }
