@@ -186,6 +186,12 @@ public sealed class DeviceRandom
     [Kernel]
     static void GaussianKernel(ArrayView<float> output, int n, ulong seed, ulong firstStream, ulong secondStream, int parts)
     {
+        DrawParts(output, n, seed, firstStream, secondStream, parts);
+    }
+
+    /// <summary>Inside a kernel: this thread's Philox blocks of <paramref name="parts"/> parts of n values, each part its own stream.</summary>
+    static void DrawParts(ArrayView<float> output, int n, ulong seed, ulong firstStream, ulong secondStream, int parts)
+    {
         int blocksPerPart = (int)(((long)n + 3) / 4);
         int blocks = blocksPerPart * parts;
         for (int block = Grid.GlobalIndex.X, step = GridStrideLoop.Step; block < blocks; block += step)
@@ -215,19 +221,7 @@ public sealed class DeviceRandom
         if (Grid.GlobalIndex.X == 0)
             for (int counter = 0; counter < StepState.Counters; counter++)
                 state[counter] = state[StepState.Committed + counter] + 1;
-        int blocksPerPart = (int)(((long)n + 3) / 4);
-        int blocks = blocksPerPart * 2;
-        for (int block = Grid.GlobalIndex.X, gridStep = GridStrideLoop.Step; block < blocks; block += gridStep)
-        {
-            int part = block / blocksPerPart, partBlock = block - part * blocksPerPart;
-            var (z0, z1, z2, z3) = Philox.GaussianBlock(seed, part == 0 ? firstStream : secondStream, (ulong)partBlock);
-            int i = 4 * partBlock;
-            var values = output.SubView((long)part * n, n);
-            values[i] = z0;
-            if (i + 1 < n) values[i + 1] = z1;
-            if (i + 2 < n) values[i + 2] = z2;
-            if (i + 3 < n) values[i + 3] = z3;
-        }
+        DrawParts(output, n, seed, firstStream, secondStream, 2);
     }
 
     [Kernel]
