@@ -123,16 +123,14 @@ public sealed class Gan : IDisposable
     /// </remarks>
     void Iterate(long step, long decayFrom, long decayTo)
     {
-        this.decayFrom = decayFrom;
-        this.decayTo = decayTo;
         int b = Config.BatchSize, pixels = Config.ImagePixels;
         Generator.Forward(noise.View, 2 * b, new ForwardContext(ForwardMode.Train, Batches: 2),
             output: discriminatorBatch.View.SubView((long)b * pixels, 2L * b * pixels));
-        DiscriminatorStep(step);
-        GeneratorStep(step);
+        DiscriminatorStep(step, decayFrom, decayTo);
+        GeneratorStep(step, decayFrom, decayTo);
     }
 
-    void DiscriminatorStep(long step)
+    void DiscriminatorStep(long step, long decayFrom, long decayTo)
     {
         int b = Config.BatchSize;
         var logits = Discriminator.ForwardLogits(discriminatorBatch.View.SubView(0, 2L * b * Config.ImagePixels), 2 * b, new(ForwardMode.Train, Config.Seed, step, Pass: 0, StepState: stepState.View));
@@ -140,10 +138,10 @@ public sealed class Gan : IDisposable
             (int)Statistic.DiscriminatorLoss, (int)Statistic.RealScore, (int)Statistic.FakeScore);
         Discriminator.BackwardFromLogits(discriminatorBatch.View.SubView(0, 2L * b * Config.ImagePixels), dScores.View, 2 * b,
             parameterGradients: true);
-        AdamStep(Discriminator.Store, StepState.DiscriminatorAdam, commit: false);
+        AdamStep(Discriminator.Store, StepState.DiscriminatorAdam, decayFrom, decayTo, commit: false);
     }
 
-    void GeneratorStep(long step)
+    void GeneratorStep(long step, long decayFrom, long decayTo)
     {
         int b = Config.BatchSize, pixels = Config.ImagePixels;
         var fake = discriminatorBatch.View.SubView(2L * b * pixels, (long)b * pixels);
@@ -155,7 +153,7 @@ public sealed class Gan : IDisposable
         Discriminator.BackwardFromLogits(fake, dScores.View.SubView(0, b), b, parameterGradients: false, dInput: dFake.View);
         Generator.Backward(GeneratorNoise, dFake.View, b, parameterGradients: true);
         // G's Adam is the step's last launch that reads the counters the average does not: it commits them.
-        AdamStep(Generator.Store, StepState.GeneratorAdam, commit: true);
+        AdamStep(Generator.Store, StepState.GeneratorAdam, decayFrom, decayTo, commit: true);
         committed = (step, Generator.Store.AdamStep, Discriminator.Store.AdamStep);
         if (AverageGenerator is { } average)
             kernels.ExponentialAverage.StepUpdate(average.Store.AllParameters, Generator.Store.AllParameters,
@@ -163,14 +161,12 @@ public sealed class Gan : IDisposable
                 new(Config.GeneratorAverageDecay, Config.GeneratorAverageWarmup ? 1 : 0, StepState.GeneratorAdam));
     }
 
-    /// <summary>The learning-rate decay of the step under way, in global steps.</summary>
-    long decayFrom, decayTo;
-
     /// <summary>
     /// One Adam step of a store; its step count t on the device is the store's <see cref="ParameterStore.AdamStep"/>,
-    /// which the host counts alongside for checkpoints.
+    /// which the host counts alongside for checkpoints. The learning rate falls linearly to 0 from global step
+    /// decayFrom to decayTo.
     /// </summary>
-    void AdamStep(ParameterStore store, int counter, bool commit)
+    void AdamStep(ParameterStore store, int counter, long decayFrom, long decayTo, bool commit)
     {
         store.AdamStep++;
         kernels.Adam.TrainingStep(store.AllParameters, store.AllGradients, store.AllAdamM, store.AllAdamV,
