@@ -40,6 +40,19 @@ public interface ILayer
 }
 
 /// <summary>
+/// The rows of the last forward pass, as one or more equal batches: a backward differentiates all of them or the
+/// last batch alone (G's pass over both of a step's z, whose second batch alone is trained).
+/// </summary>
+public readonly record struct ForwardBatches(int Rows, int Batches)
+{
+    /// <summary>Which batch a backward over <paramref name="rows"/> rows differentiates: 0 for the whole pass, else the last.</summary>
+    public int BackwardBatch(int rows, string owner) =>
+        rows == Rows ? 0
+        : rows * Batches == Rows ? Batches - 1
+        : throw new ArgumentOutOfRangeException(nameof(rows), $"{owner}: {rows} rows are neither the last forward's {Rows} nor its last batch");
+}
+
+/// <summary>
 /// nn.Linear: y = x·Wᵀ + b with W [out, in], PyTorch's layout. A LeakyReLU that follows it can be fused
 /// (<see cref="TryFuse"/>): then y = leaky_relu(x·Wᵀ + b) comes out of the multiply's epilogue, and the
 /// activation's backward shares a launch with the bias gradient, or with the input gradient of the Linear after it
@@ -243,8 +256,7 @@ public sealed class BatchNorm1d : ILayer, IDisposable
     readonly float momentum, eps;
     readonly MemoryBuffer1D<float, ILGPU.Stride1D.Dense> savedMean, savedInvStd;
     Linear? activationOwner;
-    /// <summary>The rows and batches of the last forward: backward differentiates all its rows or its last batch.</summary>
-    int forwardRows, forwardBatches = 1;
+    ForwardBatches lastForward;
 
     /// <summary>The most batches one forward pass may hold: a training step's two passes of G.</summary>
     public const int MaxBatches = 2;
@@ -290,7 +302,7 @@ public sealed class BatchNorm1d : ILayer, IDisposable
         int batches = context.Batches;
         if (batches < 1 || batches > MaxBatches || rows % batches != 0)
             throw new ArgumentOutOfRangeException(nameof(context), $"{rows} rows as {batches} equal batches (at most {MaxBatches})");
-        (forwardRows, forwardBatches) = (rows, batches);
+        lastForward = new(rows, batches);
         if (mode != ForwardMode.Eval)
             // Momentum 0 keeps the running statistics exactly as they are.
             kernels.BatchNorm.TrainForward(x, y, store.Parameter(Gamma), store.Parameter(Beta), savedMean.View,
@@ -321,9 +333,7 @@ public sealed class BatchNorm1d : ILayer, IDisposable
     public void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
         bool parameterGradients)
     {
-        int batch = rows == forwardRows ? 0
-            : rows * forwardBatches == forwardRows ? forwardBatches - 1
-            : throw new ArgumentOutOfRangeException(nameof(rows), $"{rows} rows are neither the last forward's {forwardRows} nor its last batch");
+        int batch = lastForward.BackwardBatch(rows, nameof(BatchNorm1d));
         var mean = savedMean.View.SubView((long)batch * Out, Out);
         var invStd = savedInvStd.View.SubView((long)batch * Out, Out);
         if (activationOwner is { FusedLeakyReluSlope: { } slope } linear)

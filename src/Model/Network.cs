@@ -19,8 +19,7 @@ public class Network : IDisposable
     /// <summary>For every layer as built, the index in <see cref="Layers"/> of the layer that writes its output.</summary>
     readonly Dictionary<ILayer, int> writerOf;
     ArrayView<float> lastOutput;
-    /// <summary>The rows and batches of the last forward: backward differentiates all its rows or its last batch.</summary>
-    int forwardRows, forwardBatches = 1;
+    ForwardBatches lastForward;
 
     protected Network(KernelSet kernels, string name, int maxRows, ParameterStore store, IReadOnlyList<ILayer> layers)
     {
@@ -73,7 +72,7 @@ public class Network : IDisposable
         ArrayView<float> output = default)
     {
         CheckRows(rows);
-        (forwardRows, forwardBatches) = (rows, context.Batches);
+        lastForward = new(rows, context.Batches);
         var x = input.SubView(0, (long)rows * In);
         for (int i = 0; i < count; i++)
         {
@@ -101,9 +100,7 @@ public class Network : IDisposable
     {
         CheckRows(rows);
         // The last batch of a forward over several starts this many rows in.
-        long skipped = rows == forwardRows ? 0
-            : rows * forwardBatches == forwardRows ? forwardRows - rows
-            : throw new ArgumentOutOfRangeException(nameof(rows), $"{Name}: {rows} rows are neither the last forward's {forwardRows} nor its last batch");
+        long skipped = (long)lastForward.BackwardBatch(rows, Name) * rows;
         var dy = dOutput;
         for (int i = count - 1; i >= 0; i--)
         {
