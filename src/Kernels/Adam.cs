@@ -79,7 +79,7 @@ public sealed class Adam
         trainingStepKernel(config, parameters, gradients, m, v, n, settings, state, schedule);
     }
 
-    /// <summary>The learning rate's factor at a global step: Config.LearningRateFactor's formula.</summary>
+    /// <summary>The learning rate's factor at a global step: 1 before decayFrom, falling linearly to 0 at decayTo; 1 throughout when To is not after From.</summary>
     public static float DecayFactor(long step, long decayFrom, long decayTo) =>
         decayTo <= decayFrom ? 1f : (float)Math.Max(Math.Min((double)(decayTo - step) / (decayTo - decayFrom), 1.0), 0.0);
 

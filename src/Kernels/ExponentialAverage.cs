@@ -35,7 +35,7 @@ public sealed class ExponentialAverage
     /// </summary>
     public readonly record struct AverageSchedule(double Decay, int Warmup, int Counter);
 
-    /// <summary>GanConfig.GeneratorAverageDecayAfter's formula.</summary>
+    /// <summary>The decay of the update after Adam step t: the schedule's decay, at most (1 + t)/(10 + t) with a warm-up.</summary>
     public static double DecayAfter(AverageSchedule schedule, long t) =>
         schedule.Warmup != 0 ? Math.Min(schedule.Decay, (1.0 + t) / (10.0 + t)) : schedule.Decay;
 

@@ -43,9 +43,8 @@ public sealed record GanConfig
     public bool GeneratorAverageWarmup { get; init; }
 
     /// <summary>The average's decay for the update after G's step <paramref name="generatorStep"/> (counted from 1).</summary>
-    public double GeneratorAverageDecayAfter(long generatorStep) => GeneratorAverageWarmup
-        ? Math.Min(GeneratorAverageDecay, (1.0 + generatorStep) / (10.0 + generatorStep))
-        : GeneratorAverageDecay;
+    public double GeneratorAverageDecayAfter(long generatorStep) =>
+        ExponentialAverage.DecayAfter(new(GeneratorAverageDecay, GeneratorAverageWarmup ? 1 : 0, Counter: 0), generatorStep);
 
     /// <summary>
     /// Both learning rates fall linearly to 0 from the start of epoch LearningRateDecayFrom to the start of epoch
@@ -55,12 +54,8 @@ public sealed record GanConfig
     public int LearningRateDecayTo { get; init; }
 
     /// <summary>The factor on the learning rates for the step with index <paramref name="step"/>: 1 before the decay, 0 after it.</summary>
-    public float LearningRateFactor(long step, int stepsPerEpoch)
-    {
-        if (LearningRateDecayTo <= LearningRateDecayFrom) return 1f;
-        long from = (long)LearningRateDecayFrom * stepsPerEpoch, to = (long)LearningRateDecayTo * stepsPerEpoch;
-        return (float)Math.Clamp((double)(to - step) / (to - from), 0, 1);
-    }
+    public float LearningRateFactor(long step, int stepsPerEpoch) =>
+        Kernels.Adam.DecayFactor(step, (long)LearningRateDecayFrom * stepsPerEpoch, (long)LearningRateDecayTo * stepsPerEpoch);
 
     /// <summary>
     /// How a checkpoint of this config cannot start a run of <paramref name="other"/>: the first difference in the
