@@ -19,7 +19,7 @@ public static class JsonFile
     /// </summary>
     public static JsonDocument? ReadObject(string path)
     {
-        if (RunFileText.Read(path, MaxRunFileBytes) is not { } text) return null;
+        if (RunFileText.Read(path, MaxRunFileBytes, "a JSON file") is not { } text) return null;
         if (text.Length == 0) throw new DataFormatException(path, "empty, or not a regular file (a FIFO or a device); it should hold a JSON object");
         JsonDocument document;
         try { document = JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = 16 }); }

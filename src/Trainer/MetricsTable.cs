@@ -17,7 +17,7 @@ public sealed class MetricsTable(IReadOnlyList<string> header, IReadOnlyList<dou
 
     /// <summary>The file's lines, none when there is no file; a <see cref="DataFormatException"/> past <see cref="MaxBytes"/>.</summary>
     public static string[] Lines(string path) =>
-        RunFileText.Read(path, MaxBytes) is { Length: > 0 } text ? text.Split('\n').Select(l => l.TrimEnd('\r')).ToArray() : [];
+        RunFileText.Read(path, MaxBytes, "a CSV file") is { Length: > 0 } text ? text.Split('\n').Select(l => l.TrimEnd('\r')).ToArray() : [];
 
     public static MetricsTable Read(string path)
     {

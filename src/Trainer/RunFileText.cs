@@ -5,23 +5,20 @@ namespace IlgpuGan.Trainer;
 
 /// <summary>
 /// The run folder's text files (config.json, metrics.csv, eval_ceiling.json) read as files anyone may have edited:
-/// a FIFO or a device is never opened (both have a length of 0, which reads as an empty file), a file longer
+/// a FIFO or a device is never opened (<see cref="RegularFile"/>: both read as an empty file), a file longer
 /// than its kind may legally be is refused before it is read, and the read stops at that bound however the file
 /// grows meanwhile.
 /// </summary>
 public static class RunFileText
 {
-    /// <summary>The file's text, "" for an empty one, null when there is none; throws <see cref="DataFormatException"/> past <paramref name="maxBytes"/>.</summary>
-    public static string? Read(string path, long maxBytes)
+    /// <summary>
+    /// The file's text, "" for an empty one, null when there is none; <paramref name="kind"/> names what it should be,
+    /// with its article. Throws <see cref="DataFormatException"/> past <paramref name="maxBytes"/>.
+    /// </summary>
+    public static string? Read(string path, long maxBytes, string kind)
     {
-        if (!File.Exists(path))
-        {
-            if (Directory.Exists(path)) throw new DataFormatException(path, "a folder where a file should be");
-            return null;
-        }
-        long length = new FileInfo(path) is { LinkTarget: not null } link
-            ? (link.ResolveLinkTarget(returnFinalTarget: true) as FileInfo)?.Length ?? 0
-            : new FileInfo(path).Length;
+        if (!File.Exists(path) && !Directory.Exists(path)) return null;
+        long length = RegularFile.Length(path, minimum: 0, kind);
         if (length == 0) return "";
         if (length > maxBytes)
             throw new DataFormatException(path, $"{length} bytes, more than such a file can hold ({maxBytes} at most)");
