@@ -58,7 +58,7 @@ public sealed class InteropTests
     /// <summary>What `sample --bn eval` computes from a checkpoint, and, with <paramref name="raw"/>, G itself's output for the same z.</summary>
     float[] OurSamples(string checkpointPath, bool raw = false)
     {
-        using var gan = Sampling.Restore(kernels, IlgpuGan.Model.Checkpoint.Read(checkpointPath), checkpointPath);
+        using var gan = Sampling.Restore(kernels, IlgpuGan.Model.IO.Checkpoint.Read(checkpointPath), checkpointPath);
         var samples = Sampling.Draw(kernels, gan, Rows, SampleMode.Eval, SampleSeed);
         if (!raw) return samples;
         using var z = device.Accelerator.Allocate1D(SampleNoise());
@@ -114,7 +114,7 @@ public sealed class InteropTests
         Assert.That(Ilgpugan("export", "--checkpoint", Checkpoint(run), "--d-safetensors", file).Code, Is.EqualTo(0));
         var images = OurSamples(Checkpoint(run));
         float[] ours = new float[Rows];
-        using (var gan = Sampling.Restore(kernels, IlgpuGan.Model.Checkpoint.Read(Checkpoint(run)), Checkpoint(run)))
+        using (var gan = Sampling.Restore(kernels, IlgpuGan.Model.IO.Checkpoint.Read(Checkpoint(run)), Checkpoint(run)))
         using (var x = device.Accelerator.Allocate1D(images))
             gan.Discriminator.Forward(x.View, Rows, ForwardMode.Eval).CopyToCPU(ours);
 
@@ -183,8 +183,8 @@ public sealed class InteropTests
         var (code, _, error) = Ilgpugan("import", "--safetensors", g, "--d-safetensors", d, "--out", run);
         Assert.That(code, Is.EqualTo(0), error);
 
-        var original = IlgpuGan.Model.Checkpoint.Read(Checkpoint("stable"));
-        var imported = IlgpuGan.Model.Checkpoint.Read(Path.Combine(run, RunFolder.CheckpointFile));
+        var original = IlgpuGan.Model.IO.Checkpoint.Read(Checkpoint("stable"));
+        var imported = IlgpuGan.Model.IO.Checkpoint.Read(Path.Combine(run, RunFolder.CheckpointFile));
         Assert.That(imported.Header.Config with { GeneratorWidths = [], DiscriminatorWidths = [] },
             Is.EqualTo(original.Header.Config with { GeneratorWidths = [], DiscriminatorWidths = [] }), "the config the export carries");
         foreach (var name in new[] { "G.parameters", "G.state", "D.parameters" })
@@ -206,7 +206,7 @@ public sealed class InteropTests
         var run = Path.Combine(folder, "recipe-run");
         var (code, _, error) = Ilgpugan("import", "--safetensors", file, "--out", run, "--recipe", "stable");
         Assert.That(code, Is.EqualTo(0), error);
-        var config = IlgpuGan.Model.Checkpoint.Read(Path.Combine(run, RunFolder.CheckpointFile)).Header.Config;
+        var config = IlgpuGan.Model.IO.Checkpoint.Read(Path.Combine(run, RunFolder.CheckpointFile)).Header.Config;
         var stable = Recipes.Config(Recipe.Stable);
         Assert.That((config.TanhOutput, config.BatchNormBeforeActivation), Is.EqualTo((false, false)), "the seed's layers, from the metadata");
         Assert.That((config.Adam, config.GeneratorAverageDecay, config.DiscriminatorDropout),

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using IlgpuGan.Trainer;
-using IlgpuGan.Trainer.Report;
+
 
 namespace IlgpuGan.Tests;
 

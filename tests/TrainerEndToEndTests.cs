@@ -1,7 +1,7 @@
 using System.Text.Json;
 using IlgpuGan.Model;
 using IlgpuGan.Trainer;
-using IlgpuGan.Trainer.Report;
+
 
 namespace IlgpuGan.Tests;
 

@@ -1,2 +1,10 @@
 global using ILGPU;
 global using ILGPU.Runtime;
+global using IlgpuGan.Model;
+global using IlgpuGan.Model.Nn;
+global using IlgpuGan.Model.Data;
+global using IlgpuGan.Model.Metrics;
+global using IlgpuGan.Model.IO;
+global using IlgpuGan.Model.Interop;
+global using IlgpuGan.Model.Imaging;
+global using IlgpuGan.Model.Training;

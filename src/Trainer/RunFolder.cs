@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using IlgpuGan.Model;
-using IlgpuGan.Trainer.Report;
+
 
 namespace IlgpuGan.Trainer;
 
@@ -101,7 +101,7 @@ public sealed class RunFolder : IDisposable
         {
             LaterEpochs(Snapshots, "epoch_*.ckpt", lastEpoch).ForEach(System.IO.File.Delete);
             // A best checkpoint from past the resumed step is of a run that no longer happened.
-            if (System.IO.File.Exists(BestCheckpoint) && Model.Checkpoint.Read(BestCheckpoint).Header.Step > step)
+            if (System.IO.File.Exists(BestCheckpoint) && Model.IO.Checkpoint.Read(BestCheckpoint).Header.Step > step)
                 System.IO.File.Delete(BestCheckpoint);
         }
         var laterGrids = LaterEpochs(Samples, "epoch_*.png", lastEpoch);
@@ -127,7 +127,7 @@ public sealed class RunFolder : IDisposable
         {
             try
             {
-                if (Model.Checkpoint.Read(path).Header.Step == step) return false;
+                if (Model.IO.Checkpoint.Read(path).Header.Step == step) return false;
             }
             catch (Exception e) when (e is CheckpointException or IOException) { }
         }

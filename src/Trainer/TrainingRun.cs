@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using IlgpuGan.Kernels;
 using IlgpuGan.Model;
-using IlgpuGan.Trainer.Report;
+
 
 namespace IlgpuGan.Trainer;
 

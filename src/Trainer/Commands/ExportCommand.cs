@@ -62,13 +62,13 @@ public static class ExportCommand
         using var gan = new Gan(new KernelSet(device), config with { BatchSize = 2 });
         if (options.Safetensors is { } safetensors)
         {
-            Model.Safetensors.Write(safetensors, StateDict.Of(gan.Generator, parameters, state, GeneratorForwardsPerStep * step),
+            Model.Interop.Safetensors.Write(safetensors, StateDict.Of(gan.Generator, parameters, state, GeneratorForwardsPerStep * step),
                 StateDict.Metadata(config, "generator", weights, step));
             output.WriteLine($"wrote G ({which}) at step {step} to {safetensors}");
         }
         if (options.DiscriminatorSafetensors is { } discriminator)
         {
-            Model.Safetensors.Write(discriminator, StateDict.Of(gan.Discriminator, contents.Tensors["D.parameters"], contents.Tensors["D.state"], 0),
+            Model.Interop.Safetensors.Write(discriminator, StateDict.Of(gan.Discriminator, contents.Tensors["D.parameters"], contents.Tensors["D.state"], 0),
                 StateDict.Metadata(config, "discriminator", "raw", step));
             output.WriteLine($"wrote D at step {step} to {discriminator}");
         }

@@ -39,13 +39,13 @@ public static class ImportCommand
         var checkpointPath = Path.Combine(outDir, RunFolder.CheckpointFile);
         if (File.Exists(checkpointPath))
             throw new ArgumentException($"--out: {checkpointPath} exists already; import writes a new run folder");
-        var (generatorTensors, metadata) = Model.Safetensors.Read(safetensorsPath);
+        var (generatorTensors, metadata) = Model.Interop.Safetensors.Read(safetensorsPath);
         var baseConfig = Recipes.Config(options.Recipe == ImportRecipe.Stable ? Recipe.Stable : Recipe.Reference);
         var config = StateDict.Apply(metadata, baseConfig, useCarriedConfig: options.Recipe == ImportRecipe.File, safetensorsPath);
         var lengths = config.Lengths();
         CheckHolds(generatorTensors, lengths.GeneratorParameters + lengths.GeneratorState, safetensorsPath, "generator");
         var discriminator = options.DiscriminatorSafetensors is { } discriminatorPath
-            ? (Path: discriminatorPath, Model.Safetensors.Read(discriminatorPath).Tensors)
+            ? (Path: discriminatorPath, Model.Interop.Safetensors.Read(discriminatorPath).Tensors)
             : default;
         if (discriminator.Path is not null) CheckHolds(discriminator.Tensors, lengths.DiscriminatorParameters, discriminator.Path, "discriminator");
 

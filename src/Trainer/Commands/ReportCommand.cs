@@ -1,5 +1,5 @@
 using IlgpuGan.Model;
-using IlgpuGan.Trainer.Report;
+
 
 namespace IlgpuGan.Trainer;
 

@@ -1,0 +1,52 @@
+using ILGPU.Runtime;
+using IlgpuGan.Kernels;
+
+namespace IlgpuGan.Model.Nn;
+
+/// <summary>
+/// nn.Dropout(p): inverted dropout in Train and BatchStatistics mode, the identity in Eval mode. Its mask is
+/// that of the forward context's seed and of <see cref="RandomStreams.DropoutStream"/>(step, pass, the layer's
+/// index among its network's dropout layers), so every pass of a step draws its own mask, reproducibly; the
+/// backward pass uses the last forward's mask.
+/// </summary>
+public sealed class DropoutLayer : ILayer, IDisposable
+{
+    readonly KernelSet kernels;
+    readonly float probability;
+    /// <summary>The layer's place among its network's dropout layers, which names its masks.</summary>
+    readonly int index;
+    readonly MemoryBuffer1D<float, ILGPU.Stride1D.Dense> mask;
+
+    public DropoutLayer(KernelSet kernels, int features, float probability, int maxRows, int index)
+    {
+        if (!(probability >= 0f && probability < 1f))
+            throw new ArgumentOutOfRangeException(nameof(probability), probability, "a dropout probability is in [0, 1)");
+        this.kernels = kernels;
+        this.probability = probability;
+        this.index = index;
+        In = Out = features;
+        mask = kernels.Device.Accelerator.Allocate1D<float>((long)maxRows * features);
+    }
+
+    public int In { get; }
+    public int Out { get; }
+    public void Initialize(UniformSource source) { }
+
+    public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardContext context)
+    {
+        float p = context.Mode == ForwardMode.Eval ? 0f : probability;
+        if (context.StepState.Length > 0)
+            kernels.Dropout.StepForward(x, y, mask.View, rows * Out, p, context.Seed, context.StepState,
+                RandomStreams.DropoutStreamBase(context.Pass, index), RandomStreams.DropoutStepShift);
+        else
+            kernels.Dropout.Forward(x, y, mask.View, rows * Out, p, context.Seed, RandomStreams.DropoutStream(context.Step, context.Pass, index));
+    }
+
+    public void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
+        bool parameterGradients)
+    {
+        if (dx.Length > 0) kernels.Dropout.Backward(dy, mask.View, dx, rows * Out);
+    }
+
+    public void Dispose() => mask.Dispose();
+}

@@ -1,0 +1,88 @@
+using IlgpuGan.Kernels;
+
+namespace IlgpuGan.Model.Nn;
+
+/// <summary>
+/// The seed's generator: z → [Linear → LeakyReLU(0.2) → BatchNorm1d] for 128, 256, 512, 1024 → Linear 784,
+/// with BatchNorm AFTER the activation and no tanh on the output, as in EmjayAhn/GAN-pytorch. The recipe knobs
+/// put BatchNorm before the activation (Linear → BatchNorm1d → LeakyReLU, as DCGAN and PyTorch-GAN's gan.py)
+/// and tanh on the output.
+/// </summary>
+public sealed class Generator : Network
+{
+    public static readonly int[] ReferenceWidths = [128, 256, 512, 1024];
+    public const float Slope = 0.2f, BatchNormEps = 1e-5f, BatchNormMomentum = 0.8f;
+
+    public Generator(KernelSet kernels, int zDim, IReadOnlyList<int> hiddenWidths, int imagePixels, int maxRows,
+        bool batchNormBeforeActivation = false, bool tanhOutput = false)
+        : this(kernels, new ParameterStore(), zDim, hiddenWidths, imagePixels, maxRows, batchNormBeforeActivation, tanhOutput) { }
+
+    Generator(KernelSet kernels, ParameterStore store, int zDim, IReadOnlyList<int> hiddenWidths, int imagePixels, int maxRows,
+        bool batchNormBeforeActivation, bool tanhOutput)
+        : base(kernels, "G", maxRows, store,
+            Build(kernels, store, zDim, hiddenWidths, imagePixels, batchNormBeforeActivation, tanhOutput)) { }
+
+    static List<ILayer> Build(KernelSet kernels, ParameterStore store, int zDim, IReadOnlyList<int> hiddenWidths, int imagePixels,
+        bool batchNormBeforeActivation, bool tanhOutput)
+    {
+        var layers = new List<ILayer>();
+        int width = zDim;
+        for (int i = 0; i < hiddenWidths.Count; i++)
+        {
+            int next = hiddenWidths[i];
+            layers.Add(new Linear(kernels, store, $"fc{i + 1}", width, next));
+            ILayer activation = new LeakyRelu(kernels, next, Slope);
+            ILayer norm = new BatchNorm1d(kernels, store, $"bn{i + 1}", next, BatchNormMomentum, BatchNormEps);
+            layers.AddRange(batchNormBeforeActivation ? [norm, activation] : [activation, norm]);
+            width = next;
+        }
+        layers.Add(new Linear(kernels, store, $"fc{hiddenWidths.Count + 1}", width, imagePixels));
+        if (tanhOutput) layers.Add(ElementWiseActivation.Tanh(kernels, imagePixels));
+        return layers;
+    }
+}
+
+/// <summary>
+/// The seed's discriminator: 784 → Linear 256 → LeakyReLU(0.2) → Linear 128 → LeakyReLU(0.2) → Linear 1 → sigmoid.
+/// A dropout probability above 0 adds nn.Dropout after each hidden LeakyReLU, as the paper's D had.
+/// </summary>
+public sealed class Discriminator : Network
+{
+    public static readonly int[] ReferenceWidths = [256, 128];
+    public const float Slope = 0.2f;
+
+    public Discriminator(KernelSet kernels, int imagePixels, IReadOnlyList<int> hiddenWidths, int maxRows, float dropout = 0f)
+        : this(kernels, new ParameterStore(), imagePixels, hiddenWidths, maxRows, dropout) { }
+
+    Discriminator(KernelSet kernels, ParameterStore store, int imagePixels, IReadOnlyList<int> hiddenWidths, int maxRows, float dropout)
+        : base(kernels, "D", maxRows, store, Build(kernels, store, imagePixels, hiddenWidths, maxRows, dropout)) { }
+
+    static List<ILayer> Build(KernelSet kernels, ParameterStore store, int imagePixels, IReadOnlyList<int> hiddenWidths,
+        int maxRows, float dropout)
+    {
+        var layers = new List<ILayer>();
+        int width = imagePixels;
+        for (int i = 0; i < hiddenWidths.Count; i++)
+        {
+            layers.Add(new Linear(kernels, store, $"fc{i + 1}", width, hiddenWidths[i]));
+            layers.Add(new LeakyRelu(kernels, hiddenWidths[i], Slope));
+            if (dropout > 0f) layers.Add(new DropoutLayer(kernels, hiddenWidths[i], dropout, maxRows, index: i));
+            width = hiddenWidths[i];
+        }
+        layers.Add(new Linear(kernels, store, $"fc{hiddenWidths.Count + 1}", width, 1));
+        layers.Add(ElementWiseActivation.Sigmoid(kernels, 1));
+        return layers;
+    }
+
+    /// <summary>
+    /// D without its closing sigmoid: the logits [rows, 1], for a loss that applies the sigmoid and its backward in
+    /// its own launch (<see cref="Kernels.Bce.SigmoidLossAndGradient"/>).
+    /// </summary>
+    public ArrayView<float> ForwardLogits(ArrayView<float> input, int rows, ForwardContext context) =>
+        ForwardLayers(Layers.Count - 1, input, rows, context);
+
+    /// <summary><see cref="Network.Backward"/> from the gradient of the logits of the last <see cref="ForwardLogits"/>.</summary>
+    public void BackwardFromLogits(ArrayView<float> input, ArrayView<float> dLogits, int rows, bool parameterGradients,
+        ArrayView<float> dInput = default) =>
+        BackwardLayers(Layers.Count - 1, input, dLogits, rows, parameterGradients, dInput);
+}

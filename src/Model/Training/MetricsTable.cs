@@ -1,0 +1,43 @@
+using System.Globalization;
+
+namespace IlgpuGan.Model.Training;
+
+/// <summary>
+/// metrics.csv read by its header: a column by name, an empty cell as NaN. Rows whose cell count differs from the
+/// header's (a blank line, a torn last line) are passed over, so a damaged file still gives the rows it has.
+/// A file past <see cref="MaxBytes"/> is refused unread.
+/// </summary>
+public sealed class MetricsTable(IReadOnlyList<string> header, IReadOnlyList<double[]> rows)
+{
+    public IReadOnlyList<string> Header { get; } = header;
+    public IReadOnlyList<double[]> Rows { get; } = rows;
+
+    /// <summary>What metrics.csv may hold at most: over 100,000 epochs' rows with every quality column.</summary>
+    public const long MaxBytes = 64 << 20;
+
+    /// <summary>The file's lines, none when there is no file; a <see cref="DataFormatException"/> past <see cref="MaxBytes"/>.</summary>
+    public static string[] Lines(string path) =>
+        RunFileText.Read(path, MaxBytes, "a CSV file") is { Length: > 0 } text ? text.Split('\n').Select(l => l.TrimEnd('\r')).ToArray() : [];
+
+    public static MetricsTable Read(string path)
+    {
+        var lines = Lines(path);
+        if (lines.Length == 0) return new MetricsTable([], []);
+        var header = lines[0].Split(',');
+        var rows = lines.Skip(1).Select(line => line.Split(','))
+            .Where(cells => cells.Length == header.Length)
+            .Select(cells => cells.Select(Parse).ToArray())
+            .ToList();
+        return new MetricsTable(header, rows);
+    }
+
+    static double Parse(string cell) =>
+        double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) ? value : double.NaN;
+
+    /// <summary>The column's values, one per row; NaN throughout for a column the file does not have.</summary>
+    public double[] Column(string name)
+    {
+        int index = Header.ToList().IndexOf(name);
+        return Rows.Select(row => index >= 0 ? row[index] : double.NaN).ToArray();
+    }
+}
