@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The CPU figures of docs/PERFORMANCE.md in one run: our `bench` and `profile` on the CPU accelerator and the seed's
+# The CPU figures of docs/cpu-speed.md in one run: our `bench` and `profile` on the CPU accelerator and the seed's
 # step in PyTorch CPU (Debian's python3-torch, one thread), measured together so that they share the machine's load.
 #   tools/bench_cpu.sh            # from any folder of the repository; results in OUT (default runs/bench-cpu)
-# then paste OUT/figures.md (tools/perf_tables.py over the JSON) into docs/PERFORMANCE.md and copy the JSON to docs/perf/.
+# then paste OUT/figures.md (tools/perf_tables.py over the JSON) into docs/cpu-speed.md and copy the JSON to docs/perf/.
 # Environment: OUT, PYTHON (/usr/bin/python3: the one with PyTorch), NICE (10: the machine is shared),
 # BENCH_ARGS / PROFILE_ARGS (extra options, e.g. BENCH_ARGS="--batch-sizes 4 --widths 1" for a quick check).
 set -euo pipefail
@@ -23,4 +23,4 @@ ilgpugan=(nice -n "$niceness" dotnet src/Trainer/bin/Release/net10.0/ilgpugan.dl
     echo "== done $(date -u '+%H:%M UTC'); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 } 2>&1 | tee "$out/log.txt"
 python3 tools/perf_tables.py "$out" >"$out/figures.md"
-echo "tables for docs/PERFORMANCE.md: $out/figures.md"
+echo "tables for docs/cpu-speed.md: $out/figures.md"

@@ -1,6 +1,6 @@
-"""Markdown tables for docs/PERFORMANCE.md from the JSON that `bench`, `profile` and the PyTorch anchors wrote
-into one folder (tools/bench_cpu.sh and tools/gpu/device.sh call it), so that the doc's figures are pasted from
-a run, never typed.
+"""Markdown tables for docs/cpu-speed.md and docs/gpu.md from the JSON that `bench`, `profile` and the PyTorch
+anchors wrote into one folder (tools/bench_cpu.sh and tools/gpu/device.sh call it), so that the docs' figures are
+pasted from a run, never typed.
 
 usage: python3 tools/perf_tables.py DIR     (reads DIR/bench.json, profile.json, profile_seed.json, torch.json
                                              or torch_step.json and torch_baseline.json, train.json where present)

@@ -8,15 +8,15 @@ namespace IlgpuGan.Model;
 /// written as "seed". Stable: the recipe research (docs/recipe-research.md) measured it as the only one to keep all
 /// ten classes at ≥ 5% of samples while improving at every epoch, where the reference collapsed to 1–2 classes by epoch 5;
 /// its D of 512-256 and G's average of decay 0.9999 after a warm-up came from 300-epoch runs of our trainer, where they
-/// beat D 256-128 with decay 0.999 on Parzen, Fréchet distance and classifier score (README, "300 epochs of stable").
+/// beat D 256-128 with decay 0.999 on Parzen, Fréchet distance and classifier score (docs/quality.md, "Alternatives at 300 epochs").
 /// </summary>
 public enum Recipe { [JsonStringEnumMemberName("seed")] Reference, Stable }
 
 public static class Recipes
 {
     /// <summary>
-    /// What `train` runs when no recipe is named. Stable: in our own trainer's runs on real MNIST (README, "Recipes
-    /// measured") it led the reference on every measure at every epoch evaluated from the fifth on, as the PyTorch
+    /// What `train` runs when no recipe is named. Stable: in our own trainer's runs on real MNIST (docs/quality.md, "seed
+    /// against stable") it led the reference on every measure at every epoch evaluated from the fifth on, as the PyTorch
     /// research predicted.
     /// </summary>
     public const Recipe Default = Recipe.Stable;

@@ -4,7 +4,7 @@ namespace IlgpuGan.Trainer;
 
 /// <summary>
 /// The sweep a bare `bench` runs. The CPU accelerator's is small enough to finish in under a minute; the measured
-/// reason is in docs/PERFORMANCE.md (`bench`).
+/// reason is in docs/cpu-speed.md (`bench`).
 /// </summary>
 public sealed record BenchDefaults(int[] BatchSizes, int[] Widths, int Steps, int Warmup, int Repeats, int[] GemmSizes,
     double GemmSecondsPerRun)

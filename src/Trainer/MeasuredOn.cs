@@ -5,7 +5,7 @@ using IlgpuGan.Kernels;
 namespace IlgpuGan.Trainer;
 
 /// <summary>
-/// Where and when a figure was measured, so that every figure in docs/PERFORMANCE.md carries it. HostLoad is the
+/// Where and when a figure was measured, so that every figure in docs/cpu-speed.md and docs/gpu.md carries it. HostLoad is the
 /// 1, 5 and 15 minute load averages when the run began (Linux): on a shared machine, the context of every timing.
 /// </summary>
 public sealed record MeasuredOn(string Accelerator, string Device, string HostCpu, int HostCpus, string HostLoad, string Os, string Utc)

@@ -14,7 +14,7 @@
 #                       with a capped full run (CUDA only)
 #   6 train.json        `train` on real MNIST for the time left, stopped by SIGTERM; 300 epochs projected from its epochs
 # and log.txt, every stage's output as it goes: 8 files, the most a device call returns. Afterwards
-# `python3 tools/perf_tables.py OUTDIR` writes the tables for docs/PERFORMANCE.md. Exit status 0 when every stage
+# `python3 tools/perf_tables.py OUTDIR` writes the tables for docs/gpu.md. Exit status 0 when every stage
 # that ran passed.
 # Environment: OUT (required), ACCELERATOR (cuda), PYTHON (python3: the one with PyTorch), DEADLINE_S (470),
 # LOSS_RTOL (2e-3), TORCH_FULL_RUN_S (20), BIN (a folder holding `ilgpugan` and `IlgpuGan.Tests`; default: the
