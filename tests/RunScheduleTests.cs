@@ -2,7 +2,7 @@ using IlgpuGan.Trainer;
 
 namespace IlgpuGan.Tests;
 
-/// <summary>The schedule the README documents: grids every N epochs plus the first and the last, checkpoints and measures every N plus the end.</summary>
+/// <summary>The schedule docs/command-line.md documents: grids every N epochs plus the first and the last, checkpoints and measures every N plus the end.</summary>
 public sealed class RunScheduleTests
 {
     const int StepsPerEpoch = 10;
