@@ -113,7 +113,11 @@ public static class TrainCommand
             args =>
             {
                 var options = Read(args);
-                return () => new TrainingRun(options, output, terminal).Run();
+                return () =>
+                {
+                    try { return new TrainingRun(options, output, terminal).Run(); }
+                    catch (InvalidSettingsException e) { throw new UsageException($"--{e.Setting}: {e.Problem}"); }
+                };
             });
 
     public static TrainOptions Read(CommandArgs args)
