@@ -7,11 +7,15 @@ namespace IlgpuGan.Model;
 public abstract class IlgpuGanException(string message) : Exception(message);
 
 /// <summary>
-/// A setting that cannot be obeyed, as <see cref="ArgumentException"/> is for an argument: <see cref="Setting"/> names
-/// the knob at fault as the command line spells it (out, batch-size, real-target).
+/// Settings that cannot be obeyed, as <see cref="ArgumentException"/> is for an argument: <see cref="Setting"/> names
+/// the knob at fault as the command line spells it (out, batch-size, real-target), when the fault is one knob's.
 /// </summary>
-public sealed class InvalidSettingsException(string setting, string problem) : IlgpuGanException($"{setting}: {problem}")
+public sealed class InvalidSettingsException(string? setting, string problem)
+    : IlgpuGanException(setting is null ? problem : $"{setting}: {problem}")
 {
-    public string Setting { get; } = setting;
+    public string? Setting { get; } = setting;
     public string Problem { get; } = problem;
 }
+
+/// <summary>Training stopped because the losses went NaN or infinite.</summary>
+public sealed class DivergedException(string message) : IlgpuGanException(message);
