@@ -174,7 +174,7 @@ public sealed class HostileFileTests
     // Import metadata.
 
     [TestCase(StateDict.ConfigKey, """{"GeneratorWidths":null}""", "a network's list of widths is missing")]
-    [TestCase(StateDict.ConfigKey, """{"Adam":{"LearningRate":-1,"Beta1":0.5,"Beta2":0.999,"Eps":1e-8,"WeightDecay":0}}""", "learning rate -1")]
+    [TestCase(StateDict.ConfigKey, """{"Adam":{"LearningRate":-1,"Beta1":0.5,"Beta2":0.999,"Eps":1e-8,"WeightDecay":0}}""", "lr -1 is less than the minimum 0")]
     [TestCase(StateDict.ImagePixelsKey, "0", "pixels per image 0 is less than 1")]
     [TestCase(StateDict.ZDimKey, "-5", "z dimension -5 is less than 1")]
     [TestCase(StateDict.GeneratorWidthsKey, "1000000000,32", "a width of G 1000000000 is more than 65536")]

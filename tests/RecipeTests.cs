@@ -8,10 +8,9 @@ namespace IlgpuGan.Tests;
 public sealed class RecipeTests
 {
     [Test]
-    public void ReferenceRecipeIsTheDefaultConfigAndOptions()
+    public void ReferenceRecipeIsTheDefaultConfig()
     {
         Assert.That(Recipes.Config(Recipe.Reference), Is.EqualTo(new GanConfig()));
-        Assert.That(new TrainOptions().Model, Is.EqualTo(new GanConfig()));
         Assert.That(Recipes.Describe(Recipe.Reference), Is.EqualTo("the reference's exact recipe"));
     }
 
@@ -20,8 +19,8 @@ public sealed class RecipeTests
     public void ReferenceRecipeIsSpelledSeed()
     {
         Assert.That(CommandArgs.ChoiceName(Recipe.Reference), Is.EqualTo("seed"));
-        Assert.That(TrainOptions.RunFolder(Recipe.Reference), Is.EqualTo("runs/seed"));
-        Assert.That(TrainOptions.RunFolder(Recipe.Stable), Is.EqualTo("runs/stable"));
+        Assert.That(Recipes.RunFolder(Recipe.Reference), Is.EqualTo("runs/seed"));
+        Assert.That(Recipes.RunFolder(Recipe.Stable), Is.EqualTo("runs/stable"));
     }
 
     /// <summary>A recipe named on the command line is its config, whole: no knob is lost on the way to the run.</summary>
@@ -32,7 +31,8 @@ public sealed class RecipeTests
 
         // As JSON, because each config holds its own width lists, which a record compares by reference.
         Assert.That(JsonSerializer.Serialize(options.Model), Is.EqualTo(JsonSerializer.Serialize(Recipes.Config(recipe))));
-        Assert.That(options.OutDir, Is.EqualTo(TrainOptions.RunFolder(recipe)));
+        Assert.That(options.OutDir, Is.EqualTo(Recipes.RunFolder(recipe)));
+        Assert.That(options.Recipe, Is.EqualTo(recipe));
     }
 
     /// <summary>The config in the header of a checkpoint written before the recipe knobs existed (runs/cpu-demo's).</summary>

@@ -297,7 +297,7 @@ public sealed partial class RunFolderTests : ProgramTests
         var progress = new ProgressReporter(output, terminal: true, stepsPerEpoch: 1000, firstStep: 0, lastStep: 100_000_000);
         progress.Compiled(1);
         Thread.Sleep(50);
-        progress.Progress(2, new TrainingStatistics(), 2);
+        progress.Progress(2, new TrainingStatistics());
         progress.EpochEnd(0, 3, new TrainingStatistics(), 1);
         var text = output.ToString();
         var eta = text[(text.IndexOf("ETA ", StringComparison.Ordinal) + 4)..].Split(' ')[0];

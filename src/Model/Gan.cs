@@ -34,11 +34,7 @@ public sealed class Gan : IDisposable
         this.kernels = kernels;
         Config = config;
         int b = config.BatchSize;
-        if (b < 2) throw new ArgumentOutOfRangeException(nameof(config), "BatchNorm needs a batch of at least 2");
-        if (!(config.RealTarget > 0f && config.RealTarget <= 1f))
-            throw new ArgumentOutOfRangeException(nameof(config), config.RealTarget, "the real target is in (0, 1]");
-        if (!(config.GeneratorAverageDecay >= 0 && config.GeneratorAverageDecay < 1))
-            throw new ArgumentOutOfRangeException(nameof(config), config.GeneratorAverageDecay, "the average's decay is in [0, 1)");
+        if (config.Problem() is { } problem) throw new ArgumentOutOfRangeException(nameof(config), problem);
         // G runs once per step over both steps' z: its two batches of B rows.
         Generator = NewGenerator(kernels, config, 2 * b);
         if (config.GeneratorAverageDecay > 0) AverageGenerator = NewGenerator(kernels, config, b);

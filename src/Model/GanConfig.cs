@@ -142,19 +142,19 @@ public sealed record GanConfig
             ParameterLayout.OfLinears(Features(ImagePixels, DiscriminatorWidths, 1)));
     }
 
+    /// <summary>The training knobs, each by its one declaration in <see cref="Knobs"/>; then Adam's settings that are no knob.</summary>
     string? TrainingProblem() =>
-        !(RealTarget is >= 0.5f and <= 1f) ? $"real target {RealTarget} is outside [0.5, 1]"
-        : !(DiscriminatorDropout is >= 0f and < 1f) ? $"dropout {DiscriminatorDropout} is outside [0, 1)"
-        : !(GeneratorAverageDecay is >= 0 and < 1) ? $"G average decay {GeneratorAverageDecay} is outside [0, 1)"
-        : LearningRateDecayFrom < 0 || LearningRateDecayTo < 0
-            ? $"learning-rate decay epochs {LearningRateDecayFrom} to {LearningRateDecayTo} include a negative one"
-        : !Enum.IsDefined(Loss) ? $"generator loss {(int)Loss} is not one this build knows"
-        : !float.IsFinite(Adam.LearningRate) || Adam.LearningRate < 0 ? $"learning rate {Adam.LearningRate} is not a non-negative number"
-        : !(Adam.Beta1 is >= 0f and < 1f) || !(Adam.Beta2 is >= 0f and < 1f)
-            ? $"Adam's betas {Adam.Beta1} and {Adam.Beta2} are not both in [0, 1)"
-        : !(Adam.Eps > 0f && float.IsFinite(Adam.Eps)) ? $"Adam's epsilon {Adam.Eps} is not a positive number"
-        : !(Adam.WeightDecay >= 0f && float.IsFinite(Adam.WeightDecay)) ? $"weight decay {Adam.WeightDecay} is not a non-negative number"
-        : null;
+        Knobs.RealTarget.Problem(RealTarget)
+        ?? Knobs.DiscriminatorDropout.Problem(DiscriminatorDropout)
+        ?? Knobs.GeneratorAverageDecay.Problem(GeneratorAverageDecay)
+        ?? Knobs.LearningRateDecayFrom.Problem(LearningRateDecayFrom)
+        ?? Knobs.LearningRateDecayTo.Problem(LearningRateDecayTo)
+        ?? (!Enum.IsDefined(Loss) ? $"generator loss {(int)Loss} is not one this build knows" : null)
+        ?? Knobs.LearningRate.Problem(Adam.LearningRate)
+        ?? Knobs.Beta1.Problem(Adam.Beta1)
+        ?? Knobs.WeightDecay.Problem(Adam.WeightDecay)
+        ?? (!(Adam.Beta2 is >= 0f and < 1f) ? $"Adam's β2 {Adam.Beta2} is not in [0, 1)" : null)
+        ?? (!(Adam.Eps > 0f && float.IsFinite(Adam.Eps)) ? $"Adam's epsilon {Adam.Eps} is not a positive number" : null);
 
     static string? OutOfRange(string what, long value, long min, long max) =>
         value < min ? $"{what} {value} is less than {min}" : value > max ? $"{what} {value} is more than {max}" : null;

@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Text.Json.Serialization;
 using IlgpuGan.Kernels;
 
@@ -38,6 +39,13 @@ public static class Recipes
         },
         _ => throw new ArgumentOutOfRangeException(nameof(recipe), recipe, "no such recipe"),
     };
+
+    /// <summary>The recipe's name as `train --recipe` takes it and config.json records it: seed, stable.</summary>
+    public static string Name(Recipe recipe) =>
+        typeof(Recipe).GetField(recipe.ToString())?.GetCustomAttribute<JsonStringEnumMemberNameAttribute>()?.Name ?? recipe.ToString().ToLowerInvariant();
+
+    /// <summary>The run folder of a recipe's runs when none is named: runs/seed, runs/stable.</summary>
+    public static string RunFolder(Recipe recipe) => $"runs/{Name(recipe)}";
 
     /// <summary>What sets the recipe apart from the reference's, for the command line's help.</summary>
     public static string Describe(Recipe recipe)

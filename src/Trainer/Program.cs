@@ -31,8 +31,8 @@ public static class Program
     /// and keeps its stack trace.
     /// </summary>
     public static bool IsReportedFailure(Exception e) =>
-        e is DataFormatException or CheckpointException or DeviceUnavailableException or DivergedException
-            or DownloadException or IOException or UnauthorizedAccessException or ArgumentException or OutOfMemoryException;
+        e is IlgpuGanException or DeviceUnavailableException
+            or IOException or UnauthorizedAccessException or ArgumentException or OutOfMemoryException;
 
     static IReadOnlyList<Command> Commands(TextWriter output, bool terminal) =>
     [

@@ -10,38 +10,29 @@ namespace IlgpuGan.Trainer;
 /// </summary>
 public sealed class ProgressReporter(TextWriter output, bool terminal, int stepsPerEpoch, long firstStep, long lastStep)
 {
-    static readonly TimeSpan TerminalInterval = TimeSpan.FromSeconds(1);
-    static readonly TimeSpan PlainInterval = TimeSpan.FromSeconds(30);
+    /// <summary>How often progress is shown within an epoch: the run reads the device's sums only then.</summary>
+    public static TimeSpan Interval(bool terminal) => TimeSpan.FromSeconds(terminal ? 1 : 30);
 
     readonly Stopwatch runClock = Stopwatch.StartNew();
     readonly Stopwatch clock = Stopwatch.StartNew();
-    readonly Stopwatch epochClock = Stopwatch.StartNew();
-    TimeSpan lastReport = TimeSpan.Zero;
     long measuredFrom = firstStep;
     bool announcedEpochTime;
     /// <summary>The length of the progress bar on screen, which the next line overwrites.</summary>
     int barLength;
-
-    /// <summary>Whether a progress update is due: the statistics are read from the device only then.</summary>
-    public bool Due => clock.Elapsed - lastReport >= (terminal ? TerminalInterval : PlainInterval);
 
     /// <summary>The first step is done: steps per second are measured from here.</summary>
     public void Compiled(long step)
     {
         measuredFrom = step;
         clock.Restart();
-        lastReport = TimeSpan.Zero;
     }
 
-    /// <summary>Seconds since the epoch began.</summary>
-    public double EpochSeconds => epochClock.Elapsed.TotalSeconds;
-
-    /// <summary>A progress update within an epoch, from the epoch's sums so far.</summary>
-    public void Progress(long step, TrainingStatistics sums, long stepsInEpoch)
+    /// <summary>A progress update within an epoch, from the epoch's means so far.</summary>
+    public void Progress(long step, TrainingStatistics means)
     {
         double stepsPerSecond = Measured(step);
         var text = string.Create(CultureInfo.InvariantCulture,
-            $"epoch {(step - 1) / stepsPerEpoch} step {step}/{lastStep} d_loss {sums.DiscriminatorLoss / stepsInEpoch:F4} g_loss {sums.GeneratorLoss / stepsInEpoch:F4} {stepsPerSecond:F1} steps/s ETA {Eta((lastStep - step) / stepsPerSecond)}");
+            $"epoch {(step - 1) / stepsPerEpoch} step {step}/{lastStep} d_loss {means.DiscriminatorLoss:F4} g_loss {means.GeneratorLoss:F4} {stepsPerSecond:F1} steps/s ETA {Eta((lastStep - step) / stepsPerSecond)}");
         if (terminal)
         {
             int width = 30, filled = (int)(width * (step % stepsPerEpoch) / stepsPerEpoch);
@@ -65,9 +56,6 @@ public sealed class ProgressReporter(TextWriter output, bool terminal, int steps
             $"epoch {epoch} step {step}/{lastStep}: d_loss {means.DiscriminatorLoss:F4} g_loss {means.GeneratorLoss:F4} D(x) {means.RealScore:F3} D(G(z)) {means.FakeScore:F3}/{means.GeneratorFakeScore:F3} ({seconds:F1} s)"));
     }
 
-    /// <summary>The next epoch's clock starts (after the epoch's samples, measures and checkpoint).</summary>
-    public void StartEpoch() => epochClock.Restart();
-
     public void Done(long step, string runFolder) =>
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"done: {step} steps in {runClock.Elapsed.TotalSeconds:F1} s; run folder {runFolder}"));
@@ -81,7 +69,6 @@ public sealed class ProgressReporter(TextWriter output, bool terminal, int steps
     /// <summary>Steps per second since the start; the first time, announces the time per epoch it implies.</summary>
     double Measured(long step)
     {
-        lastReport = clock.Elapsed;
         // Until a step after the first is done, the rate includes the compilation.
         double stepsPerSecond = step > measuredFrom
             ? (step - measuredFrom) / clock.Elapsed.TotalSeconds

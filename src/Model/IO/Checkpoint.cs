@@ -4,7 +4,7 @@ using ILGPU.Runtime;
 namespace IlgpuGan.Model.IO;
 
 /// <summary>A checkpoint that cannot be used: the message names the file and the problem.</summary>
-public sealed class CheckpointException(string message) : Exception(message);
+public sealed class CheckpointException(string message) : IlgpuGanException(message);
 
 /// <summary>
 /// Everything needed to continue a run bit for bit: both networks' parameters, Adam moments and step

@@ -6,7 +6,7 @@ namespace IlgpuGan.Trainer;
 /// <summary>What `export` was asked to write.</summary>
 public sealed record ExportOptions
 {
-    public string Checkpoint { get; init; } = TrainOptions.RunFolder(Recipes.Default);
+    public string Checkpoint { get; init; } = Recipes.RunFolder(Recipes.Default);
     public string? Safetensors { get; init; }
     public string? DiscriminatorSafetensors { get; init; }
     public string? Onnx { get; init; }

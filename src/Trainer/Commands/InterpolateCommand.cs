@@ -6,7 +6,7 @@ namespace IlgpuGan.Trainer;
 /// <summary>What `interpolate` draws: a closed walk through random points of z, and where its pictures go.</summary>
 public sealed record InterpolateOptions
 {
-    public string Checkpoint { get; init; } = TrainOptions.RunFolder(Recipes.Default);
+    public string Checkpoint { get; init; } = Recipes.RunFolder(Recipes.Default);
     public int Points { get; init; } = 5;
     public int Frames { get; init; } = 16;
     public ulong Seed { get; init; }

@@ -7,7 +7,7 @@ namespace IlgpuGan.Trainer;
 /// <summary>What `sample` was asked to draw.</summary>
 public sealed record SampleOptions
 {
-    public string Checkpoint { get; init; } = Path.Combine(TrainOptions.RunFolder(Recipes.Default), RunFolder.CheckpointFile);
+    public string Checkpoint { get; init; } = Path.Combine(Recipes.RunFolder(Recipes.Default), RunFolder.CheckpointFile);
     public int Count { get; init; } = 64;
     /// <summary>The PNG grid of the first <see cref="SampleCommand.MaxGridSamples"/> samples; null: none.</summary>
     public string? Png { get; init; } = "samples.png";

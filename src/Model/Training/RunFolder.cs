@@ -1,10 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using IlgpuGan.Model;
 
-
-namespace IlgpuGan.Trainer;
+namespace IlgpuGan.Model.Training;
 
 /// <summary>
 /// A run folder and the files a run keeps in it. One trainer writes to it at a time: from <see cref="Open"/> to
@@ -55,7 +53,7 @@ public sealed class RunFolder : IDisposable
     /// </summary>
     public static RunFolder Open(string path, TextWriter output)
     {
-        if (System.IO.File.Exists(path)) throw new UsageException($"--out: {path} is a file; a run folder is a folder");
+        if (System.IO.File.Exists(path)) throw new InvalidSettingsException("out", $"{path} is a file; a run folder is a folder");
         Directory.CreateDirectory(path);
         foreach (var name in new[] { LockFile, "samples", SnapshotFolder })
             if (new FileInfo(System.IO.Path.Combine(path, name)).LinkTarget is { } target)
