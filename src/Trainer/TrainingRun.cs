@@ -57,7 +57,10 @@ public sealed class TrainingRun(TrainOptions requested, TextWriter output, bool 
         using var gan = new Gan(kernels, config);
         using var finite = new FiniteState(kernels, gan);
         using var data = new DeviceDataset(kernels, TrainingImages(mnist.Train), config.ImagePixels);
-        using var evaluation = options.EvalEvery > 0 ? new TrainingEvaluation(kernels, mnist, options.EvalSamples) : null;
+        var measured = MeasuredData.Of(options.DataDir, mnist);
+        using var evaluation = options.EvalEvery > 0
+            ? new TrainingEvaluation(kernels, measured, options.Classifier ?? Evaluation.DefaultClassifierPath, options.EvalSamples, output)
+            : null;
         int stepsPerEpoch = data.StepsPerEpoch(config.BatchSize);
         // Cleared only now that the data, the device and the sizes are known to do: a refused start loses nothing.
         if (resumed is null && folder.HoldsRun) folder.Clear();
@@ -69,7 +72,7 @@ public sealed class TrainingRun(TrainOptions requested, TextWriter output, bool 
         {
             step = Checkpoint.Restore(resumed, gan, options.Resume!);
             checkpointStep = step;
-            folder.CutBackTo(step, stepsPerEpoch);
+            folder.CutBackTo(step, stepsPerEpoch, measured.Classes);
             output.WriteLine($"resumed from {options.Resume} at step {step} (epoch {step / stepsPerEpoch})");
         }
         else if (source is not null)
@@ -80,7 +83,7 @@ public sealed class TrainingRun(TrainOptions requested, TextWriter output, bool 
         else Initialization.LikePyTorch(gan);
 
         using var samples = new SampleGrid(kernels, gan, Math.Min(GridSamples, config.BatchSize));
-        var metrics = new MetricsLog(folder.Metrics);
+        var metrics = new MetricsLog(folder.Metrics, measured.Classes);
 
         long lastStep = (long)options.Epochs * stepsPerEpoch;
         if (options.MaxSteps is { } maxSteps) lastStep = Math.Min(lastStep, step + maxSteps);
@@ -136,7 +139,7 @@ public sealed class TrainingRun(TrainOptions requested, TextWriter output, bool 
             bool checkpointDue = options.CheckpointMinutes > 0 && sinceCheckpoint.Elapsed.TotalMinutes >= options.CheckpointMinutes;
             // A snapshot comes with every checkpoint that ends no epoch (a stop's, the run's last), as the run's end does.
             bool keeps = schedule.Keeps(step) || stop is not null && options.KeepEvery > 0 && step % stepsPerEpoch != 0;
-            bool best = quality is not null && quality.Frechet < bestFrechet;
+            bool best = quality?.Frechet < bestFrechet;
             // The copies follow their checkpoint, so that a resume from it can make any a kill prevented.
             if (stop is not null || schedule.Checkpoints(step) || checkpointDue || keeps || best)
             {
@@ -147,7 +150,7 @@ public sealed class TrainingRun(TrainOptions requested, TextWriter output, bool 
             if (keeps) folder.CopyCheckpointTo(folder.Snapshot(epoch), step);
             if (best)
             {
-                bestFrechet = quality!.Frechet;
+                bestFrechet = quality!.Frechet!.Value;
                 folder.CopyCheckpointTo(folder.BestCheckpoint, step);
             }
             RunReport.Write(folder.Path);

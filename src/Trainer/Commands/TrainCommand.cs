@@ -38,6 +38,8 @@ public sealed record TrainOptions
     /// <summary>Epochs between quality measures in metrics.csv; 0: none.</summary>
     public int EvalEvery { get; init; }
     public int EvalSamples { get; init; } = Evaluation.DefaultCount;
+    /// <summary>The classifier --eval-every measures with; null: MNIST's, <see cref="Evaluation.DefaultClassifierPath"/>.</summary>
+    public string? Classifier { get; init; }
     /// <summary>
     /// The training images' count and hash, recorded by a run's start so that its resume refuses other data
     /// (<see cref="TrainCommand.DataFingerprint"/>); null in the options of runs that predate it.
@@ -82,6 +84,7 @@ public sealed record TrainOptions
         KeepEvery = Pick("keep-every", KeepEvery, saved.KeepEvery),
         EvalEvery = Pick("eval-every", EvalEvery, saved.EvalEvery),
         EvalSamples = Pick("eval-samples", EvalSamples, saved.EvalSamples),
+        Classifier = Pick("classifier", Classifier, saved.Classifier),
         MaxSteps = MaxSteps,
         Resume = Resume,
         Given = Given,
@@ -106,7 +109,7 @@ public static class TrainCommand
     /// data is and where the kernels run, the schedule and the outputs (<see cref="TrainOptions.Continuing"/>).
     /// </summary>
     static readonly string[] HonouredOptions =
-        ["data", "accelerator", "epochs", "sample-every", "checkpoint-every", "checkpoint-minutes", "keep-every", "eval-every", "eval-samples"];
+        ["data", "accelerator", "epochs", "sample-every", "checkpoint-every", "checkpoint-minutes", "keep-every", "eval-every", "eval-samples", "classifier"];
 
     public static Command Create(TextWriter output, bool terminal) =>
         new("train", "trains the GAN (the stable recipe unless --recipe names another); writes samples, metrics, checkpoints and report.html to a run folder",
@@ -160,6 +163,7 @@ public static class TrainCommand
             Overwrite = args.Flag("overwrite", "clear the run already in the run folder and start again"),
             EvalEvery = args.Int("eval-every", defaults.EvalEvery, "epochs between quality measures appended to metrics.csv, as eval's (0: off; the run's last epoch too when on); the best by Fréchet distance is kept as checkpoints/best.ckpt", min: 0),
             EvalSamples = args.Int("eval-samples", defaults.EvalSamples, "samples drawn for each quality measure", min: TrainOptions.MinEvalSamples, max: TrainOptions.MaxEvalSamples),
+            Classifier = args.Path("classifier", null, "classifier of the data that --eval-every measures with, made by 'classifier --data DIR --out FILE' (default: MNIST's)"),
         };
         if (options.Model.LearningRateDecayTo < options.Model.LearningRateDecayFrom && args.Given("lr-decay-to"))
             throw new UsageException($"--lr-decay-to: epoch {options.Model.LearningRateDecayTo} is before --lr-decay-from's {options.Model.LearningRateDecayFrom}");
