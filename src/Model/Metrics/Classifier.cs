@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using ILGPU;
 using ILGPU.Runtime;
 using IlgpuGan.Kernels;
@@ -143,6 +144,7 @@ public static class ClassifierFile
         double TestAccuracy, Dictionary<string, int> TensorLengths, DatasetFingerprint? Data = null)
     {
         /// <summary>The data the classifier learned: a file without a fingerprint is MNIST's (see <see cref="DatasetFingerprint.Mnist"/>).</summary>
+        [JsonIgnore]
         public DatasetFingerprint Learned => Data ?? DatasetFingerprint.Mnist;
     }
 

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Text.Json.Serialization;
 
 namespace IlgpuGan.Model.Metrics;
 
@@ -34,6 +35,7 @@ public sealed record DatasetFingerprint(string Name, int Count, int Channels, in
     public bool SameData(DatasetFingerprint other) =>
         (Count, Channels, Height, Width, Classes, Sha256) == (other.Count, other.Channels, other.Height, other.Width, other.Classes, other.Sha256);
 
+    [JsonIgnore]
     public long Pixels => (long)Channels * Height * Width;
 
     /// <summary>The first field out of range, or null.</summary>
