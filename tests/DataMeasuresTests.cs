@@ -203,6 +203,7 @@ public sealed class DataMeasuresTests : ProgramTests
         Assert.That(text, Does.Contain(Evaluation.UnlabelledLine(data)));
         Assert.That(text, Does.Match(@"(?m)^Fréchet distance to test\s+-\s+-$"));
         Assert.That(text, Does.Match(@"(?m)^smallest class share\s+-\s+-$"));
+        Assert.That(text, Does.Match(@"(?m)^classifier score\s+-\s+-$"), "no maximum without classes");
         Assert.That(text, Does.Not.Contain("class 0"));
         var figures = JsonDocument.Parse(File.ReadAllText(json)).RootElement.GetProperty("samples");
         Assert.That(double.IsFinite(figures.GetProperty("parzen").GetProperty("mean").GetDouble()));

@@ -137,7 +137,7 @@ public static class EvalCommand
         output.WriteLine(Row("Parzen log-likelihood", r => F($"{r.Parzen.Mean:F1} ± {r.Parzen.StandardError:F1}")));
         output.WriteLine(Row("  window σ", r => F($"{r.Parzen.Sigma:F4}")));
         output.WriteLine(Row("Fréchet distance to test", r => Optional(r.Frechet, v => F($"{v:F3}"))));
-        output.WriteLine(Row($"classifier score (max {classes})", r => Optional(r.ClassifierScore, v => F($"{v:F3}"))));
+        output.WriteLine(Row(classes > 0 ? $"classifier score (max {classes})" : "classifier score", r => Optional(r.ClassifierScore, v => F($"{v:F3}"))));
         output.WriteLine(Row("smallest class share", r => Optional(r.MinClassShare, v => F($"{100 * v:F1}%"))));
         for (int c = 0; c < samples.ClassShares.Length; c++)
             output.WriteLine(Row($"  class {c}", r => F($"{100 * r.ClassShares[c]:F1}%")));
