@@ -267,7 +267,7 @@ public sealed class DataMeasuresTests : ProgramTests
     public void CommittedFashionMnistClassifierIsFashionMnists()
     {
         var fashion = MeasuredData.Load(FashionMnist());
-        var path = RepositoryFile("models", "fashion-mnist-classifier.bin");
+        var path = Path.Combine(Repository() ?? throw new FileNotFoundException("no IlgpuGan.sln above the tests"), "models", "fashion-mnist-classifier.bin");
         using var device = ComputeDevice.Create(AcceleratorKind.Cpu);
         var kernels = new KernelSet(device);
 
@@ -281,13 +281,5 @@ public sealed class DataMeasuresTests : ProgramTests
             Assert.That(accuracy, Is.EqualTo(header.TestAccuracy).Within(1e-4));
             Assert.That(accuracy, Is.GreaterThanOrEqualTo(0.88));
         }
-    }
-
-    static string RepositoryFile(params string[] parts)
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-            if (File.Exists(Path.Combine(directory.FullName, "IlgpuGan.sln")))
-                return Path.Combine([directory.FullName, .. parts]);
-        throw new FileNotFoundException("no IlgpuGan.sln above the test assembly");
     }
 }

@@ -163,16 +163,8 @@ public sealed class EvalCommandTests : ProgramTests
         }
     }
 
-    public static string? RepositoryMnist()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-            if (File.Exists(Path.Combine(directory.FullName, "IlgpuGan.sln")))
-            {
-                var mnist = Path.Combine(directory.FullName, "data", "mnist");
-                return MnistDataset.MissingFiles(mnist).Count == 0 ? mnist : null;
-            }
-        return null;
-    }
+    public static string? RepositoryMnist() =>
+        Repository() is { } root && Path.Combine(root, "data", "mnist") is var mnist && MnistDataset.MissingFiles(mnist).Count == 0 ? mnist : null;
 
     [Test]
     public void ClassifierCommandTrainsAndRecordsItsAccuracy()

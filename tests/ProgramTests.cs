@@ -45,6 +45,14 @@ public abstract class ProgramTests
         return runFolder;
     }
 
+    /// <summary>The checkout the tests were built in (the folder of IlgpuGan.sln above them), or null.</summary>
+    public static string? Repository()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+            if (File.Exists(Path.Combine(directory.FullName, "IlgpuGan.sln"))) return directory.FullName;
+        return null;
+    }
+
     /// <summary>
     /// An untrained classifier (784-16-10, seed 3) of the data in <paramref name="dataFolder"/>, as its file records
     /// it, for `eval` and `train --eval-every` on the tiny set: the committed MNIST classifier is refused there.
