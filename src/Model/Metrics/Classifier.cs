@@ -7,14 +7,15 @@ namespace IlgpuGan.Model.Metrics;
 
 /// <summary>
 /// An MLP classifier of images with pixels in [0, 1]: [Linear → ReLU] per hidden width → Linear to class
-/// logits. Trained by our own kernels on a labelled data set (MNIST's is committed), it gives the features (the last hidden layer) and the class
-/// probabilities that the Fréchet distance, the classifier score and the class shares are measured in.
+/// logits. Trained by our own kernels on a labelled data set (MNIST's is committed), it gives the features (the
+/// last hidden layer) and the class probabilities that the Fréchet distance, the classifier score and the class
+/// shares are measured in.
 /// </summary>
 public sealed class Classifier : Network
 {
     /// <summary>The hidden widths `classifier` trains: those of the committed MNIST classifier, for any data.</summary>
     public static readonly int[] DefaultWidths = [512, 256];
-    /// <summary>MNIST's ten digits: the one count of classes that the trainer's data set and the classifier share.</summary>
+    /// <summary>MNIST's ten digits (and Fashion-MNIST's ten kinds of item): the classes of MNIST-format data.</summary>
     public const int MnistClasses = 10;
 
     public Classifier(KernelSet kernels, int pixels, IReadOnlyList<int> hiddenWidths, int classes, int maxRows)

@@ -42,7 +42,9 @@ public sealed record DatasetFingerprint(string Name, int Count, int Channels, in
     public string? Invalid()
     {
         if (Name is null || Name.Length > MaxNameLength) return $"a data name missing or longer than {MaxNameLength} characters";
-        if (Count < 1 || Classes < 1 || Channels < 1 || Height < 1 || Width < 1) return "a data fingerprint with a count, a class count or a side below 1";
+        if (Count < 1 || Classes < 1) return "a data fingerprint with no image or no class";
+        if (new[] { Channels, Height, Width }.Any(side => side is < 1 or > GanConfig.MaxFeatures))
+            return $"a data shape {Channels}×{Height}×{Width} with a size outside 1 to {GanConfig.MaxFeatures}";
         if (Sha256 is not { Length: 64 } || !Sha256.All(char.IsAsciiHexDigitLower)) return "a data SHA-256 that is not 64 lowercase hex digits";
         return null;
     }
