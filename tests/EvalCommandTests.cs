@@ -18,11 +18,7 @@ public sealed class EvalCommandTests : ProgramTests
     public void MakeData()
     {
         data = WriteTinyMnist();
-        classifierPath = Folder.File("classifier.bin");
-        using var device = ComputeDevice.Create(AcceleratorKind.Cpu);
-        using var classifier = new Classifier(new KernelSet(device), 784, [16], 10, maxRows: 8);
-        Initialization.LikePyTorch(classifier, Initialization.PhiloxUniform(3), 0);
-        ClassifierFile.Save(classifierPath, classifier, epochs: 0, seed: 3, testAccuracy: 0.1);
+        classifierPath = WriteTinyClassifier(data, Folder.File("classifier.bin"));
     }
 
     string[] Eval(params string[] source) =>
@@ -121,6 +117,7 @@ public sealed class EvalCommandTests : ProgramTests
         var (header, parameters) = ClassifierFile.Read(classifierPath);
         Assert.That(header.HiddenWidths, Is.EqualTo(new[] { 16 }));
         Assert.That((header.Pixels, header.Classes, header.Seed, header.TestAccuracy), Is.EqualTo((784, 10, 3UL, 0.1)));
+        Assert.That(header.Data, Is.EqualTo(MeasuredData.Load(data).Fingerprint));
 
         using var device = ComputeDevice.Create(AcceleratorKind.Cpu);
         var kernels = new KernelSet(device);
@@ -141,9 +138,10 @@ public sealed class EvalCommandTests : ProgramTests
     public void CommittedClassifierIsTheRecordedRecipe()
     {
         var (header, parameters) = ClassifierFile.Read(Evaluation.DefaultClassifierPath);
-        Assert.That(header.HiddenWidths, Is.EqualTo(Classifier.MnistWidths));
+        Assert.That(header.HiddenWidths, Is.EqualTo(Classifier.DefaultWidths));
         Assert.That((header.Pixels, header.Classes), Is.EqualTo((784, Classifier.MnistClasses)));
         Assert.That(header.TestAccuracy, Is.GreaterThanOrEqualTo(0.98));
+        Assert.That(header.Learned, Is.SameAs(DatasetFingerprint.Mnist), "a file without a fingerprint is MNIST's");
         Assert.That(parameters, Has.Length.EqualTo(784 * 512 + 512 + 512 * 256 + 256 + 256 * 10 + 10));
     }
 
@@ -156,25 +154,17 @@ public sealed class EvalCommandTests : ProgramTests
         var test = MnistDataset.Load(mnistFolder).Test;
         using var device = ComputeDevice.Create(AcceleratorKind.Cpu);
         var kernels = new KernelSet(device);
-        var (classifier, header) = Evaluation.LoadClassifier(Evaluation.DefaultClassifierPath, kernels);
+        var (classifier, header) = Evaluation.LoadClassifier(Evaluation.DefaultClassifierPath, MeasuredData.Load(mnistFolder), kernels)!.Value;
         using (classifier)
         {
-            double accuracy = ClassifierCommand.Accuracy(kernels, classifier, test);
+            double accuracy = ClassifierCommand.Accuracy(kernels, classifier, test.Images, test.Labels);
             Assert.That(accuracy, Is.GreaterThanOrEqualTo(0.98));
             Assert.That(accuracy, Is.EqualTo(header.TestAccuracy).Within(1e-4));
         }
     }
 
-    static string? RepositoryMnist()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-            if (File.Exists(Path.Combine(directory.FullName, "IlgpuGan.sln")))
-            {
-                var mnist = Path.Combine(directory.FullName, "data", "mnist");
-                return MnistDataset.MissingFiles(mnist).Count == 0 ? mnist : null;
-            }
-        return null;
-    }
+    public static string? RepositoryMnist() =>
+        Repository() is { } root && Path.Combine(root, "data", "mnist") is var mnist && MnistDataset.MissingFiles(mnist).Count == 0 ? mnist : null;
 
     [Test]
     public void ClassifierCommandTrainsAndRecordsItsAccuracy()
@@ -187,6 +177,8 @@ public sealed class EvalCommandTests : ProgramTests
         var (header, parameters) = ClassifierFile.Read(output);
         Assert.That((header.Epochs, header.Seed), Is.EqualTo((2, 2UL)));
         Assert.That(header.TestAccuracy, Is.InRange(0.0, 1.0));
+        Assert.That(header.Data, Is.EqualTo(MeasuredData.Load(data).Fingerprint), "the file records the data it learned");
+        Assert.That(header.Data!.Name, Is.EqualTo("data"), "named after its folder");
         Assert.That(parameters.All(float.IsFinite));
 
         Assert.That(Ilgpugan("classifier", "--data", data, "--out", output + "2", "--epochs", "2", "--batch-size", "8",
@@ -199,13 +191,13 @@ public sealed class EvalCommandTests : ProgramTests
     {
         var run = Folder.File("run");
         var (code, output, error) = Ilgpugan("train", "--data", data, "--out", run, "--batch-size", "8", "--accelerator", "cpu",
-            "--epochs", "3", "--max-steps", "14", "--eval-every", "2", "--eval-samples", "16");
+            "--epochs", "3", "--max-steps", "14", "--eval-every", "2", "--eval-samples", "16", "--classifier", classifierPath);
         Assert.That(code, Is.EqualTo(0), error);
         Assert.That(output, Does.Contain("quality: Parzen"));
 
         var lines = File.ReadAllLines(Path.Combine(run, "metrics.csv"));
         var header = lines[0].Split(',');
-        Assert.That(header, Is.EqualTo(MetricsLog.Header.Split(',')));
+        Assert.That(header, Is.EqualTo(MetricsLog.HeaderFor(10).Split(',')));
         var rows = lines.Skip(1).Select(l => l.Split(',')).ToArray();
         Assert.That(rows.Select(r => r.Length), Is.All.EqualTo(header.Length));
         int parzen = Array.IndexOf(header, "parzen"), share9 = Array.IndexOf(header, "share_9");

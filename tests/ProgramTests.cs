@@ -1,3 +1,4 @@
+using IlgpuGan.Kernels;
 using IlgpuGan.Trainer;
 
 namespace IlgpuGan.Tests;
@@ -42,6 +43,27 @@ public abstract class ProgramTests
         var (code, _, error) = Ilgpugan(["train", "--data", data, "--out", runFolder, "--batch-size", "8", "--accelerator", "cpu", .. extra]);
         Assert.That(code, Is.Zero, error);
         return runFolder;
+    }
+
+    /// <summary>The checkout the tests were built in (the folder of IlgpuGan.sln above them), or null.</summary>
+    public static string? Repository()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+            if (File.Exists(Path.Combine(directory.FullName, "IlgpuGan.sln"))) return directory.FullName;
+        return null;
+    }
+
+    /// <summary>
+    /// An untrained classifier (784-16-10, seed 3) of the data in <paramref name="dataFolder"/>, as its file records
+    /// it, for `eval` and `train --eval-every` on the tiny set: the committed MNIST classifier is refused there.
+    /// </summary>
+    public static string WriteTinyClassifier(string dataFolder, string path)
+    {
+        using var device = ComputeDevice.Create(AcceleratorKind.Cpu);
+        using var classifier = new Classifier(new KernelSet(device), 784, [16], 10, maxRows: 8);
+        Initialization.LikePyTorch(classifier, Initialization.PhiloxUniform(3), 0);
+        ClassifierFile.Save(path, classifier, MeasuredData.Load(dataFolder).Fingerprint!, epochs: 0, seed: 3, testAccuracy: 0.1);
+        return path;
     }
 
     /// <summary>Writes the four IDX files of random images, labelled 0–9 in turn, into <see cref="Folder"/>/data.</summary>

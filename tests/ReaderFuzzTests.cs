@@ -69,7 +69,8 @@ public sealed class ReaderFuzzTests
         int[] widths = [8];
         var parameters = new float[ParameterLayout.OfLinears([16, .. widths, 10])];
         (string, float[])[] tensors = [("parameters", parameters)];
-        var header = new ClassifierFile.Header(ClassifierFile.Version, 16, widths, 10, 1, 0, 0.5, TensorFile.Lengths(tensors));
+        var data = new DatasetFingerprint("fuzz", 5, 1, 4, 4, 10, new string('a', 64));
+        var header = new ClassifierFile.Header(ClassifierFile.Version, 16, widths, 10, 1, 0, 0.5, TensorFile.Lengths(tensors), data);
         TensorFile.Write(path, "IGGANCL1", ClassifierFile.Version, header, tensors);
     }
 

@@ -41,9 +41,9 @@ public sealed class RunFolderFuzzTests
 
     static readonly string[] HostileCsv =
     [
-        "", "\n", ",,,,", MetricsLog.Header, MetricsLog.Header + "\n" + string.Join(',', Enumerable.Repeat("NaN", 24)),
-        MetricsLog.Header + "\n" + string.Join(',', Enumerable.Repeat("1e999", 24)),
-        MetricsLog.Header + "\n" + string.Join(',', Enumerable.Repeat("-0", 24)) + "\n" + string.Join(',', Enumerable.Repeat("", 24)),
+        "", "\n", ",,,,", MetricsLog.HeaderFor(10), MetricsLog.HeaderFor(10) + "\n" + string.Join(',', Enumerable.Repeat("NaN", 24)),
+        MetricsLog.HeaderFor(10) + "\n" + string.Join(',', Enumerable.Repeat("1e999", 24)),
+        MetricsLog.HeaderFor(10) + "\n" + string.Join(',', Enumerable.Repeat("-0", 24)) + "\n" + string.Join(',', Enumerable.Repeat("", 24)),
         "step\n" + string.Join('\n', Enumerable.Range(0, 1000).Select(i => (-i).ToString())),
         new string(',', 100_000), string.Join('\n', Enumerable.Repeat(new string('9', 400), 1000)),
     ];

@@ -239,7 +239,8 @@ public sealed partial class RunFolderTests
     [Test]
     public void ResumeRestoresTheBestCheckpointAKillPrevented()
     {
-        Assert.That(Ilgpugan(Train("--epochs", "2", "--max-steps", "6", "--eval-every", "1", "--eval-samples", "32")).Code, Is.EqualTo(0));
+        Assert.That(Ilgpugan(Train("--epochs", "2", "--max-steps", "6", "--eval-every", "1", "--eval-samples", "32",
+            "--classifier", WriteTinyClassifier(data, Folder.File("classifier.bin")))).Code, Is.EqualTo(0));
         var best = RunFile(RunFolder.SnapshotFolder, RunFolder.BestCheckpointFile);
         File.Delete(best);
 
@@ -307,7 +308,7 @@ public sealed partial class RunFolderTests
     {
         Directory.CreateDirectory(run);
         var rows = Enumerable.Range(0, 99_000).Select(e => $"{e},{(e + 1) * 6},0.5,0.7,0.5,0.4,1.000,48.0{new string(',', 16)}");
-        File.WriteAllLines(RunFile("metrics.csv"), [MetricsLog.Header, .. rows]);
+        File.WriteAllLines(RunFile("metrics.csv"), [MetricsLog.HeaderFor(10), .. rows]);
         var (code, _, error) = WithinLimit("report", "--run", run);
         Assert.That(code, Is.EqualTo(0), error);
     }

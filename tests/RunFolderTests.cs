@@ -187,7 +187,7 @@ public sealed partial class RunFolderTests : ProgramTests
         var (code, _, error) = Ilgpugan("train", "--resume", run, "--max-steps", "6");
         Assert.That(code, Is.EqualTo(0), error);
         Assert.That(MetricsSteps(), Is.EqualTo(new long[] { 6, 12 }));
-        Assert.That(File.ReadAllLines(metrics).Skip(1), Has.All.Not.Empty.And.All.Matches<string>(l => l.Split(',').Length == MetricsLog.Header.Split(',').Length));
+        Assert.That(File.ReadAllLines(metrics).Skip(1), Has.All.Not.Empty.And.All.Matches<string>(l => l.Split(',').Length == MetricsLog.HeaderFor(MnistDataset.Classes).Split(',').Length));
     }
 
     /// <summary>A live trainer's lock refuses a second one; kill -9 leaves its process id, and the next trainer takes over.</summary>

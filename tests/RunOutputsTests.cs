@@ -17,7 +17,9 @@ public sealed class RunOutputsTests : ProgramTests
     [Test]
     public void KeepsSnapshotsAndTheBestCheckpointByFrechetDistance()
     {
-        var (code, output, error) = Ilgpugan(Train("run", "--keep-every", "2", "--eval-every", "1", "--eval-samples", "32"));
+        var classifier = WriteTinyClassifier(WriteTinyMnist(), Folder.File("classifier.bin"));
+        var (code, output, error) = Ilgpugan(Train("run", "--keep-every", "2", "--eval-every", "1", "--eval-samples", "32",
+            "--classifier", classifier));
 
         Assert.That(code, Is.Zero, error);
         var snapshots = Folder.File("run", RunFolder.SnapshotFolder);
@@ -32,7 +34,7 @@ public sealed class RunOutputsTests : ProgramTests
         Assert.That(ceiling.RootElement.GetProperty("frechet").GetDouble(), Is.GreaterThanOrEqualTo(0));
         var report = File.ReadAllText(Folder.File("run", RunReport.FileName));
         Assert.That(report, Does.Contain("class=\"level\""), "the report draws the real digits' figures as lines");
-        Assert.That(output, Does.Contain("real digits: Parzen"));
+        Assert.That(output, Does.Contain("real images: Parzen"));
     }
 
     [Test]

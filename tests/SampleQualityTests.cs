@@ -150,7 +150,7 @@ public sealed class SampleQualityTests(AcceleratorKind kind) : DeviceFixture(kin
         using var classifier = new Classifier(kernels, Pixels, [16, 12], 4, maxRows: 7);
         Initialization.LikePyTorch(classifier, Initialization.PhiloxUniform(5), 0);
         var test = RandomImages(rng, 40, Pixels);
-        using var quality = new SampleQuality(kernels, classifier, test, RandomImages(rng, 9, Pixels));
+        using var quality = new SampleQuality(kernels, classifier, Pixels, test, RandomImages(rng, 9, Pixels));
 
         var itself = quality.Evaluate(test);
         var other = quality.Evaluate(RandomImages(rng, 40, Pixels).Select(b => (byte)(b / 2)).ToArray());
@@ -160,6 +160,28 @@ public sealed class SampleQualityTests(AcceleratorKind kind) : DeviceFixture(kin
         Assert.That(itself.Count, Is.EqualTo(40));
         Assert.That(itself.ClassShares.Sum(), Is.EqualTo(1).Within(1e-12));
         Assert.That(itself.ClassifierScore, Is.InRange(1.0, 4.0));
+    }
+
+    /// <summary>Without a classifier (data without labels): the same Parzen figures, and no classifier measure at all.</summary>
+    [Test]
+    public void WithoutAClassifierOnlyParzenIsMeasured()
+    {
+        var rng = new Random(9);
+        using var classifier = new Classifier(kernels, Pixels, [16, 12], 4, maxRows: 7);
+        Initialization.LikePyTorch(classifier, Initialization.PhiloxUniform(5), 0);
+        var test = RandomImages(rng, 40, Pixels);
+        var validation = RandomImages(rng, 9, Pixels);
+        var samples = RandomImages(rng, 30, Pixels);
+        using var withClassifier = new SampleQuality(kernels, classifier, Pixels, test, validation);
+        using var without = new SampleQuality(kernels, null, Pixels, test, validation);
+
+        var expected = withClassifier.Evaluate(samples);
+        var actual = without.Evaluate(samples);
+
+        Assert.That(actual.Parzen, Is.EqualTo(expected.Parzen));
+        Assert.That((actual.Frechet, actual.ClassifierScore, actual.MinClassShare), Is.EqualTo(((double?)null, (double?)null, (double?)null)));
+        Assert.That(actual.ClassShares, Is.Empty);
+        Assert.That(expected.Frechet, Is.Not.Null);
     }
 
     /// <summary>Σ1 = Q·diag(a)·Qᵀ and Σ2 = Q·diag(b)·Qᵀ commute: the distance is ‖μ1 − μ2‖² + Σ (√a − √b)².</summary>

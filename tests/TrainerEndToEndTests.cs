@@ -34,7 +34,7 @@ public sealed class TrainerEndToEndTests : ProgramTests
         foreach (var file in new[] { "samples/epoch_000.png", "samples/epoch_001.png", "progress.gif", RunReport.FileName, "config.json", RunFolder.CheckpointFile })
             Assert.That(File.Exists(Path.Combine(run, file)), $"{file} is written");
         var metrics = File.ReadAllLines(Path.Combine(run, "metrics.csv"));
-        Assert.That(metrics[0], Is.EqualTo(MetricsLog.Header));
+        Assert.That(metrics[0], Is.EqualTo(MetricsLog.HeaderFor(MnistDataset.Classes)));
         Assert.That(metrics.Skip(1).Select(l => l.Split(',')[1]), Is.EqualTo(new[] { "6", "8" }), "a row per epoch and one at the stop");
         var table = MetricsTable.Read(Path.Combine(run, "metrics.csv"));
         Assert.That(table.Column("d_loss").Concat(table.Column("g_loss")), Has.All.Matches<double>(loss => double.IsFinite(loss) && loss > 0));

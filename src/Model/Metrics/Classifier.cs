@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using ILGPU;
 using ILGPU.Runtime;
 using IlgpuGan.Kernels;
@@ -6,13 +7,15 @@ namespace IlgpuGan.Model.Metrics;
 
 /// <summary>
 /// An MLP classifier of images with pixels in [0, 1]: [Linear → ReLU] per hidden width → Linear to class
-/// logits. Trained by our own kernels on MNIST, it gives the features (the last hidden layer) and the class
-/// probabilities that the Fréchet distance, the classifier score and the class shares are measured in.
+/// logits. Trained by our own kernels on a labelled data set (MNIST's is committed), it gives the features (the
+/// last hidden layer) and the class probabilities that the Fréchet distance, the classifier score and the class
+/// shares are measured in.
 /// </summary>
 public sealed class Classifier : Network
 {
-    public static readonly int[] MnistWidths = [512, 256];
-    /// <summary>MNIST's ten digits: the one count of classes that the trainer's data set and the classifier share.</summary>
+    /// <summary>The hidden widths `classifier` trains: those of the committed MNIST classifier, for any data.</summary>
+    public static readonly int[] DefaultWidths = [512, 256];
+    /// <summary>MNIST's ten digits (and Fashion-MNIST's ten kinds of item): the classes of MNIST-format data.</summary>
     public const int MnistClasses = 10;
 
     public Classifier(KernelSet kernels, int pixels, IReadOnlyList<int> hiddenWidths, int classes, int maxRows)
@@ -127,9 +130,9 @@ public sealed class ClassifierTraining : IDisposable
 }
 
 /// <summary>
-/// A trained classifier on disk: its shape, how it was trained, its test accuracy, and its parameters, as a
-/// <see cref="TensorFile"/>. The repository keeps one (models/mnist-classifier.bin) so every machine
-/// measures samples in the same features.
+/// A trained classifier on disk: its shape, the data it learned, how it was trained, its test accuracy, and its
+/// parameters, as a <see cref="TensorFile"/>. The repository keeps MNIST's (models/mnist-classifier.bin) and
+/// Fashion-MNIST's, so every machine measures samples in the same features.
 /// </summary>
 public static class ClassifierFile
 {
@@ -137,14 +140,20 @@ public static class ClassifierFile
     public const int Version = 1;
     const string ParametersTensor = "parameters";
 
+    /// <param name="Data">the training data's fingerprint; absent from files written before there was one.</param>
     public sealed record Header(int Version, int Pixels, int[] HiddenWidths, int Classes, int Epochs, ulong Seed,
-        double TestAccuracy, Dictionary<string, int> TensorLengths);
+        double TestAccuracy, Dictionary<string, int> TensorLengths, DatasetFingerprint? Data = null)
+    {
+        /// <summary>The data the classifier learned: a file without a fingerprint is MNIST's (see <see cref="DatasetFingerprint.Mnist"/>).</summary>
+        [JsonIgnore]
+        public DatasetFingerprint Learned => Data ?? DatasetFingerprint.Mnist;
+    }
 
-    public static void Save(string path, Classifier classifier, int epochs, ulong seed, double testAccuracy)
+    public static void Save(string path, Classifier classifier, DatasetFingerprint data, int epochs, ulong seed, double testAccuracy)
     {
         (string Name, float[] Values)[] tensors = [(ParametersTensor, classifier.Store.AllParameters.GetAsArray())];
         var header = new Header(Version, classifier.In, [.. classifier.HiddenWidths], classifier.Classes, epochs, seed, testAccuracy,
-            TensorFile.Lengths(tensors));
+            TensorFile.Lengths(tensors), data);
         TensorFile.Write(path, Magic, Version, header, tensors);
     }
 
@@ -168,13 +177,23 @@ public static class ClassifierFile
         if (header.TensorLengths.Keys.FirstOrDefault(name => name != ParametersTensor) is { } other)
             return $"unexpected tensor {Printable.Escape(other)}";
         if (!header.TensorLengths.TryGetValue(ParametersTensor, out var length)) return $"no tensor {ParametersTensor}";
-        return length != needed ? $"{length} parameters, its declared shape needs {needed}" : null;
+        if (length != needed) return $"{length} parameters, its declared shape needs {needed}";
+        var learned = header.Learned;
+        if (learned.Invalid() is { } problem) return problem;
+        if (learned.Pixels != header.Pixels || learned.Classes != header.Classes)
+            return $"a classifier of {header.Pixels} pixels and {header.Classes} classes, its data {learned} has {learned.Pixels} and {learned.Classes}" +
+                (header.Data is null ? " (a file without a data fingerprint is MNIST's)" : "");
+        return null;
     }
 
     /// <summary>The classifier a file holds, on the device, with room for batches of <paramref name="maxRows"/>.</summary>
-    public static (Classifier Classifier, Header Header) Load(string path, KernelSet kernels, int maxRows)
+    public static (Classifier Classifier, Header Header) Load(string path, KernelSet kernels, int maxRows) =>
+        ToDevice(Read(path), kernels, maxRows);
+
+    /// <summary>The classifier a file's contents describe, on the device.</summary>
+    public static (Classifier Classifier, Header Header) ToDevice((Header Header, float[] Parameters) file, KernelSet kernels, int maxRows)
     {
-        var (header, parameters) = Read(path);
+        var (header, parameters) = file;
         var classifier = new Classifier(kernels, header.Pixels, header.HiddenWidths, header.Classes, maxRows);
         classifier.Store.AllParameters.CopyFromCPU(parameters);
         return (classifier, header);

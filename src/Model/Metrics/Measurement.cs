@@ -8,8 +8,11 @@ namespace IlgpuGan.Model.Metrics;
 /// <summary>What `profile` and `bench` share: a training set that needs no download, timing, tables and JSON.</summary>
 public static class Measurement
 {
-    /// <summary>MNIST's training set: the reference's epoch is 60000 / 128 = 468 steps (drop_last).</summary>
-    public const int MnistTrainImages = 60_000;
+    /// <summary>
+    /// The synthetic training set `profile` and `bench` time by default: as many images as MNIST's training set, so
+    /// that an epoch is the reference's 60000 / 128 = 468 steps (drop_last); --images gives another count.
+    /// </summary>
+    public const int DefaultSyntheticImages = 60_000;
     /// <summary>The most synthetic images `profile` and `bench` take: 784-pixel images of them fit one buffer (<see cref="GanConfig.MaxBufferLength"/>).</summary>
     public const int MaxSyntheticImages = 2_000_000;
     /// <summary>The reference's run: 300 epochs.</summary>
@@ -52,9 +55,6 @@ public static class Measurement
         int middle = sorted.Length / 2;
         return sorted.Length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
     }
-
-    /// <summary>Steps of one epoch over MNIST's training set at this batch size.</summary>
-    public static int MnistStepsPerEpoch(int batchSize) => MnistTrainImages / batchSize;
 
     /// <summary>Writes rows under a header, each column as wide as its widest cell; text left, numbers right.</summary>
     public static void WriteTable(TextWriter output, IReadOnlyList<string> header, IReadOnlyList<IReadOnlyList<string>> rows)

@@ -2,53 +2,62 @@ using IlgpuGan.Kernels;
 
 namespace IlgpuGan.Model.Metrics;
 
-/// <summary>What a set of images scores: Parzen log-likelihood, Fréchet distance to the test set, classifier score, class shares.</summary>
-public sealed record QualityReport(int Count, ParzenResult Parzen, double Frechet, double ClassifierScore, double[] ClassShares)
+/// <summary>
+/// What a set of images scores: Parzen log-likelihood, and where a classifier measured them, the Fréchet distance to
+/// the test set, the classifier score and the share of each class (null, and no shares, without one).
+/// </summary>
+public sealed record QualityReport(int Count, ParzenResult Parzen, double? Frechet, double? ClassifierScore, double[] ClassShares)
 {
-    public double MinClassShare => ClassShares.Min();
+    public double? MinClassShare => ClassShares.Length > 0 ? ClassShares.Min() : null;
 }
 
 /// <summary>A set of images seen through the classifier: its feature moments and its predictions, on the host.</summary>
 public sealed record ClassifierView(double[] FeatureMean, double[,] FeatureCovariance, float[] Probabilities, int Classes);
 
 /// <summary>
-/// Measures of a set of images against MNIST: the Parzen log-likelihood of the test set under the images,
-/// the Fréchet distance between the images' and the test set's classifier features, the classifier score
-/// exp(E_x KL(p(y|x) ‖ p(y))) and the share of images per predicted class. The test set's side is computed
-/// once, so a training run can evaluate every few epochs cheaply.
+/// Measures of a set of images against a data set: the Parzen log-likelihood of the test set under the images,
+/// and, with a classifier of the data, the Fréchet distance between the images' and the test set's classifier
+/// features, the classifier score exp(E_x KL(p(y|x) ‖ p(y))) and the share of images per predicted class. The test
+/// set's side is computed once, so a training run can evaluate every few epochs cheaply.
 /// </summary>
 public sealed class SampleQuality : IDisposable
 {
     readonly KernelSet kernels;
-    readonly Classifier classifier;
+    readonly Classifier? classifier;
+    readonly int pixels;
     readonly DeviceImages validation, test;
-    readonly ClassifierView testView;
+    readonly ClassifierView? testView;
 
+    /// <param name="classifier">the classifier of the data; null for data without labels: Parzen only.</param>
     /// <param name="testImages">the images whose likelihood Parzen measures and whose features Fréchet compares with.</param>
     /// <param name="validationImages">the images that choose Parzen's σ.</param>
-    public SampleQuality(KernelSet kernels, Classifier classifier, byte[] testImages, byte[] validationImages)
+    public SampleQuality(KernelSet kernels, Classifier? classifier, int pixels, byte[] testImages, byte[] validationImages)
     {
+        if (classifier is not null && classifier.In != pixels)
+            throw new ArgumentException($"a classifier of {classifier.In}-pixel images for images of {pixels}");
         this.kernels = kernels;
         this.classifier = classifier;
-        validation = new DeviceImages(kernels, validationImages, classifier.In);
-        test = new DeviceImages(kernels, testImages, classifier.In);
-        testView = View(test);
+        this.pixels = pixels;
+        validation = new DeviceImages(kernels, validationImages, pixels);
+        test = new DeviceImages(kernels, testImages, pixels);
+        testView = classifier is null ? null : View(classifier, test);
     }
 
     /// <summary>The measures of images given as bytes (count × pixels, 0–255).</summary>
     public QualityReport Evaluate(byte[] images)
     {
-        using var samples = new DeviceImages(kernels, images, classifier.In);
+        using var samples = new DeviceImages(kernels, images, pixels);
         var parzen = ParzenWindow.Estimate(kernels, samples, validation, test, ParzenWindow.PaperSigmas);
-        var view = View(samples);
-        double frechet = FrechetDistance.Compute(view.FeatureMean, view.FeatureCovariance, testView.FeatureMean,
+        if (classifier is null) return new QualityReport(samples.Count, parzen, null, null, []);
+        var view = View(classifier, samples);
+        double frechet = FrechetDistance.Compute(view.FeatureMean, view.FeatureCovariance, testView!.FeatureMean,
             testView.FeatureCovariance);
         var (score, shares) = ClassifierScore.Compute(view.Probabilities, view.Classes);
         return new QualityReport(samples.Count, parzen, frechet, score, shares);
     }
 
     /// <summary>Features and probabilities on the device; the moments by centring and a GEMM there too.</summary>
-    ClassifierView View(DeviceImages images)
+    ClassifierView View(Classifier classifier, DeviceImages images)
     {
         int n = images.Count, f = classifier.FeatureCount, classes = classifier.Classes;
         if (n < 2) throw new ArgumentException($"{n} image: a covariance needs at least 2");

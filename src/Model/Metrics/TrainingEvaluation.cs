@@ -11,49 +11,59 @@ public sealed class TrainingEvaluation : IDisposable
     const ulong SampleSeed = 1;
 
     readonly KernelSet kernels;
-    readonly Classifier classifier;
+    readonly Classifier? classifier;
     readonly SampleQuality quality;
     readonly int count;
-    readonly MnistSplit train;
+    readonly MeasuredData data;
 
-    public TrainingEvaluation(KernelSet kernels, MnistDataset mnist, int count)
+    /// <param name="classifierPath">a classifier of <paramref name="data"/>, refused when it learned other data; unused for unlabelled data.</param>
+    public TrainingEvaluation(KernelSet kernels, MeasuredData data, string classifierPath, int count, TextWriter output)
     {
         this.kernels = kernels;
         this.count = count;
-        train = mnist.Train;
-        (classifier, _) = Evaluation.LoadClassifier(Evaluation.DefaultClassifierPath, kernels);
-        quality = Evaluation.OpenQuality(kernels, classifier, mnist);
+        this.data = data;
+        classifier = Evaluation.LoadClassifier(classifierPath, data, kernels)?.Classifier;
+        if (classifier is null) output.WriteLine(Evaluation.UnlabelledLine(data));
+        quality = Evaluation.OpenQuality(kernels, classifier, data);
     }
 
     /// <summary>
-    /// The same measures of as many real training digits as samples, the ceiling the run's report draws beside its
-    /// figures; measured once per run folder, when the file is not there yet.
+    /// The same measures of as many real training images as samples, the ceiling the run's report draws beside its
+    /// figures; measured once per run folder, when the file is not there yet. A measure not taken is left out.
     /// </summary>
     public void WriteCeiling(string path, TextWriter output)
     {
         if (File.Exists(path)) return;
-        var report = quality.Evaluate(Evaluation.CeilingImages(train, count));
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  real digits: Parzen {report.Parzen.Mean:F1}, Fréchet {report.Frechet:F3}, score {report.ClassifierScore:F3}, smallest class {100 * report.MinClassShare:F1}%"));
-        JsonFile.Write(path, new Dictionary<string, double>
-        {
-            ["parzen"] = report.Parzen.Mean, ["frechet"] = report.Frechet,
-            ["classifier_score"] = report.ClassifierScore, ["min_class_share"] = report.MinClassShare,
-        });
+        var report = quality.Evaluate(Evaluation.CeilingImages(data, count));
+        output.WriteLine($"  real images: {Summary(report)}");
+        var figures = new Dictionary<string, double> { ["parzen"] = report.Parzen.Mean };
+        if (report.Frechet is { } frechet) figures["frechet"] = frechet;
+        if (report.ClassifierScore is { } score) figures["classifier_score"] = score;
+        if (report.MinClassShare is { } share) figures["min_class_share"] = share;
+        JsonFile.Write(path, figures);
     }
 
     /// <summary>Draws the samples in train-mode BatchNorm, as the reference samples, leaving the running statistics alone.</summary>
     public QualityReport Measure(Gan gan, TextWriter output)
     {
         var report = quality.Evaluate(Sampling.ToBytes(Sampling.Draw(kernels, gan, count, SampleMode.Train, SampleSeed)));
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  quality: Parzen {report.Parzen.Mean:F1} ± {report.Parzen.StandardError:F1} (σ {report.Parzen.Sigma:F3}), Fréchet {report.Frechet:F3}, score {report.ClassifierScore:F3}, smallest class {100 * report.MinClassShare:F1}%"));
+        output.WriteLine($"  quality: {Summary(report)}");
         return report;
+    }
+
+    static string Summary(QualityReport report)
+    {
+        var text = string.Create(CultureInfo.InvariantCulture,
+            $"Parzen {report.Parzen.Mean:F1} ± {report.Parzen.StandardError:F1} (σ {report.Parzen.Sigma:F3})");
+        return report.Frechet is { } frechet
+            ? text + string.Create(CultureInfo.InvariantCulture,
+                $", Fréchet {frechet:F3}, score {report.ClassifierScore:F3}, smallest class {100 * report.MinClassShare:F1}%")
+            : text;
     }
 
     public void Dispose()
     {
         quality.Dispose();
-        classifier.Dispose();
+        classifier?.Dispose();
     }
 }

@@ -94,6 +94,9 @@ public static class Knobs
     public static readonly Knob EvalSamples = new("eval-samples", KnobClass.Schedule)
         { Min = 2, Max = 1_000_000, Carry = (from, to) => to with { EvalSamples = from.EvalSamples } };
 
+    /// <summary>The classifier of the data that the quality measures use; null: MNIST's.</summary>
+    public static readonly Knob Classifier = new("classifier", KnobClass.Schedule) { Carry = (from, to) => to with { Classifier = from.Classifier } };
+
     public static readonly Knob Out = new("out", KnobClass.Invocation);
     public static readonly Knob MaxSteps = new("max-steps", KnobClass.Invocation) { Min = 0, Max = int.MaxValue };
     public static readonly Knob Resume = new("resume", KnobClass.Invocation);

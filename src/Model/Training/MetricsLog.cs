@@ -6,16 +6,22 @@ namespace IlgpuGan.Model.Training;
 
 /// <summary>
 /// metrics.csv: one row per epoch (and one for a run's last, partial epoch); a resumed run appends. The quality
-/// columns (eval's figures) are empty in the epochs `--eval-every` does not measure. Lines that are not whole rows
-/// (a blank line, a torn last one, edits by hand) are skipped when read and dropped when the file is rewritten.
+/// columns (eval's figures) are empty in the epochs `--eval-every` does not measure, and so is a measure the data
+/// cannot have (without labels, all but Parzen's); one share column per class of the data. Lines that are not
+/// whole rows (a blank line, a torn last one, edits by hand) are skipped when read and dropped when the file is
+/// rewritten; a file whose columns are another data set's is refused rather than emptied.
 /// </summary>
-public sealed class MetricsLog(string path)
+public sealed class MetricsLog(string path, int classes)
 {
     public string Path => path;
 
-    public const string Header = "epoch,step,d_loss,g_loss,d_x,d_g_z,seconds,samples_per_s," +
-        "parzen,parzen_se,parzen_sigma,frechet,classifier_score,min_class_share," +
-        "share_0,share_1,share_2,share_3,share_4,share_5,share_6,share_7,share_8,share_9";
+    public string Header { get; } = HeaderFor(classes);
+
+    /// <summary>The columns of a run on data of <paramref name="classes"/> classes (0: unlabelled).</summary>
+    public static string HeaderFor(int classes) =>
+        "epoch,step,d_loss,g_loss,d_x,d_g_z,seconds,samples_per_s," +
+        "parzen,parzen_se,parzen_sigma,frechet,classifier_score,min_class_share" +
+        string.Concat(Enumerable.Range(0, classes).Select(c => $",share_{c}"));
 
     /// <summary>Adds a row by rewriting the file whole (a few kB), so that no reader or crash sees half a row.</summary>
     public void Append(long epoch, long step, TrainingStatistics means, double seconds, double samplesPerSecond,
@@ -41,24 +47,32 @@ public sealed class MetricsLog(string path)
         AtomicFile.WriteAllText(path, text.ToString());
     }
 
-    static readonly int Columns = Header.Split(',').Length;
-
     /// <summary>The whole rows after the header, as <see cref="MetricsTable"/> reads them, with their steps.</summary>
-    IEnumerable<(string Line, long Step)> Rows()
+    List<(string Line, long Step)> Rows()
     {
-        foreach (var line in MetricsTable.Lines(path).Skip(1))
+        var lines = MetricsTable.Lines(path);
+        if (lines.Length > 0 && lines[0].Split(',').Count(c => c.StartsWith("share_", StringComparison.Ordinal)) is var shares && shares != classes)
+            throw new DataFormatException(path, $"{shares} class share columns, this run's data has {classes} classes: it holds another data set's run");
+        int columns = Header.Split(',').Length;
+        var rows = new List<(string, long)>();
+        foreach (var line in lines.Skip(1))
         {
             var f = line.Split(',');
-            if (f.Length == Columns && long.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out var step))
-                yield return (line, step);
+            if (f.Length == columns && long.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out var step))
+                rows.Add((line, step));
         }
+        return rows;
     }
 
-    static string QualityColumns(QualityReport? quality)
+    /// <summary>eval's figures; an empty cell for each measure not taken, never a 0.</summary>
+    string QualityColumns(QualityReport? quality)
     {
-        if (quality is null) return new string(',', 5 + MnistDataset.Classes);
-        double[] figures = [quality.Parzen.Mean, quality.Parzen.StandardError, quality.Parzen.Sigma, quality.Frechet,
-            quality.ClassifierScore, quality.MinClassShare, .. quality.ClassShares];
-        return string.Join(',', figures.Select(f => f.ToString("R", CultureInfo.InvariantCulture)));
+        if (quality is null) return new string(',', 5 + classes);
+        var shares = quality.ClassShares.Length == classes ? quality.ClassShares.Select(s => (double?)s)
+            : quality.ClassShares.Length == 0 ? new double?[classes]
+            : throw new ArgumentException($"{quality.ClassShares.Length} class shares for metrics.csv's {classes}");
+        double?[] figures = [quality.Parzen.Mean, quality.Parzen.StandardError, quality.Parzen.Sigma, quality.Frechet,
+            quality.ClassifierScore, quality.MinClassShare, .. shares];
+        return string.Join(',', figures.Select(f => f?.ToString("R", CultureInfo.InvariantCulture) ?? ""));
     }
 }

@@ -91,9 +91,9 @@ public sealed class RunFolder : IDisposable
     /// of later epochs, kept snapshots of later epochs and a best checkpoint of a later step; progress.gif and
     /// report.html are drawn again from what is left.
     /// </summary>
-    public void CutBackTo(long step, int stepsPerEpoch)
+    public void CutBackTo(long step, int stepsPerEpoch, int classes)
     {
-        new MetricsLog(Metrics).CutBackTo(step);
+        new MetricsLog(Metrics, classes).CutBackTo(step);
         long lastEpoch = step == 0 ? -1 : (step - 1) / stepsPerEpoch;
         if (Directory.Exists(Snapshots))
         {

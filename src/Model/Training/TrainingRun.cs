@@ -64,7 +64,10 @@ public sealed class TrainingRun
         using var gan = new Gan(kernels, config);
         using var finite = new FiniteState(kernels, gan);
         using var data = new DeviceDataset(kernels, TrainingImages(mnist.Train), config.ImagePixels);
-        using var evaluation = settings.EvalEvery > 0 ? new TrainingEvaluation(kernels, mnist, settings.EvalSamples) : null;
+        var measured = MeasuredData.Of(settings.DataDir, mnist);
+        using var evaluation = settings.EvalEvery > 0
+            ? new TrainingEvaluation(kernels, measured, settings.Classifier ?? Evaluation.DefaultClassifierPath, settings.EvalSamples, log)
+            : null;
         int stepsPerEpoch = data.StepsPerEpoch(config.BatchSize);
         // Cleared only now that the data, the device and the sizes are known to do: a refused start loses nothing.
         if (resumed is null && folder.HoldsRun) folder.Clear();
@@ -72,7 +75,7 @@ public sealed class TrainingRun
         // Before the resume's cut-back redraws report.html, which reads it: what was there is replaced, not trusted.
         AtomicFile.WriteAllText(folder.Config, JsonSerializer.Serialize(
             new { options = settings, model = config, device = $"{device.Kind} {device.Name}" }, TrainingSettings.Json));
-        long step = Restore(gan, folder, resumed, source, stepsPerEpoch);
+        long step = Restore(gan, folder, resumed, source, stepsPerEpoch, measured.Classes);
 
         long lastStep = (long)settings.Epochs * stepsPerEpoch;
         if (settings.MaxSteps is { } maxSteps) lastStep = Math.Min(lastStep, step + maxSteps);
@@ -83,7 +86,7 @@ public sealed class TrainingRun
         if (resumed is not null) RestoreCopies(folder, schedule, step, best, evaluation is not null);
 
         using var samples = new SampleGrid(kernels, gan, Math.Min(GridSamples, config.BatchSize));
-        var epochEnd = new EpochEnd(this, gan, folder, schedule, evaluation, samples, new MetricsLog(folder.Metrics), best);
+        var epochEnd = new EpochEnd(this, gan, folder, schedule, evaluation, samples, new MetricsLog(folder.Metrics, measured.Classes), best);
         return Loop(gan, finite, data, folder, schedule, epochEnd, step);
     }
 
@@ -166,13 +169,13 @@ public sealed class TrainingRun
 
     /// <summary>The networks' state to start from: the resumed checkpoint's, the starting one's, or PyTorch's initialisation. Returns the step.</summary>
     long Restore(Gan gan, RunFolder folder, (Checkpoint.Contents Contents, string Path)? resumed,
-        (Checkpoint.Contents Contents, string Path)? source, int stepsPerEpoch)
+        (Checkpoint.Contents Contents, string Path)? source, int stepsPerEpoch, int classes)
     {
         if (resumed is var (checkpoint, path))
         {
             long step = Checkpoint.Restore(checkpoint, gan, path);
             checkpointStep = step;
-            folder.CutBackTo(step, stepsPerEpoch);
+            folder.CutBackTo(step, stepsPerEpoch, classes);
             log.WriteLine($"resumed from {path} at step {step} (epoch {step / stepsPerEpoch})");
             return step;
         }
@@ -304,9 +307,9 @@ public sealed class TrainingRun
             return best;
         }
 
-        public bool Improves(QualityReport? quality) => quality is not null && quality.Frechet < frechet;
+        public bool Improves(QualityReport? quality) => quality?.Frechet < frechet;
 
-        public void Record(QualityReport quality, long step) => (frechet, Step) = (quality.Frechet, step);
+        public void Record(QualityReport quality, long step) => (frechet, Step) = (quality.Frechet!.Value, step);
     }
 
     static float[] TrainingImages(MnistSplit train)

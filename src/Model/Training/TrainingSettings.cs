@@ -44,6 +44,8 @@ public sealed record TrainingSettings
     /// <summary>Epochs between quality measures in metrics.csv; 0: none.</summary>
     public int EvalEvery { get; init; }
     public int EvalSamples { get; init; } = Evaluation.DefaultCount;
+    /// <summary>The classifier <see cref="EvalEvery"/> measures with; null: MNIST's, <see cref="Evaluation.DefaultClassifierPath"/>.</summary>
+    public string? Classifier { get; init; }
     /// <summary>
     /// The training images' count and hash, recorded by a run's start so that its resume refuses other data
     /// (<see cref="TrainingRun.DataFingerprint"/>); null in the settings of runs that predate it.

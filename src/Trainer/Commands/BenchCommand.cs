@@ -17,7 +17,7 @@ public sealed record BenchOptions
     public int? Repeats { get; init; }
     public IReadOnlyList<int>? GemmSizes { get; init; }
     public int GemmBatch { get; init; } = 128;
-    public int Images { get; init; } = Measurement.MnistTrainImages;
+    public int Images { get; init; } = Measurement.DefaultSyntheticImages;
     public string? Json { get; init; }
 }
 
@@ -100,7 +100,7 @@ public static class BenchCommand
             msPerIteration.Add(1000 * seconds / steps);
         }
         double median = Measurement.Median(msPerIteration);
-        int stepsPerEpoch = Measurement.MnistStepsPerEpoch(batch);
+        int stepsPerEpoch = data.StepsPerEpoch(batch);
         double epochSeconds = median / 1000 * stepsPerEpoch;
         return new TrainingSpeed(batch, width, median, msPerIteration.Min(), msPerIteration.Max(), batch / (median / 1000),
             stepsPerEpoch, epochSeconds, epochSeconds * Measurement.ReferenceEpochs);

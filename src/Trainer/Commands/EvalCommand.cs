@@ -5,7 +5,7 @@ using IlgpuGan.Model;
 
 namespace IlgpuGan.Trainer;
 
-/// <summary>What `eval` was asked to measure: samples from a checkpoint or from an IDX file, against an MNIST folder.</summary>
+/// <summary>What `eval` was asked to measure: samples from a checkpoint or from an IDX file, against a data folder.</summary>
 public sealed record EvalOptions
 {
     public string DataDir { get; init; } = "data/mnist";
@@ -20,8 +20,8 @@ public sealed record EvalOptions
 }
 
 /// <summary>
-/// `eval`: samples from a checkpoint or an IDX file measured against an MNIST folder's test set, printed beside
-/// the figures of real training digits, their ceiling.
+/// `eval`: samples from a checkpoint or an IDX file measured against a data folder's test set, printed beside
+/// the figures of real training images, their ceiling. The classifier must have learned the folder's data.
 /// </summary>
 public static class EvalCommand
 {
@@ -34,13 +34,13 @@ public static class EvalCommand
         var defaults = new EvalOptions();
         return new EvalOptions
         {
-            DataDir = args.Path("data", defaults.DataDir, "folder of the four MNIST-format IDX files"),
+            DataDir = args.Path("data", defaults.DataDir, "folder of the data measured against (MNIST-format IDX files)"),
             Checkpoint = args.Path("checkpoint", null, "checkpoint, or a run folder, to draw the samples from"),
             Samples = args.Path("samples", null, "IDX file of samples (N×28×28 bytes) instead of a checkpoint"),
             Count = args.Int("count", defaults.Count, "samples to draw from the checkpoint", min: 2, max: 1_000_000),
             Mode = args.Choice("bn", defaults.Mode, "BatchNorm statistics when drawing: train (batch statistics, as the seed samples) or eval (running statistics)"),
             Seed = (ulong)args.Int("seed", (int)defaults.Seed, "seed of the samples' noise", min: 0),
-            Classifier = args.Path("classifier", defaults.Classifier, "classifier file whose features and predictions are measured"),
+            Classifier = args.Path("classifier", defaults.Classifier, "classifier of the data (made by 'classifier --data DIR --out FILE'), whose features and predictions are measured; MNIST's by default"),
             Json = args.Path("json", null, "also write the figures to this JSON file"),
             Accelerator = args.Choice("accelerator", defaults.Accelerator, "where the kernels run"),
         };
@@ -48,21 +48,33 @@ public static class EvalCommand
 
     public static void Run(EvalOptions options, TextWriter output)
     {
-        options = options with { Checkpoint = options.Checkpoint is { } given ? RunFolder.CheckpointOf(given) : null };
         if ((options.Checkpoint is null) == (options.Samples is null))
             throw new UsageException("give either --checkpoint or --samples");
         var clock = Stopwatch.StartNew();
-        var mnist = MnistDataset.Load(options.DataDir);
-        var samplesFromFile = options.Samples is { } idxPath ? ReadSamples(idxPath) : null;
+        Measure(options, MeasuredData.Load(options.DataDir), output, clock);
+    }
+
+    /// <summary>The measures against data already read (<see cref="EvalOptions.DataDir"/> names it in no message).</summary>
+    public static void Measure(EvalOptions options, MeasuredData data, TextWriter output, Stopwatch clock)
+    {
+        options = options with { Checkpoint = options.Checkpoint is { } given ? RunFolder.CheckpointOf(given) : null };
+        var samplesFromFile = options.Samples is { } idxPath ? ReadSamples(idxPath, data) : null;
         var checkpoint = options.Checkpoint is { } checkpointPath ? Checkpoint.Read(checkpointPath) : null;
+        if (checkpoint is not null && checkpoint.Header.Config.ImagePixels != data.Pixels)
+            throw new CheckpointException($"{options.Checkpoint}: a generator of {checkpoint.Header.Config.ImagePixels}-pixel images, " +
+                $"{Printable.Escape(data.Name)}'s have {data.Pixels}");
+        var classifierFile = Evaluation.ReadClassifier(options.Classifier, data);
 
         using var device = ComputeDevice.Create(options.Accelerator);
         output.WriteLine($"device: {device.Kind} {device.Name}");
         var kernels = new KernelSet(device);
-        var (classifier, header) = Evaluation.LoadClassifier(options.Classifier, kernels);
-        using var _ = classifier;
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"classifier: {options.Classifier} (test accuracy {100 * header.TestAccuracy:F2}%)"));
+        var loaded = classifierFile is { } file ? ClassifierFile.ToDevice(file, kernels, maxRows: 1_000) : ((Classifier, ClassifierFile.Header)?)null;
+        using var classifier = loaded?.Item1;
+        var header = loaded?.Item2;
+        output.WriteLine(header is null
+            ? Evaluation.UnlabelledLine(data)
+            : string.Create(CultureInfo.InvariantCulture,
+                $"classifier: {options.Classifier} (test accuracy {100 * header.TestAccuracy:F2}%), of {header.Learned}"));
 
         string source;
         byte[] samples;
@@ -75,59 +87,63 @@ public static class EvalCommand
         else
         {
             samples = samplesFromFile!;
-            source = $"{samples.Length / MnistDataset.PixelsPerImage} samples from {options.Samples}";
+            source = $"{samples.Length / data.Pixels} samples from {options.Samples}";
         }
         output.WriteLine($"measuring {source}");
 
         var setClock = Stopwatch.StartNew();
-        using var quality = Evaluation.OpenQuality(kernels, classifier, mnist);
+        using var quality = Evaluation.OpenQuality(kernels, classifier, data);
         var measured = quality.Evaluate(samples);
         double samplesSeconds = setClock.Elapsed.TotalSeconds;
         setClock.Restart();
-        var ceiling = quality.Evaluate(Evaluation.CeilingImages(mnist.Train, Evaluation.DefaultCount));
+        var ceiling = quality.Evaluate(Evaluation.CeilingImages(data, Evaluation.DefaultCount));
         double ceilingSeconds = setClock.Elapsed.TotalSeconds;
         double seconds = clock.Elapsed.TotalSeconds;
-        WriteTable(output, measured, ceiling);
+        WriteTable(output, measured, ceiling, data.Classes);
+        if (Evaluation.PaperComparison(data) is { } paper) output.WriteLine(paper);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"done in {seconds:F1} s (samples measured in {samplesSeconds:F1} s, the test set's side included; real digits in {ceilingSeconds:F1} s)"));
+            $"done in {seconds:F1} s (samples measured in {samplesSeconds:F1} s, the test set's side included; real images in {ceilingSeconds:F1} s)"));
 
         if (options.Json is { } jsonPath)
             JsonFile.Write(jsonPath, new
             {
                 source,
-                classifier = options.Classifier,
-                classifier_test_accuracy = header.TestAccuracy,
+                data = data.Fingerprint?.ToString() ?? Printable.Escape(data.Name),
+                classifier = header is null ? null : options.Classifier,
+                classifier_test_accuracy = header?.TestAccuracy,
                 samples = ToJson(measured),
                 real_training_digits = ToJson(ceiling),
                 seconds,
             });
     }
 
-    static byte[] ReadSamples(string path)
+    static byte[] ReadSamples(string path, MeasuredData data)
     {
         var images = IdxFile.ReadImages(path);
-        if (images.Rows != MnistDataset.Side || images.Columns != MnistDataset.Side)
-            throw new DataFormatException(path, $"samples are {images.Rows}×{images.Columns}, MNIST's are {MnistDataset.Side}×{MnistDataset.Side}");
+        if (data.Channels != 1 || images.Rows != data.Height || images.Columns != data.Width)
+            throw new DataFormatException(path, $"samples are {images.Rows}×{images.Columns}, {Printable.Escape(data.Name)}'s images are {data.Channels}×{data.Height}×{data.Width}");
         if (images.Count < 2) throw new DataFormatException(path, "one sample: the measures need at least 2");
         return images.Pixels;
     }
 
-    static void WriteTable(TextWriter output, QualityReport samples, QualityReport real)
+    /// <summary>The figures side by side; "-" for a measure not taken, one row per class of the data.</summary>
+    static void WriteTable(TextWriter output, QualityReport samples, QualityReport real, int classes)
     {
         string Line(string name, string left, string right) => $"{name,-28}{left,22}{right,22}";
         string Row(string name, Func<QualityReport, string> figure) => Line(name, figure(samples), figure(real));
         string F(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+        string Optional(double? value, Func<double, string> format) => value is { } v ? format(v) : "-";
         output.WriteLine(Line("", $"samples ({samples.Count})", $"real train ({real.Count})"));
         output.WriteLine(Row("Parzen log-likelihood", r => F($"{r.Parzen.Mean:F1} ± {r.Parzen.StandardError:F1}")));
         output.WriteLine(Row("  window σ", r => F($"{r.Parzen.Sigma:F4}")));
-        output.WriteLine(Row("Fréchet distance to test", r => F($"{r.Frechet:F3}")));
-        output.WriteLine(Row("classifier score (max 10)", r => F($"{r.ClassifierScore:F3}")));
-        output.WriteLine(Row("smallest class share", r => F($"{100 * r.MinClassShare:F1}%")));
+        output.WriteLine(Row("Fréchet distance to test", r => Optional(r.Frechet, v => F($"{v:F3}"))));
+        output.WriteLine(Row(classes > 0 ? $"classifier score (max {classes})" : "classifier score", r => Optional(r.ClassifierScore, v => F($"{v:F3}"))));
+        output.WriteLine(Row("smallest class share", r => Optional(r.MinClassShare, v => F($"{100 * v:F1}%"))));
         for (int c = 0; c < samples.ClassShares.Length; c++)
             output.WriteLine(Row($"  class {c}", r => F($"{100 * r.ClassShares[c]:F1}%")));
-        output.WriteLine("(Goodfellow et al. 2014, Table 1: adversarial nets 225 ± 2 on MNIST)");
     }
 
+    /// <summary>A measure not taken is null in the JSON, never 0.</summary>
     static object ToJson(QualityReport report) => new
     {
         count = report.Count,

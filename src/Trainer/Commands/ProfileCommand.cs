@@ -17,7 +17,7 @@ public sealed record ProfileOptions
     public int Width { get; init; } = 1;
     public int Steps { get; init; } = 20;
     public int Warmup { get; init; } = 5;
-    public int Images { get; init; } = Measurement.MnistTrainImages;
+    public int Images { get; init; } = Measurement.DefaultSyntheticImages;
     public string? Json { get; init; }
 }
 

@@ -86,6 +86,7 @@ public static class TrainCommand
             Overwrite = train.Flag(Knobs.Overwrite, "clear the run already in the run folder and start again"),
             EvalEvery = train.Int(Knobs.EvalEvery, defaults.EvalEvery, "epochs between quality measures appended to metrics.csv, as eval's (0: off; the run's last epoch too when on); the best by Fréchet distance is kept as checkpoints/best.ckpt"),
             EvalSamples = train.Int(Knobs.EvalSamples, defaults.EvalSamples, "samples drawn for each quality measure"),
+            Classifier = train.Path(Knobs.Classifier, null, "classifier of the data that --eval-every measures with, made by 'classifier --data DIR --out FILE' (default: MNIST's)"),
         };
         if (settings.Model.LearningRateDecayTo < settings.Model.LearningRateDecayFrom && train.Given(Knobs.LearningRateDecayTo))
             throw new UsageException($"--lr-decay-to: epoch {settings.Model.LearningRateDecayTo} is before --lr-decay-from's {settings.Model.LearningRateDecayFrom}");
