@@ -59,7 +59,7 @@ public sealed class TrainingApiTests : ProgramTests
         var given = new TrainingSettings
         {
             DataDir = "given-data", Accelerator = AcceleratorKind.Cpu, Epochs = 7, SampleEvery = 3, CheckpointEvery = 4,
-            CheckpointMinutes = 2, KeepEvery = 5, EvalEvery = 6, EvalSamples = 99,
+            CheckpointMinutes = 2, KeepEvery = 5, EvalEvery = 6, EvalSamples = 99, Classifier = "given-classifier.bin",
         };
         var savedJson = JsonSerializer.SerializeToElement(saved, TrainingSettings.Json);
         var givenJson = JsonSerializer.SerializeToElement(given, TrainingSettings.Json);
