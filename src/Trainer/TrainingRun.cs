@@ -28,7 +28,8 @@ public sealed class TrainingRun(TrainOptions requested, TextWriter output, bool 
         // Checked before the run folder is made, so that a refused start leaves nothing behind.
         string? sourcePath = options.Resume is null && options.From is { } from ? RunFolder.CheckpointOf(from) : null;
         var source = sourcePath is null ? null : Checkpoint.Read(sourcePath);
-        if (source?.Header.Config.ArchitectureDifference(options.Model) is { } difference)
+        // The images' shape is the data's, known once it is read.
+        if (source?.Header.Config.ArchitectureDifference(options.Model with { Image = source.Header.Config.Image }) is { } difference)
             throw new UsageException($"--from: {sourcePath} cannot start this run: {difference}");
         using var folder = RunFolder.Open(options.OutDir, output);
         var resumed = options.Resume is { } resumePath ? Checkpoint.Read(resumePath) : null;
@@ -40,24 +41,30 @@ public sealed class TrainingRun(TrainOptions requested, TextWriter output, bool 
         else if (folder.HoldsRun && !options.Overwrite)
             throw new UsageException($"{options.OutDir} already holds a run: --resume {options.OutDir} continues it, " +
                 "--overwrite clears it and starts again");
-        var config = resumed?.Header.Config ?? options.Model;
-        var mnist = LoadMnist(resumed is not null);
-        var fingerprint = TrainCommand.DataFingerprint(mnist.Train.Images, config.ImagePixels);
+        var dataset = LoadData(resumed is not null);
+        var config = resumed?.Header.Config ?? options.Model with { Image = dataset.Shape };
+        if (config.Image != dataset.Shape)
+            throw new DataFormatException(options.DataDir, $"its images are {dataset.Shape}, the run's are {config.Image}; give --data the folder of the run's own");
+        if (source is not null && source.Header.Config.Image != dataset.Shape)
+            throw new UsageException($"--from: {sourcePath} cannot start this run: images are {source.Header.Config.Image}, not {dataset.Shape}");
+        if (config.Problem() is { } sizeProblem) throw new DataFormatException(options.DataDir, sizeProblem);
+        var fingerprint = TrainCommand.DataFingerprint(dataset.Train.Images, config.ImagePixels);
         if (options.DataFingerprint is { } trained && trained != fingerprint)
             throw new DataFormatException(options.DataDir, $"its training images ({fingerprint}) are not those the run trained on " +
                 $"({trained}); give --data the folder of the run's own");
         options = options with { DataFingerprint = fingerprint };
-        int images = mnist.Train.Images.Length / config.ImagePixels;
+        int images = dataset.Train.Count;
         if (images < config.BatchSize)
             throw new ArgumentException($"--batch-size: {config.BatchSize} is more than the {images} training images");
 
         using var device = ComputeDevice.Create(options.Accelerator);
         output.WriteLine($"device: {device.Kind} {device.Name}");
+        output.WriteLine($"data: {dataset.Train.Count} images of {dataset.Shape} ({dataset.Format}) from {options.DataDir}");
         var kernels = new KernelSet(device);
         using var gan = new Gan(kernels, config);
         using var finite = new FiniteState(kernels, gan);
-        using var data = new DeviceDataset(kernels, TrainingImages(mnist.Train), config.ImagePixels);
-        using var evaluation = options.EvalEvery > 0 ? new TrainingEvaluation(kernels, mnist, options.EvalSamples) : null;
+        using var data = new DeviceDataset(kernels, TrainingImages(dataset.Train), config.ImagePixels);
+        using var evaluation = options.EvalEvery > 0 ? new TrainingEvaluation(kernels, MnistDataset.Load(options.DataDir), options.EvalSamples) : null;
         int stepsPerEpoch = data.StepsPerEpoch(config.BatchSize);
         // Cleared only now that the data, the device and the sizes are known to do: a refused start loses nothing.
         if (resumed is null && folder.HoldsRun) folder.Clear();
@@ -174,21 +181,25 @@ public sealed class TrainingRun(TrainOptions requested, TextWriter output, bool 
     }
 
     /// <summary>
-    /// The data set, fetched into a folder that holds nothing yet, so that a mistyped path is reported, not filled;
-    /// a resumed run fetches only into a folder given on its command line, never into one its checkpoint names.
+    /// The data set. Only the default folder is fetched into (MNIST) when it does not exist, so that a mistyped path is
+    /// reported, not filled; a resumed run fetches only into a folder given on its command line, never into one its
+    /// checkpoint names.
     /// </summary>
-    MnistDataset LoadMnist(bool resuming)
+    ImageDataset LoadData(bool resuming)
     {
         var folder = options.DataDir;
         if (File.Exists(folder))
-            throw new UsageException($"--data: {folder} is a file; give the folder that holds the four MNIST IDX files");
+            throw new UsageException($"--data: {folder} is a file; give the folder that holds the data set");
         if (!Directory.Exists(folder) || !Directory.EnumerateFileSystemEntries(folder).Any())
         {
             if (resuming && !options.Given.Contains("data"))
                 throw new DirectoryNotFoundException($"{folder}: the run's data folder is missing or empty; give --data the folder of the images it trained on");
+            if (Path.GetFullPath(folder) != Path.GetFullPath(TrainOptions.DefaultDataDir))
+                throw new DirectoryNotFoundException($"--data: {folder} is {(Directory.Exists(folder) ? "an empty folder" : "no folder")}; " +
+                    $"only the default, {TrainOptions.DefaultDataDir}, is fetched (MNIST) when missing");
             MnistDownload.EnsurePresent(folder, output);
         }
-        return MnistDataset.Load(folder);
+        return ImageDataset.Open(folder, options.ImageFolder, output);
     }
 
     void RestoreCopy(RunFolder folder, string path, long step)
@@ -196,7 +207,7 @@ public sealed class TrainingRun(TrainOptions requested, TextWriter output, bool 
         if (folder.CopyCheckpointTo(path, step)) output.WriteLine($"restored {path} from the checkpoint of step {step}, which a stop had left unwritten");
     }
 
-    static float[] TrainingImages(MnistSplit train)
+    static float[] TrainingImages(ImageSplit train)
     {
         var floats = new float[train.Images.Length];
         MnistDataset.PixelsToFloats(train.Images, floats);

@@ -13,7 +13,9 @@ public sealed record TrainOptions
     /// </summary>
     [JsonIgnore]
     public GanConfig Model { get; init; } = Recipes.Config(Recipe.Reference);
-    public string DataDir { get; init; } = "data/mnist";
+    public string DataDir { get; init; } = DefaultDataDir;
+    /// <summary>How a folder of pictures becomes the training images; unused by the other formats.</summary>
+    public ImageFolderOptions ImageFolder { get; init; } = new();
     public string OutDir { get; init; } = RunFolder(Recipe.Reference);
     public int Epochs { get; init; } = 300;
     public AcceleratorKind Accelerator { get; init; } = AcceleratorKind.Auto;
@@ -44,6 +46,9 @@ public sealed record TrainOptions
     /// </summary>
     public string? DataFingerprint { get; init; }
 
+    /// <summary>The one data folder `train` fetches MNIST into when it does not exist.</summary>
+    public const string DefaultDataDir = "data/mnist";
+
     /// <summary>The bounds of eval's sample count: a Fréchet covariance needs two samples at least.</summary>
     public const int MinEvalSamples = 2, MaxEvalSamples = 1_000_000;
 
@@ -61,6 +66,8 @@ public sealed record TrainOptions
         : !(CheckpointMinutes >= 0) || double.IsInfinity(CheckpointMinutes) ? $"checkpoint-minutes {CheckpointMinutes} is not a non-negative number"
         : !Enum.IsDefined(Accelerator) ? $"accelerator {(int)Accelerator} is none of {string.Join(", ", Enum.GetNames<AcceleratorKind>())}"
         : string.IsNullOrEmpty(DataDir) ? "the data folder is empty"
+        : ImageFolder is null || !ImageShape.ChannelCounts.Contains(ImageFolder.Channels) || ImageFolder.Size is < 1 or > IlgpuGan.Model.Data.ImageFolder.MaxSide
+            ? $"the picture conversion {ImageFolder} is not 1 or 3 channels and a size in 1..{IlgpuGan.Model.Data.ImageFolder.MaxSide}"
         : null;
 
     /// <summary>The run folder of a recipe when --out is not given: runs/seed, runs/stable.</summary>
@@ -99,7 +106,7 @@ public static class TrainCommand
     /// </summary>
     static readonly string[] ModelOptions =
         ["recipe", "batch-size", "z-dim", "g-widths", "d-widths", "lr", "weight-decay", "beta1", "seed", "loss", "real-target", "d-dropout", "g-average",
-         "g-average-warmup", "lr-decay-from", "lr-decay-to"];
+         "g-average-warmup", "lr-decay-from", "lr-decay-to", "image-size", "channels"];
 
     /// <summary>
     /// The options a resumed run takes from its command line, the others coming from the run's saved ones: where the
@@ -124,7 +131,11 @@ public static class TrainCommand
         var defaults = new TrainOptions();
         var options = new TrainOptions
         {
-            DataDir = args.Path("data", defaults.DataDir, "folder of the four MNIST-format IDX files (raw or .gz); fetched when it does not exist"),
+            DataDir = args.Path("data", defaults.DataDir, "data set folder: MNIST-format IDX files (raw or .gz), CIFAR-10's binary batches, " +
+                $"or PNG, JPEG and BMP pictures with one subfolder per class when labelled; {TrainOptions.DefaultDataDir} is fetched when it does not exist"),
+            ImageFolder = new ImageFolderOptions(
+                args.Int("image-size", 0, "side a folder's pictures are resized and centre-cropped to (0: the first picture's size)", min: 0, max: ImageFolder.MaxSide) is var size and > 0 ? size : null,
+                args.Int("channels", defaults.ImageFolder.Channels, "channels a folder's pictures are converted to: 1 (greyscale) or 3 (RGB)", min: 1, max: 3)),
             OutDir = args.Path("out", TrainOptions.RunFolder(recipe), "run folder"),
             Epochs = args.Int("epochs", defaults.Epochs, "epochs to train", min: 1),
             Model = model with
@@ -163,6 +174,8 @@ public static class TrainCommand
         };
         if (options.Model.LearningRateDecayTo < options.Model.LearningRateDecayFrom && args.Given("lr-decay-to"))
             throw new UsageException($"--lr-decay-to: epoch {options.Model.LearningRateDecayTo} is before --lr-decay-from's {options.Model.LearningRateDecayFrom}");
+        if (!ImageShape.ChannelCounts.Contains(options.ImageFolder.Channels))
+            throw new UsageException($"--channels: {options.ImageFolder.Channels} is neither 1 (greyscale) nor 3 (RGB)");
         if (options.Model.Problem() is { } problem)
             throw new UsageException($"--batch-size, --z-dim, --g-widths, --d-widths: {problem}");
         if (options.Resume is not null && options.From is not null)
