@@ -56,15 +56,14 @@ public static class SampleCommand
     public static void Run(SampleOptions options, TextWriter output)
     {
         var checkpoint = RunFolder.CheckpointOf(options.Checkpoint);
-        OutputPath.Check("idx", options.Idx, checkpoint);
+        OutputPath.Check("idx", options.Idx ?? DefaultIdx, checkpoint);
         OutputPath.Check("npy", options.Npy, checkpoint);
         OutputPath.Check("png", options.Png, checkpoint);
         var contents = Checkpoint.Read(checkpoint);
         var shape = contents.Header.Config.Image;
         if (shape.IsColour && options.Idx is not null)
-            throw new UsageException($"--idx: {checkpoint} draws {shape} colour images, and IDX holds greyscale; write them with --npy or --png-dir");
+            throw new CheckpointException($"{checkpoint}: draws {shape} colour images, and an IDX file (--idx) holds greyscale; write them with --npy or --png-dir");
         var idx = options.Idx ?? (shape.IsColour ? null : DefaultIdx);
-        OutputPath.Check("idx", idx, checkpoint);
         using var device = ComputeDevice.Create(options.Accelerator);
         output.WriteLine($"device: {device.Kind} {device.Name}");
         var kernels = new KernelSet(device);
