@@ -29,7 +29,7 @@ public sealed class GeneratorAverageTests(AcceleratorKind kind) : DeviceFixture(
     {
         var config = new GanConfig
         {
-            BatchSize = 5, ZDim = 7, ImagePixels = 13, GeneratorWidths = [11, 6], DiscriminatorWidths = [9, 4],
+            BatchSize = 5, ZDim = 7, Image = new(1, 1, 13), GeneratorWidths = [11, 6], DiscriminatorWidths = [9, 4],
             GeneratorAverageDecay = 0.5, GeneratorAverageWarmup = warmup,
         };
         using var gan = new Gan(new KernelSet(Device), config);

@@ -76,7 +76,7 @@ public sealed class HostileFileTests
         var path = folder.File("pixels.ckpt");
         WriteCheckpoint(folder.File("tiny.ckpt"), TinyConfig);
         // The config edited to other images: the tensors are those of 16-pixel images.
-        WriteCheckpoint(path, TinyConfig, header => header with { Config = header.Config with { ImagePixels = 100 } });
+        WriteCheckpoint(path, TinyConfig, header => header with { Config = header.Config with { Image = new(1, 10, 10) } });
         Assert.That(Refused(() => Checkpoint.Read(path)).Message, Does.Contain("G.parameters has 200 values, the config's networks hold 956"));
         var (code, _, error) = ProgramTests.Ilgpugan("export", "--checkpoint", path, "--safetensors", folder.File("out.safetensors"));
         Assert.That(code, Is.EqualTo(1), error);
@@ -175,7 +175,11 @@ public sealed class HostileFileTests
 
     [TestCase(StateDict.ConfigKey, """{"GeneratorWidths":null}""", "a network's list of widths is missing")]
     [TestCase(StateDict.ConfigKey, """{"Adam":{"LearningRate":-1,"Beta1":0.5,"Beta2":0.999,"Eps":1e-8,"WeightDecay":0}}""", "lr -1 is less than the minimum 0")]
-    [TestCase(StateDict.ImagePixelsKey, "0", "pixels per image 0 is less than 1")]
+    [TestCase(StateDict.ImagePixelsKey, "0", "image_pixels is 0, but images of 1×4×4 have 16")]
+    [TestCase(StateDict.ImageShapeKey, "1,0,4", "images of 0×4 pixels are empty")]
+    [TestCase(StateDict.ImageShapeKey, "2,4,4", "images have 2 channels, not 1 (greyscale) or 3 (RGB)")]
+    [TestCase(StateDict.ImageShapeKey, "3,100000,100000", "images of 3×100000×100000 have 30000000000 values, more than 65536")]
+    [TestCase(StateDict.ImageShapeKey, "1,16", "image_shape is '1,16', not channels,height,width")]
     [TestCase(StateDict.ZDimKey, "-5", "z dimension -5 is less than 1")]
     [TestCase(StateDict.GeneratorWidthsKey, "1000000000,32", "a width of G 1000000000 is more than 65536")]
     [TestCase(StateDict.DiscriminatorWidthsKey, "32,-1", "a width of D -1 is less than 1")]

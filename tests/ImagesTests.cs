@@ -18,7 +18,7 @@ public class ImagesTests
     {
         var samples = Samples(3, Values);
 
-        using var grid = Images.Grid(samples, columns: 2, border: 2);
+        using var grid = (Image<L8>)Images.Grid(samples, ImageShape.Mnist, columns: 2, border: 2);
 
         Assert.That((grid.Width, grid.Height), Is.EqualTo((2 * 30 + 2, 2 * 30 + 2)));
         int borderPixels = 0;
@@ -42,7 +42,7 @@ public class ImagesTests
     [Test]
     public void SixtyFourSamplesMakeAnEightByEightGrid()
     {
-        using var grid = Images.Grid(Samples(64, Values));
+        using var grid = Images.Grid(Samples(64, Values), ImageShape.Mnist);
 
         Assert.That((grid.Width, grid.Height), Is.EqualTo((8 * 30 + 2, 8 * 30 + 2)));
     }
@@ -51,8 +51,8 @@ public class ImagesTests
     public void ScalingRepeatsEachPixel()
     {
         var samples = Samples(2, Values);
-        using var small = Images.Grid(samples, columns: 8, border: 1);
-        using var large = Images.Grid(samples, columns: 8, border: 1, scale: 3);
+        using var small = (Image<L8>)Images.Grid(samples, ImageShape.Mnist, columns: 8, border: 1);
+        using var large = (Image<L8>)Images.Grid(samples, ImageShape.Mnist, columns: 8, border: 1, scale: 3);
 
         Assert.That((small.Width, small.Height), Is.EqualTo((2 * 29 + 1, 29 + 1)));
         Assert.That((large.Width, large.Height), Is.EqualTo((small.Width * 3, small.Height * 3)));
@@ -64,15 +64,15 @@ public class ImagesTests
     [Test]
     public void SampleCountMustBeWhole()
     {
-        Assert.Throws<ArgumentException>(() => Images.Grid(new float[785]));
-        Assert.Throws<ArgumentException>(() => Images.Grid([]));
+        Assert.Throws<ArgumentException>(() => Images.Grid(new float[785], ImageShape.Mnist));
+        Assert.Throws<ArgumentException>(() => Images.Grid([], ImageShape.Mnist));
     }
 
     [Test]
     public void GifHasOneExactFramePerGridAndLoopsForever()
     {
         using var folder = new TempFolder();
-        var grids = Enumerable.Range(0, 5).Select(f => Images.Grid(Samples(4, Values.Skip(f).Concat(Values.Take(f)).ToArray()))).ToList();
+        var grids = Enumerable.Range(0, 5).Select(f => (Image<L8>)Images.Grid(Samples(4, Values.Skip(f).Concat(Values.Take(f)).ToArray()), ImageShape.Mnist)).ToList();
         try
         {
             Images.SaveGif(folder.File("progress.gif"), grids, frameDelayMs: 200);

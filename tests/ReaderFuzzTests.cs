@@ -25,7 +25,7 @@ public sealed class ReaderFuzzTests
     /// <summary>A small config of every tensor kind a checkpoint holds: BatchNorm, D, and G's average.</summary>
     public static GanConfig TinyConfig => new()
     {
-        BatchSize = 2, ZDim = 4, ImagePixels = 16, GeneratorWidths = [8], DiscriminatorWidths = [6], GeneratorAverageDecay = 0.5,
+        BatchSize = 2, ZDim = 4, Image = new(1, 4, 4), GeneratorWidths = [8], DiscriminatorWidths = [6], GeneratorAverageDecay = 0.5,
     };
 
     /// <summary>A checkpoint of <paramref name="config"/> written without a device, its values counting up.</summary>

@@ -1,9 +1,9 @@
 namespace IlgpuGan.Tests;
 
 /// <summary>
-/// Checks that need a tool this machine may lack (ptxas, an OpenCL implementation, Debian's PyTorch and onnx, a browser). On a
+/// Checks that need a tool this machine may lack (ptxas, an OpenCL implementation, Debian's PyTorch and onnx, a browser, numpy, Debian's data sets). On a
 /// user's machine a missing tool skips the check with the reason; where ILGPUGAN_REQUIRED_CHECKS names the check (CI
-/// sets "ptxas opencl pytorch onnx browser"), it fails instead, so that a check which silently ran nothing can never pass.
+/// sets "ptxas opencl pytorch onnx browser datasets numpy"), it fails instead, so that a check which silently ran nothing can never pass.
 /// </summary>
 public static class RequiredChecks
 {

@@ -25,7 +25,7 @@ public sealed class StepGraphTests
         using var device = ComputeDevice.Create(kind, profiling: true);
         var kernels = new KernelSet(device, variant);
         var config = Recipes.Config(recipe) with { BatchSize = 4, LearningRateDecayFrom = 0, LearningRateDecayTo = 2 };
-        config = config with { ZDim = 8, ImagePixels = 16, GeneratorWidths = [8, 8, 8, 8], DiscriminatorWidths = [8, 8] };
+        config = config with { ZDim = 8, Image = new(1, 4, 4), GeneratorWidths = [8, 8, 8, 8], DiscriminatorWidths = [8, 8] };
         using var gan = Measurement.InitializedGan(kernels, config);
         // 4 steps an epoch: steps 1 and 2 are an epoch's middle steps (the shuffle launches at an epoch's first).
         using var data = Measurement.SyntheticImages(kernels, 17, config.ImagePixels, seed: 1);

@@ -35,7 +35,7 @@ public sealed class StepLaunchTests
         var kernels = new KernelSet(device, KernelVariant.Portable);
         var config = Recipes.Config(recipe) with { BatchSize = 4 };
         if (device.IsCpu)
-            config = config with { ZDim = 8, ImagePixels = 16, GeneratorWidths = [8, 8, 8, 8], DiscriminatorWidths = [8, 8] };
+            config = config with { ZDim = 8, Image = new(1, 4, 4), GeneratorWidths = [8, 8, 8, 8], DiscriminatorWidths = [8, 8] };
         using var gan = Measurement.InitializedGan(kernels, config);
         using var data = Measurement.SyntheticImages(kernels, 12, config.ImagePixels, seed: 1);
         gan.TrainStep(data, 0);

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using IlgpuGan.Kernels;
 
 namespace IlgpuGan.Model;
@@ -14,7 +15,11 @@ public sealed record GanConfig
 {
     public int BatchSize { get; init; } = 128;
     public int ZDim { get; init; } = 100;
-    public int ImagePixels { get; init; } = 28 * 28;
+    /// <summary>The images' shape. A checkpoint written before the shape was recorded holds MNIST's and reads as it.</summary>
+    public ImageShape Image { get; init; } = ImageShape.Mnist;
+    /// <summary>C·H·W of <see cref="Image"/>: the length of G's output and of D's input.</summary>
+    [JsonIgnore]
+    public int ImagePixels => Image.Pixels;
     public IReadOnlyList<int> GeneratorWidths { get; init; } = Generator.ReferenceWidths;
     public IReadOnlyList<int> DiscriminatorWidths { get; init; } = Discriminator.ReferenceWidths;
     public GeneratorLoss Loss { get; init; } = GeneratorLoss.NonSaturating;
@@ -63,7 +68,7 @@ public sealed record GanConfig
     /// </summary>
     public string? ArchitectureDifference(GanConfig other) =>
         ZDim != other.ZDim ? $"z has {ZDim} values, not {other.ZDim}"
-        : ImagePixels != other.ImagePixels ? $"images have {ImagePixels} pixels, not {other.ImagePixels}"
+        : Image != other.Image ? $"images are {Image}, not {other.Image}"
         : !GeneratorWidths.SequenceEqual(other.GeneratorWidths)
             ? $"G's widths are {string.Join(",", GeneratorWidths)}, not {string.Join(",", other.GeneratorWidths)}"
         : !DiscriminatorWidths.SequenceEqual(other.DiscriminatorWidths)
@@ -75,7 +80,7 @@ public sealed record GanConfig
         : null;
 
     /// <summary>
-    /// The documented limits of the size knobs: z, the pixels of an image and each hidden width at most
+    /// The documented limits of the size knobs: z, an image's C·H·W values and each hidden width at most
     /// <see cref="MaxFeatures"/>, the batch at most <see cref="MaxBatchSize"/>, at most <see cref="MaxHiddenLayers"/>
     /// hidden layers a network; and every buffer a run allocates within <see cref="MaxBufferLength"/> floats.
     /// </summary>
@@ -101,9 +106,10 @@ public sealed record GanConfig
     string? SizeProblem()
     {
         if (GeneratorWidths is null || DiscriminatorWidths is null) return "a network's list of widths is missing";
+        if (Image is null) return "the image shape is missing";
         return OutOfRange("batch size", BatchSize, 2, MaxBatchSize)
             ?? OutOfRange("z dimension", ZDim, 1, MaxFeatures)
-            ?? OutOfRange("pixels per image", ImagePixels, 1, MaxFeatures)
+            ?? Image.Problem(MaxFeatures)
             ?? OutOfRange("G's hidden layer count", GeneratorWidths.Count, 0, MaxHiddenLayers)
             ?? OutOfRange("D's hidden layer count", DiscriminatorWidths.Count, 0, MaxHiddenLayers)
             ?? GeneratorWidths.Select(w => OutOfRange("a width of G", w, 1, MaxFeatures)).FirstOrDefault(p => p is not null)

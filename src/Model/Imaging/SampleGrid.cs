@@ -1,7 +1,6 @@
 using IlgpuGan.Kernels;
 using IlgpuGan.Model;
 using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
 
 namespace IlgpuGan.Model.Imaging;
 
@@ -29,7 +28,7 @@ public sealed class SampleGrid : IDisposable
     public void Save(string path, string gifPath)
     {
         gan.SamplingGenerator.Forward(noise.View, count, ForwardMode.BatchStatistics, pixels.View);
-        using (var grid = Images.Grid(pixels.GetAsArray1D(), columns: 8))
+        using (var grid = Images.Grid(pixels.GetAsArray1D(), gan.Config.Image, columns: 8))
             Images.SavePng(path, grid);
         SaveProgressGif(Path.GetDirectoryName(path)!, gifPath);
     }
@@ -37,7 +36,7 @@ public sealed class SampleGrid : IDisposable
     /// <summary>progress.gif of the grids in <paramref name="samplesFolder"/>, in epoch order; removed when there are none.</summary>
     public static void SaveProgressGif(string samplesFolder, string gifPath)
     {
-        var frames = new List<Image<L8>>();
+        var frames = new List<Image>();
         try
         {
             foreach (var file in Directory.GetFiles(samplesFolder, "epoch_*.png").Order(StringComparer.Ordinal))
@@ -53,7 +52,7 @@ public sealed class SampleGrid : IDisposable
     }
 
     /// <summary>A grid of the samples folder, which anyone may have replaced: refused unless it is a PNG of a grid's size.</summary>
-    static Image<L8> LoadGrid(string path)
+    static Image LoadGrid(string path)
     {
         const int maxSide = 4096;
         if (RegularFile.Length(path, 8, "a PNG sample grid") > (long)maxSide * maxSide)
@@ -63,7 +62,7 @@ public sealed class SampleGrid : IDisposable
             var info = Image.Identify(path) ?? throw new UnknownImageFormatException("not a known image format");
             if (info.Width > maxSide || info.Height > maxSide)
                 throw new DataFormatException(path, $"{info.Width}×{info.Height} pixels, larger than a sample grid can be");
-            return Image.Load<L8>(path);
+            return Image.Load(path);
         }
         catch (ImageFormatException e)
         {

@@ -73,6 +73,7 @@ public static class StateDict
 
     /// <summary>Metadata keys: a safetensors header holds strings only.</summary>
     public const string NetworkKey = "network", ZDimKey = "z_dim", ImagePixelsKey = "image_pixels",
+        ImageShapeKey = "image_shape",
         GeneratorWidthsKey = "generator_widths", DiscriminatorWidthsKey = "discriminator_widths", TanhKey = "tanh_output",
         BatchNormKey = "batchnorm", WeightsKey = "weights", StepKey = "step", ConfigKey = "ilgpugan_config";
 
@@ -88,6 +89,7 @@ public static class StateDict
         [NetworkKey] = network,
         [ZDimKey] = Invariant(config.ZDim),
         [ImagePixelsKey] = Invariant(config.ImagePixels),
+        [ImageShapeKey] = $"{config.Image.Channels},{config.Image.Height},{config.Image.Width}",
         [GeneratorWidthsKey] = string.Join(',', config.GeneratorWidths),
         [DiscriminatorWidthsKey] = string.Join(',', config.DiscriminatorWidths),
         [TanhKey] = config.TanhOutput ? "true" : "false",
@@ -119,7 +121,7 @@ public static class StateDict
             return config with
             {
                 ZDim = metadata.TryGetValue(ZDimKey, out var z) ? int.Parse(z, CultureInfo.InvariantCulture) : config.ZDim,
-                ImagePixels = metadata.TryGetValue(ImagePixelsKey, out var p) ? int.Parse(p, CultureInfo.InvariantCulture) : config.ImagePixels,
+                Image = Image(metadata, config.Image),
                 GeneratorWidths = metadata.TryGetValue(GeneratorWidthsKey, out var g) ? Widths(g) : config.GeneratorWidths,
                 DiscriminatorWidths = metadata.TryGetValue(DiscriminatorWidthsKey, out var d) ? Widths(d) : config.DiscriminatorWidths,
                 TanhOutput = metadata.TryGetValue(TanhKey, out var t) ? bool.Parse(t) : config.TanhOutput,
@@ -137,6 +139,25 @@ public static class StateDict
         {
             throw new CheckpointException($"{path}: unreadable recipe in the metadata ({Printable.Escape(e.Message)})");
         }
+    }
+
+    /// <summary>
+    /// The shape image_shape gives as "C,H,W". A file without it (exports from before it) holds MNIST's images, so its
+    /// image_pixels may say 784 only; absent both, the config's shape stays.
+    /// </summary>
+    static ImageShape Image(IReadOnlyDictionary<string, string> metadata, ImageShape shape)
+    {
+        if (metadata.TryGetValue(ImageShapeKey, out var text))
+        {
+            var sizes = Widths(text);
+            if (sizes.Length != 3) throw new FormatException($"{ImageShapeKey} is '{Printable.Escape(text)}', not channels,height,width");
+            shape = new ImageShape(sizes[0], sizes[1], sizes[2]);
+        }
+        else if (metadata.ContainsKey(ImagePixelsKey)) shape = ImageShape.Mnist;
+        if (metadata.TryGetValue(ImagePixelsKey, out var pixels) && shape.Problem(GanConfig.MaxFeatures) is null
+            && int.Parse(pixels, CultureInfo.InvariantCulture) != shape.Pixels)
+            throw new FormatException($"{ImagePixelsKey} is {Printable.Escape(pixels)}, but images of {shape} have {shape.Pixels}");
+        return shape;
     }
 
     static int[] Widths(string text) => text.Split(',').Select(w => int.Parse(w, CultureInfo.InvariantCulture)).ToArray();

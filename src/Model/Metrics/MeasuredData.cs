@@ -16,13 +16,25 @@ public sealed class MeasuredData
         fingerprint = trainLabels is null ? null : new(() => DatasetFingerprint.Of(name, channels, height, width, classes, trainImages, trainLabels));
     }
 
-    /// <summary>A folder of MNIST's format, the one kind of data the program reads today.</summary>
-    public static MeasuredData Load(string folder) => Of(folder, MnistDataset.Load(folder));
+    /// <summary>The data set in <paramref name="folder"/>, in any format <see cref="ImageDataset.Open"/> reads.</summary>
+    public static MeasuredData Load(string folder, ImageFolderOptions? options = null, TextWriter? log = null) =>
+        Of(ImageDataset.Open(folder, options, log), log);
 
-    /// <summary>The data of an MNIST-format folder already read.</summary>
-    public static MeasuredData Of(string folder, MnistDataset mnist) =>
-        new(NameOf(folder), 1, MnistDataset.Side, MnistDataset.Side, MnistDataset.Classes,
-            mnist.Train.Images, mnist.Train.Labels, mnist.Test.Images, mnist.Test.Labels);
+    /// <summary>
+    /// A data set already read. One without a test split (a folder of pictures) is measured against its last sixth,
+    /// which the training also saw: said on <paramref name="log"/>, since such figures flatter the samples.
+    /// </summary>
+    public static MeasuredData Of(ImageDataset data, TextWriter? log = null)
+    {
+        var (shape, train) = (data.Shape, data.Train);
+        int classes = data.ClassNames?.Count ?? 0;
+        if (data.Test is { } test)
+            return new(NameOf(data.Folder), shape.Channels, shape.Height, shape.Width, classes, train.Images, train.Labels, test.Images, test.Labels);
+        int held = Math.Max(1, train.Count / 6), kept = train.Count - held;
+        log?.WriteLine($"{data.Folder}: no test split; measured against its last {held} training images, which the GAN also trained on");
+        return new(NameOf(data.Folder), shape.Channels, shape.Height, shape.Width, classes,
+            train.Images[..(kept * shape.Pixels)], train.Labels?[..kept], train.Images[(kept * shape.Pixels)..], train.Labels?[kept..]);
+    }
 
     /// <summary>What people call a data set in a folder: the folder's own name.</summary>
     public static string NameOf(string folder) => Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)));

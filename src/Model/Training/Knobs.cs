@@ -55,6 +55,10 @@ public sealed record Knob(string Name, KnobClass Class)
 public static class Knobs
 {
     public static readonly Knob Recipe = new("recipe", KnobClass.Model);
+    /// <summary>The side a folder's pictures are resized and centre-cropped to; 0: the first picture's size.</summary>
+    public static readonly Knob ImageSize = new("image-size", KnobClass.Model) { Min = 0, Max = ImageFolder.MaxSide };
+    /// <summary>The channels a folder's pictures are converted to: 1 (greyscale) or 3 (RGB).</summary>
+    public static readonly Knob Channels = new("channels", KnobClass.Model) { Min = 1, Max = 3 };
     public static readonly Knob BatchSize = new("batch-size", KnobClass.Model) { Min = 2, Max = GanConfig.MaxBatchSize };
     public static readonly Knob ZDim = new("z-dim", KnobClass.Model) { Min = 1, Max = GanConfig.MaxFeatures };
     /// <summary>Each width of G's hidden layers.</summary>

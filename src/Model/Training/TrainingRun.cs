@@ -54,17 +54,19 @@ public sealed class TrainingRun
         var source = StartingCheckpoint();
         using var folder = RunFolder.Open(settings.OutDir, log);
         var resumed = ResumedCheckpoint(folder);
-        var config = resumed?.Contents.Header.Config ?? settings.Model;
-        var mnist = LoadData(resumed is not null, config);
+        var dataset = LoadData(resumed is not null);
+        var config = resumed?.Contents.Header.Config ?? settings.Model with { Image = dataset.Shape };
+        CheckData(dataset, config, source);
         cancellation.ThrowIfCancellationRequested();
 
         using var device = ComputeDevice.Create(settings.Accelerator);
         log.WriteLine($"device: {device.Kind} {device.Name}");
+        log.WriteLine($"data: {dataset.Train.Count} images of {dataset.Shape} ({dataset.Format}) from {settings.DataDir}");
         var kernels = new KernelSet(device);
         using var gan = new Gan(kernels, config);
         using var finite = new FiniteState(kernels, gan);
-        using var data = new DeviceDataset(kernels, TrainingImages(mnist.Train), config.ImagePixels);
-        var measured = MeasuredData.Of(settings.DataDir, mnist);
+        using var data = new DeviceDataset(kernels, TrainingImages(dataset.Train), config.ImagePixels);
+        var measured = MeasuredData.Of(dataset);
         using var evaluation = settings.EvalEvery > 0
             ? new TrainingEvaluation(kernels, measured, settings.Classifier ?? Evaluation.DefaultClassifierPath, settings.EvalSamples, log)
             : null;
@@ -96,7 +98,8 @@ public sealed class TrainingRun
         if (settings.Resume is not null || settings.From is not { } from) return null;
         string path = RunFolder.CheckpointOf(from);
         var source = Checkpoint.Read(path);
-        if (source.Header.Config.ArchitectureDifference(settings.Model) is { } difference)
+        // The images' shape is the data's, known once it is read (CheckData).
+        if (source.Header.Config.ArchitectureDifference(settings.Model with { Image = source.Header.Config.Image }) is { } difference)
             throw new InvalidSettingsException(Knobs.From.Name, $"{path} cannot start this run: {difference}");
         return (source, path);
     }
@@ -127,19 +130,24 @@ public sealed class TrainingRun
         catch (JsonException e) { throw new CheckpointException($"{path}: unreadable run options ({e.Message})"); }
     }
 
-    /// <summary>The training data, refused when a resumed run's images are not those it trained on, or too few for a batch.</summary>
-    MnistDataset LoadData(bool resuming, GanConfig config)
+    /// <summary>
+    /// The training data, refused when its images are not the run's shape, not those a resumed run trained on, or too
+    /// few for a batch.
+    /// </summary>
+    void CheckData(ImageDataset dataset, GanConfig config, (Checkpoint.Contents Contents, string Path)? source)
     {
-        var mnist = LoadMnist(resuming);
-        var fingerprint = DataFingerprint(mnist.Train.Images, config.ImagePixels);
+        if (config.Image != dataset.Shape)
+            throw new DataFormatException(settings.DataDir, $"its images are {dataset.Shape}, the run's are {config.Image}; give --data the folder of the run's own");
+        if (source is var (start, startPath) && start.Header.Config.Image != dataset.Shape)
+            throw new InvalidSettingsException(Knobs.From.Name, $"{startPath} cannot start this run: images are {start.Header.Config.Image}, not {dataset.Shape}");
+        if (config.Problem() is { } sizeProblem) throw new DataFormatException(settings.DataDir, sizeProblem);
+        var fingerprint = DataFingerprint(dataset.Train.Images, config.ImagePixels);
         if (settings.DataFingerprint is { } trained && trained != fingerprint)
             throw new DataFormatException(settings.DataDir, $"its training images ({fingerprint}) are not those the run trained on " +
                 $"({trained}); give --data the folder of the run's own");
         settings = settings with { DataFingerprint = fingerprint };
-        int images = mnist.Train.Images.Length / config.ImagePixels;
-        if (images < config.BatchSize)
-            throw new DataFormatException(settings.DataDir, $"its {images} training images are fewer than one batch (--batch-size {config.BatchSize})");
-        return mnist;
+        if (dataset.Train.Count < config.BatchSize)
+            throw new DataFormatException(settings.DataDir, $"its {dataset.Train.Count} training images are fewer than one batch (--batch-size {config.BatchSize})");
     }
 
     /// <summary>
@@ -150,21 +158,25 @@ public sealed class TrainingRun
         $"{trainingImages.Length / imagePixels} images, SHA-256 {Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(trainingImages))[..16]}";
 
     /// <summary>
-    /// The data set, fetched into a folder that holds nothing yet, so that a mistyped path is reported, not filled;
-    /// a resumed run fetches only into a folder given on its command line, never into one its checkpoint names.
+    /// The data set. Only the default folder is fetched into (MNIST) when it does not exist, so that a mistyped path is
+    /// reported, not filled; a resumed run fetches only into a folder given on its command line, never into one its
+    /// checkpoint names.
     /// </summary>
-    MnistDataset LoadMnist(bool resuming)
+    ImageDataset LoadData(bool resuming)
     {
         var folder = settings.DataDir;
         if (File.Exists(folder))
-            throw new InvalidSettingsException(Knobs.Data.Name, $"{folder} is a file; give the folder that holds the four MNIST IDX files");
+            throw new InvalidSettingsException(Knobs.Data.Name, $"{folder} is a file; give the folder that holds the data set");
         if (!Directory.Exists(folder) || !Directory.EnumerateFileSystemEntries(folder).Any())
         {
             if (resuming && !settings.Given.Contains(Knobs.Data.Name))
                 throw new DirectoryNotFoundException($"{folder}: the run's data folder is missing or empty; give --data the folder of the images it trained on");
+            if (Path.GetFullPath(folder) != Path.GetFullPath(TrainingSettings.DefaultDataDir))
+                throw new DirectoryNotFoundException($"--data: {folder} is {(Directory.Exists(folder) ? "an empty folder" : "no folder")}; " +
+                    $"only the default, {TrainingSettings.DefaultDataDir}, is fetched (MNIST) when missing");
             MnistDownload.EnsurePresent(folder, log);
         }
-        return MnistDataset.Load(folder);
+        return ImageDataset.Open(folder, settings.ImageFolder, log);
     }
 
     /// <summary>The networks' state to start from: the resumed checkpoint's, the starting one's, or PyTorch's initialisation. Returns the step.</summary>
@@ -312,7 +324,7 @@ public sealed class TrainingRun
         public void Record(QualityReport quality, long step) => (frechet, Step) = (quality.Frechet!.Value, step);
     }
 
-    static float[] TrainingImages(MnistSplit train)
+    static float[] TrainingImages(ImageSplit train)
     {
         var floats = new float[train.Images.Length];
         MnistDataset.PixelsToFloats(train.Images, floats);

@@ -16,7 +16,9 @@ public sealed record TrainingSettings
     public GanConfig Model { get; init; } = Recipes.Config(Recipes.Default);
     /// <summary>The recipe <see cref="Model"/> was made from; null in the saved settings of runs that predate it.</summary>
     public Recipe? Recipe { get; init; } = Recipes.Default;
-    public string DataDir { get; init; } = "data/mnist";
+    public string DataDir { get; init; } = DefaultDataDir;
+    /// <summary>How a folder of pictures becomes the training images; unused by the other formats.</summary>
+    public ImageFolderOptions ImageFolder { get; init; } = new();
     public string OutDir { get; init; } = Recipes.RunFolder(Recipes.Default);
     public int Epochs { get; init; } = 300;
     public AcceleratorKind Accelerator { get; init; } = AcceleratorKind.Auto;
@@ -55,6 +57,9 @@ public sealed record TrainingSettings
     [JsonIgnore]
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>The one data folder a run fetches MNIST into when it does not exist.</summary>
+    public const string DefaultDataDir = "data/mnist";
+
     /// <summary>A recipe's run: its config, and its run folder runs/&lt;recipe&gt;.</summary>
     public static TrainingSettings For(Recipe recipe) =>
         new() { Recipe = recipe, Model = Recipes.Config(recipe), OutDir = Recipes.RunFolder(recipe) };
@@ -82,6 +87,9 @@ public sealed record TrainingSettings
         ?? (!Enum.IsDefined(Accelerator) ? $"accelerator {(int)Accelerator} is none of {string.Join(", ", Enum.GetNames<AcceleratorKind>())}" : null)
         ?? (Recipe is { } recipe && !Enum.IsDefined(recipe) ? $"recipe {(int)recipe} is not one this build knows" : null)
         ?? (string.IsNullOrEmpty(DataDir) ? "the data folder is empty" : null)
+        ?? (ImageFolder is not { } pictures ? "no picture conversion"
+            : Knobs.ImageSize.Problem(pictures.Size ?? 0) ?? Knobs.Channels.Problem(pictures.Channels)
+              ?? (!ImageShape.ChannelCounts.Contains(pictures.Channels) ? $"channels {pictures.Channels} is neither 1 (greyscale) nor 3 (RGB)" : null))
         ?? (string.IsNullOrEmpty(OutDir) ? "the run folder is empty" : null);
 
     /// <summary>

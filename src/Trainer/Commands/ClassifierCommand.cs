@@ -10,6 +10,8 @@ public sealed record ClassifierOptions
     public string DataDir { get; init; } = "data/mnist";
     /// <summary>Null: models/&lt;the data folder's name&gt;-classifier.bin, so MNIST's stays models/mnist-classifier.bin.</summary>
     public string? OutPath { get; init; }
+    /// <summary>How a folder of pictures becomes images, as `train` converts them; unused by the other formats.</summary>
+    public ImageFolderOptions ImageFolder { get; init; } = new();
     public int Epochs { get; init; } = 10;
     public int BatchSize { get; init; } = 128;
     public double LearningRate { get; init; } = 1e-3;
@@ -37,7 +39,10 @@ public static class ClassifierCommand
         var defaults = new ClassifierOptions();
         return new ClassifierOptions
         {
-            DataDir = args.Path("data", defaults.DataDir, "folder of a labelled data set (MNIST-format IDX files)"),
+            DataDir = args.Path("data", defaults.DataDir, "folder of a labelled data set (MNIST-format IDX files, CIFAR-10's binary batches, or pictures in one subfolder per class)"),
+            ImageFolder = new ImageFolderOptions(
+                args.Int("image-size", 0, "side a folder's pictures are resized and centre-cropped to, as train's (0: the first picture's size)", min: 0, max: IlgpuGan.Model.Data.ImageFolder.MaxSide) is var size and > 0 ? size : null,
+                args.Int("channels", defaults.ImageFolder.Channels, "channels a folder's pictures are converted to, as train's: 1 (greyscale) or 3 (RGB)", min: 1, max: 3)),
             OutPath = args.Path("out", null, "classifier file to write (default models/<the data folder's name>-classifier.bin)"),
             Epochs = args.Int("epochs", defaults.Epochs, "epochs to train", min: 1),
             BatchSize = args.Int("batch-size", defaults.BatchSize, "images per batch", min: 1, max: 65536),
@@ -48,7 +53,7 @@ public static class ClassifierCommand
 
     public static void Run(ClassifierOptions options, TextWriter output)
     {
-        var data = MeasuredData.Load(options.DataDir);
+        var data = MeasuredData.Load(options.DataDir, options.ImageFolder, output);
         if (data.Fingerprint is not { } fingerprint || data.TestLabels is null)
             throw new DataFormatException(options.DataDir, "no labels for both splits: a classifier learns labelled images and is tested on labelled ones");
         if (data.TrainCount < options.BatchSize)

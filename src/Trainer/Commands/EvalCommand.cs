@@ -51,7 +51,10 @@ public static class EvalCommand
         if ((options.Checkpoint is null) == (options.Samples is null))
             throw new UsageException("give either --checkpoint or --samples");
         var clock = Stopwatch.StartNew();
-        Measure(options, MeasuredData.Load(options.DataDir), output, clock);
+        // A folder of pictures is converted to the checkpoint's images, as its run converted them.
+        var shape = options.Checkpoint is { } given ? Checkpoint.Read(RunFolder.CheckpointOf(given)).Header.Config.Image : null;
+        var pictures = shape is null ? null : new ImageFolderOptions(shape.Height == shape.Width ? shape.Height : null, shape.Channels);
+        Measure(options, MeasuredData.Load(options.DataDir, pictures, output), output, clock);
     }
 
     /// <summary>The measures against data already read (<see cref="EvalOptions.DataDir"/> names it in no message).</summary>

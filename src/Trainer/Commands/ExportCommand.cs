@@ -34,7 +34,7 @@ public static class ExportCommand
             Checkpoint = args.Path("checkpoint", defaults.Checkpoint, "checkpoint, or a run folder (its " + RunFolder.CheckpointFile + ")"),
             Safetensors = args.Path("safetensors", null, "safetensors file of G's state_dict, as the seed's PyTorch Generator names it"),
             DiscriminatorSafetensors = args.Path("d-safetensors", null, "safetensors file of D's state_dict"),
-            Onnx = args.Path("onnx", null, "ONNX file of G for inference: z [N, zDim] → images [N, 784], BatchNorm on the running statistics"),
+            Onnx = args.Path("onnx", null, "ONNX file of G for inference: z [N, zDim] → images [N, C·H·W], BatchNorm on the running statistics"),
             Raw = args.Flag("raw", "export G itself rather than the exponential average of G that the run keeps"),
         };
     }

@@ -51,12 +51,13 @@ public static class InterpolateCommand
         var contents = Checkpoint.Read(checkpoint);
         using var device = ComputeDevice.Create(options.Accelerator);
         output.WriteLine($"device: {device.Kind} {device.Name}");
+        var shape = contents.Header.Config.Image;
         var pixels = LatentWalk.Draw(new KernelSet(device), contents, checkpoint, options.Points, options.Frames, options.Seed, options.Mode);
 
-        using (var strip = Images.Grid(pixels, columns: options.Frames))
+        using (var strip = Images.Grid(pixels, shape, columns: options.Frames))
             Images.SavePng(options.Png, strip);
         var frames = Enumerable.Range(0, options.Points * options.Frames)
-            .Select(f => Images.Grid(pixels.AsSpan(f * MnistDataset.PixelsPerImage, MnistDataset.PixelsPerImage), scale: GifScale))
+            .Select(f => Images.Grid(pixels.AsSpan(f * shape.Pixels, shape.Pixels), shape, scale: GifScale))
             .ToList();
         try { Images.SaveGif(options.Gif, frames, GifFrameMs); }
         finally { frames.ForEach(frame => frame.Dispose()); }

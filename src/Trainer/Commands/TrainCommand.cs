@@ -50,7 +50,11 @@ public static class TrainCommand
         var model = defaults.Model;
         var settings = defaults with
         {
-            DataDir = train.Path(Knobs.Data, defaults.DataDir, "folder of the four MNIST-format IDX files (raw or .gz); fetched when it does not exist")!,
+            DataDir = train.Path(Knobs.Data, defaults.DataDir, "data set folder: MNIST-format IDX files (raw or .gz), CIFAR-10's binary batches, " +
+                $"or PNG, JPEG and BMP pictures with one subfolder per class when labelled; {TrainingSettings.DefaultDataDir} is fetched when it does not exist")!,
+            ImageFolder = new ImageFolderOptions(
+                train.Int(Knobs.ImageSize, 0, "side a folder's pictures are resized and centre-cropped to (0: the first picture's size)") is var size and > 0 ? size : null,
+                train.Int(Knobs.Channels, defaults.ImageFolder.Channels, "channels a folder's pictures are converted to: 1 (greyscale) or 3 (RGB)")),
             OutDir = train.Path(Knobs.Out, defaults.OutDir, "run folder")!,
             Epochs = train.Int(Knobs.Epochs, defaults.Epochs, "epochs to train"),
             Model = model with
@@ -90,6 +94,8 @@ public static class TrainCommand
         };
         if (settings.Model.LearningRateDecayTo < settings.Model.LearningRateDecayFrom && train.Given(Knobs.LearningRateDecayTo))
             throw new UsageException($"--lr-decay-to: epoch {settings.Model.LearningRateDecayTo} is before --lr-decay-from's {settings.Model.LearningRateDecayFrom}");
+        if (!ImageShape.ChannelCounts.Contains(settings.ImageFolder.Channels))
+            throw new UsageException($"--channels: {settings.ImageFolder.Channels} is neither 1 (greyscale) nor 3 (RGB)");
         if (settings.Model.Problem() is { } problem)
             throw new UsageException($"--batch-size, --z-dim, --g-widths, --d-widths: {problem}");
         if (settings.Resume is not null && settings.From is not null)
