@@ -183,7 +183,7 @@ public sealed class EvalCommandTests : ProgramTests
         var (code, text, error) = Ilgpugan("classifier", "--data", data, "--out", output, "--epochs", "2", "--batch-size", "8",
             "--seed", "2", "--accelerator", "cpu");
         Assert.That(code, Is.EqualTo(0), error);
-        Assert.That(text, Does.Contain("epoch 1:").And.Contain("test accuracy"));
+        Assert.That(text, Does.Contain("epoch 1:").And.Contain("epoch 2:").And.Contain("test accuracy"));
         var (header, parameters) = ClassifierFile.Read(output);
         Assert.That((header.Epochs, header.Seed), Is.EqualTo((2, 2UL)));
         Assert.That(header.TestAccuracy, Is.InRange(0.0, 1.0));

@@ -31,11 +31,13 @@ public sealed class TrainerEndToEndTests : ProgramTests
         var run = Folder.File("run");
         Assert.That(output, Does.StartWith("device: Cpu"));
         Assert.That(output, Does.Contain("expected time per epoch"));
-        foreach (var file in new[] { "samples/epoch_000.png", "samples/epoch_001.png", "progress.gif", RunReport.FileName, "config.json", RunFolder.CheckpointFile })
+        foreach (var file in new[] { "samples/epoch_001.png", "samples/epoch_002.png", "progress.gif", RunReport.FileName, "config.json", RunFolder.CheckpointFile })
             Assert.That(File.Exists(Path.Combine(run, file)), $"{file} is written");
         var metrics = File.ReadAllLines(Path.Combine(run, "metrics.csv"));
         Assert.That(metrics[0], Is.EqualTo(MetricsLog.Header));
         Assert.That(metrics.Skip(1).Select(l => l.Split(',')[1]), Is.EqualTo(new[] { "6", "8" }), "a row per epoch and one at the stop");
+        Assert.That(metrics.Skip(1).Select(l => l.Split(',')[0]), Is.EqualTo(new[] { "1", "2" }), "epochs counted from 1");
+        Assert.That(output, Does.Contain("epoch 1 step 6/8:").And.Contain("epoch 2 step 8/8:"));
         var table = MetricsTable.Read(Path.Combine(run, "metrics.csv"));
         Assert.That(table.Column("d_loss").Concat(table.Column("g_loss")), Has.All.Matches<double>(loss => double.IsFinite(loss) && loss > 0));
         var header = Checkpoint.Read(Path.Combine(run, RunFolder.CheckpointFile)).Header;

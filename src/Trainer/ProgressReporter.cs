@@ -41,7 +41,7 @@ public sealed class ProgressReporter(TextWriter output, bool terminal, int steps
     {
         double stepsPerSecond = Measured(step);
         var text = string.Create(CultureInfo.InvariantCulture,
-            $"epoch {(step - 1) / stepsPerEpoch} step {step}/{lastStep} d_loss {sums.DiscriminatorLoss / stepsInEpoch:F4} g_loss {sums.GeneratorLoss / stepsInEpoch:F4} {stepsPerSecond:F1} steps/s ETA {Eta((lastStep - step) / stepsPerSecond)}");
+            $"epoch {(step - 1) / stepsPerEpoch + 1} step {step}/{lastStep} d_loss {sums.DiscriminatorLoss / stepsInEpoch:F4} g_loss {sums.GeneratorLoss / stepsInEpoch:F4} {stepsPerSecond:F1} steps/s ETA {Eta((lastStep - step) / stepsPerSecond)}");
         if (terminal)
         {
             int width = 30, filled = (int)(width * (step % stepsPerEpoch) / stepsPerEpoch);
@@ -52,7 +52,7 @@ public sealed class ProgressReporter(TextWriter output, bool terminal, int steps
         else output.WriteLine(text);
     }
 
-    /// <summary>The line of an epoch that has ended: its means and how long its steps took.</summary>
+    /// <summary>The line of an epoch that has ended (0-based <paramref name="epoch"/>, shown from 1): its means and how long its steps took.</summary>
     public void EpochEnd(long epoch, long step, TrainingStatistics means, double seconds)
     {
         Measured(step);
@@ -62,7 +62,7 @@ public sealed class ProgressReporter(TextWriter output, bool terminal, int steps
             barLength = 0;
         }
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"epoch {epoch} step {step}/{lastStep}: d_loss {means.DiscriminatorLoss:F4} g_loss {means.GeneratorLoss:F4} D(x) {means.RealScore:F3} D(G(z)) {means.FakeScore:F3}/{means.GeneratorFakeScore:F3} ({seconds:F1} s)"));
+            $"epoch {epoch + 1} step {step}/{lastStep}: d_loss {means.DiscriminatorLoss:F4} g_loss {means.GeneratorLoss:F4} D(x) {means.RealScore:F3} D(G(z)) {means.FakeScore:F3}/{means.GeneratorFakeScore:F3} ({seconds:F1} s)"));
     }
 
     /// <summary>The next epoch's clock starts (after the epoch's samples, measures and checkpoint).</summary>

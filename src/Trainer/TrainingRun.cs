@@ -70,12 +70,12 @@ public sealed class TrainingRun(TrainOptions requested, TextWriter output, bool 
             step = Checkpoint.Restore(resumed, gan, options.Resume!);
             checkpointStep = step;
             folder.CutBackTo(step, stepsPerEpoch);
-            output.WriteLine($"resumed from {options.Resume} at step {step} (epoch {step / stepsPerEpoch})");
+            output.WriteLine($"resumed from {options.Resume} at step {step} (epoch {step / stepsPerEpoch + 1} next)");
         }
         else if (source is not null)
         {
             step = Checkpoint.Restore(source, gan, sourcePath!);
-            output.WriteLine($"started from {sourcePath} at step {step} (epoch {step / stepsPerEpoch})");
+            output.WriteLine($"started from {sourcePath} at step {step} (epoch {step / stepsPerEpoch + 1} next)");
         }
         else Initialization.LikePyTorch(gan);
 
@@ -96,7 +96,7 @@ public sealed class TrainingRun(TrainOptions requested, TextWriter output, bool 
         {
             // What a kill between the checkpoint and its copies left undone: the checkpoint's step promises them.
             if (options.KeepEvery > 0 && step > 0 && (step % stepsPerEpoch != 0 || schedule.Keeps(step)))
-                RestoreCopy(folder, folder.Snapshot(schedule.Epoch(step)), step);
+                RestoreCopy(folder, folder.Snapshot(metrics.Number(schedule.Epoch(step))), step);
             if (evaluation is not null && bestStep == step)
                 RestoreCopy(folder, folder.BestCheckpoint, step);
         }
@@ -132,7 +132,7 @@ public sealed class TrainingRun(TrainOptions requested, TextWriter output, bool 
             var quality = stop is null && schedule.Evaluates(step) ? evaluation!.Measure(gan, output) : null;
             metrics.Append(epoch, step, means, seconds, stepsInEpoch * config.BatchSize / seconds, quality);
             if (stop is null && schedule.Samples(step))
-                samples.Save(Path.Combine(folder.Samples, $"epoch_{epoch:000}.png"), folder.ProgressGif);
+                samples.Save(folder.Grid(metrics.Number(epoch)), folder.ProgressGif);
             bool checkpointDue = options.CheckpointMinutes > 0 && sinceCheckpoint.Elapsed.TotalMinutes >= options.CheckpointMinutes;
             // A snapshot comes with every checkpoint that ends no epoch (a stop's, the run's last), as the run's end does.
             bool keeps = schedule.Keeps(step) || stop is not null && options.KeepEvery > 0 && step % stepsPerEpoch != 0;
@@ -144,7 +144,7 @@ public sealed class TrainingRun(TrainOptions requested, TextWriter output, bool 
                 checkpointStep = step;
                 sinceCheckpoint.Restart();
             }
-            if (keeps) folder.CopyCheckpointTo(folder.Snapshot(epoch), step);
+            if (keeps) folder.CopyCheckpointTo(folder.Snapshot(metrics.Number(epoch)), step);
             if (best)
             {
                 bestFrechet = quality!.Frechet;
@@ -153,7 +153,7 @@ public sealed class TrainingRun(TrainOptions requested, TextWriter output, bool 
             RunReport.Write(folder.Path);
             if (stop is { } signal)
             {
-                output.WriteLine($"stopped by {signal} at step {step} (epoch {epoch}); the checkpoint of step {step} is written. " +
+                output.WriteLine($"stopped by {signal} at step {step} (epoch {epoch + 1}); the checkpoint of step {step} is written. " +
                     $"Continue with: {CommandLine.ProgramName} train --resume {options.OutDir}");
                 return StopSignals.ExitCode(signal);
             }

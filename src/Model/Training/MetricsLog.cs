@@ -8,21 +8,45 @@ namespace IlgpuGan.Model.Training;
 /// metrics.csv: one row per epoch (and one for a run's last, partial epoch); a resumed run appends. The quality
 /// columns (eval's figures) are empty in the epochs `--eval-every` does not measure. Lines that are not whole rows
 /// (a blank line, a torn last one, edits by hand) are skipped when read and dropped when the file is rewritten.
+/// Epochs are counted from 1; a file an earlier version started counts them from 0 and goes on doing so, as its
+/// run folder's file names do (<see cref="Number"/>).
 /// </summary>
-public sealed class MetricsLog(string path)
+public sealed class MetricsLog
 {
+    readonly string path;
+
+    public MetricsLog(string path)
+    {
+        this.path = path;
+        FirstEpoch = MetricsTable.Lines(path) is [var header, ..] ? MetricsTable.FirstEpochOf(header) : 1;
+    }
+
     public string Path => path;
 
-    public const string Header = "epoch,step,d_loss,g_loss,d_x,d_g_z,seconds,samples_per_s," +
+    /// <summary>The number the run folder's files give its first epoch: 1, or 0 in a folder an earlier version started.</summary>
+    public int FirstEpoch { get; }
+
+    /// <summary>
+    /// The number of the epoch of 0-based index <paramref name="epoch"/> in this run folder's files (metrics.csv's
+    /// rows, samples/epoch_NNN.png, checkpoints/epoch_NNN.ckpt).
+    /// </summary>
+    public long Number(long epoch) => epoch + FirstEpoch;
+
+    const string ColumnsAfterEpoch = "step,d_loss,g_loss,d_x,d_g_z,seconds,samples_per_s," +
         "parzen,parzen_se,parzen_sigma,frechet,classifier_score,min_class_share," +
         "share_0,share_1,share_2,share_3,share_4,share_5,share_6,share_7,share_8,share_9";
 
-    /// <summary>Adds a row by rewriting the file whole (a few kB), so that no reader or crash sees half a row.</summary>
+    public const string Header = MetricsTable.EpochColumn + "," + ColumnsAfterEpoch;
+
+    /// <summary>
+    /// Adds the row of the epoch of 0-based index <paramref name="epoch"/> by rewriting the file whole (a few kB), so
+    /// that no reader or crash sees half a row.
+    /// </summary>
     public void Append(long epoch, long step, TrainingStatistics means, double seconds, double samplesPerSecond,
         QualityReport? quality = null)
     {
         var row = string.Create(CultureInfo.InvariantCulture,
-            $"{epoch},{step},{means.DiscriminatorLoss:R},{means.GeneratorLoss:R},{means.RealScore:R},{means.FakeScore:R},{seconds:F3},{samplesPerSecond:F1},{QualityColumns(quality)}");
+            $"{Number(epoch)},{step},{means.DiscriminatorLoss:R},{means.GeneratorLoss:R},{means.RealScore:R},{means.FakeScore:R},{seconds:F3},{samplesPerSecond:F1},{QualityColumns(quality)}");
         Write(Rows().Select(r => r.Line).Append(row));
     }
 
@@ -36,12 +60,12 @@ public sealed class MetricsLog(string path)
 
     void Write(IEnumerable<string> rows)
     {
-        var text = new StringBuilder(Header).AppendLine();
+        var text = new StringBuilder(FirstEpoch == 0 ? MetricsTable.ZeroBasedEpochColumn + "," + ColumnsAfterEpoch : Header).AppendLine();
         foreach (var row in rows) text.AppendLine(row);
         AtomicFile.WriteAllText(path, text.ToString());
     }
 
-    static readonly int Columns = Header.Split(',').Length;
+    static readonly int ColumnCount = Header.Split(',').Length;
 
     /// <summary>The whole rows after the header, as <see cref="MetricsTable"/> reads them, with their steps.</summary>
     IEnumerable<(string Line, long Step)> Rows()
@@ -49,7 +73,7 @@ public sealed class MetricsLog(string path)
         foreach (var line in MetricsTable.Lines(path).Skip(1))
         {
             var f = line.Split(',');
-            if (f.Length == Columns && long.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out var step))
+            if (f.Length == ColumnCount && long.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out var step))
                 yield return (line, step);
         }
     }

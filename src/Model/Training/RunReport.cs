@@ -53,7 +53,7 @@ public static class RunReport
         AppendSpeed(html, metrics, ReadDevice(Path.Combine(runFolder, "config.json")));
         AppendPlots(html, metrics, ReadCeiling(Path.Combine(runFolder, CeilingFile)));
         AppendLastEpoch(html, metrics);
-        AppendGrids(html, runFolder);
+        AppendGrids(html, runFolder, metrics.FirstEpoch);
         AppendConfig(html, Path.Combine(runFolder, "config.json"));
         html.Append("</body></html>");
         return html.ToString();
@@ -92,7 +92,7 @@ public static class RunReport
     static void AppendPlots(StringBuilder html, MetricsTable metrics, IReadOnlyDictionary<string, double> ceiling)
     {
         html.Append("<h2>Curves</h2><div class=\"plots\">");
-        var epochs = metrics.Column("epoch").Select(e => e + 1).ToArray();
+        var epochs = metrics.Column(MetricsTable.EpochColumn);
         PlotSeries Series(string column, string name, string colour) =>
             new(name, epochs.Zip(metrics.Column(column), (x, y) => (x, y)).ToArray(), colour);
         var plots = new List<SvgPlot>
@@ -119,7 +119,8 @@ public static class RunReport
         html.Append("</table>");
     }
 
-    static void AppendGrids(StringBuilder html, string runFolder)
+    /// <summary>The grids, captioned with their epochs counted from 1 whatever number the folder's files give the first.</summary>
+    static void AppendGrids(StringBuilder html, string runFolder, int firstEpoch)
     {
         html.Append("<h2>Samples</h2>");
         if (File.Exists(Path.Combine(runFolder, "progress.gif")))
@@ -136,7 +137,7 @@ public static class RunReport
         foreach (var grid in grids)
         {
             var name = Path.GetFileName(grid);
-            var epoch = int.TryParse(name["epoch_".Length..^".png".Length], CultureInfo.InvariantCulture, out var e) ? e + 1 : 0;
+            var epoch = int.TryParse(name["epoch_".Length..^".png".Length], CultureInfo.InvariantCulture, out var e) ? e + 1 - firstEpoch : 0;
             html.Append(Invariant($"<figure><img src=\"samples/{Escape(name)}\" alt=\"samples after epoch {epoch}\" width=\"224\"><figcaption>after epoch {epoch}</figcaption></figure>"));
         }
         html.Append("</div>");

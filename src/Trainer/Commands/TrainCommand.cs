@@ -146,8 +146,8 @@ public static class TrainCommand
                 GeneratorAverageDecay = args.Double("g-average", model.GeneratorAverageDecay, "decay of the moving average of G's weights that draws the samples (0: none)", min: 0, max: 0.999999),
                 GeneratorAverageWarmup = args.Choice("g-average-warmup", model.GeneratorAverageWarmup ? Switch.On : Switch.Off,
                     "warm-up of the average's decay: min(decay, (1 + t)/(10 + t)) after G's step t, as TensorFlow's num_updates") == Switch.On,
-                LearningRateDecayFrom = args.Int("lr-decay-from", model.LearningRateDecayFrom, "epoch (from 0) at whose start both learning rates begin to fall linearly to 0", min: 0),
-                LearningRateDecayTo = args.Int("lr-decay-to", model.LearningRateDecayTo, "epoch at whose start the decay reaches 0 (not after --lr-decay-from: no decay)", min: 0),
+                LearningRateDecayFrom = args.Int("lr-decay-from", model.LearningRateDecayFrom, "epochs after which both learning rates begin to fall linearly to 0 (E: they fall through epochs E + 1 on)", min: 0),
+                LearningRateDecayTo = args.Int("lr-decay-to", model.LearningRateDecayTo, "epochs after which the decay reaches 0 (F: 0 from epoch F + 1 on; not after --lr-decay-from: no decay)", min: 0),
             },
             Accelerator = args.Choice("accelerator", defaults.Accelerator, "where the kernels run (auto: CUDA, then OpenCL, then CPU)"),
             SampleEvery = args.Int("sample-every", defaults.SampleEvery, "epochs between sample grids (the first and last epoch always get one)", min: 1),
@@ -162,7 +162,7 @@ public static class TrainCommand
             EvalSamples = args.Int("eval-samples", defaults.EvalSamples, "samples drawn for each quality measure", min: TrainOptions.MinEvalSamples, max: TrainOptions.MaxEvalSamples),
         };
         if (options.Model.LearningRateDecayTo < options.Model.LearningRateDecayFrom && args.Given("lr-decay-to"))
-            throw new UsageException($"--lr-decay-to: epoch {options.Model.LearningRateDecayTo} is before --lr-decay-from's {options.Model.LearningRateDecayFrom}");
+            throw new UsageException($"--lr-decay-to: {options.Model.LearningRateDecayTo} is before --lr-decay-from's {options.Model.LearningRateDecayFrom}");
         if (options.Model.Problem() is { } problem)
             throw new UsageException($"--batch-size, --z-dim, --g-widths, --d-widths: {problem}");
         if (options.Resume is not null && options.From is not null)
