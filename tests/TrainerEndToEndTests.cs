@@ -152,6 +152,32 @@ public sealed class TrainerEndToEndTests : ProgramTests
             .And.Contain("(default: 8E-09,").And.Contain("one-sided label smoothing) (default: 0.9,").And.Contain("run folder (default: runs/stable)"));
     }
 
+    /// <summary>--help with --recipe shows that recipe's defaults, and says so.</summary>
+    [TestCase("seed", Recipe.Reference)]
+    [TestCase("stable", Recipe.Stable)]
+    public void HelpShowsTheDefaultsOfTheRecipeGiven(string name, Recipe recipe)
+    {
+        var (code, output, error) = Ilgpugan("train", "--recipe", name, "--help");
+
+        Assert.That(code, Is.EqualTo(0), error);
+        Assert.That(output, Does.Contain($"Options, with the defaults of --recipe {name}:"));
+        var config = Recipes.Config(recipe);
+        Assert.That(output, Does.Contain($"Adam β1 (default: {config.Adam.Beta1.ToString(System.Globalization.CultureInfo.InvariantCulture)},")
+            .And.Contain($"one-sided label smoothing) (default: {config.RealTarget.ToString(System.Globalization.CultureInfo.InvariantCulture)},")
+            .And.Contain($"(default: {string.Join(',', config.DiscriminatorWidths)})")
+            .And.Contain($"run folder (default: runs/{name})"));
+    }
+
+    /// <summary>Options that would fail a run do not stop its help: `train --resume nowhere --help` is help.</summary>
+    [Test]
+    public void HelpIsShownWhateverTheOtherArguments()
+    {
+        var (code, output, error) = Ilgpugan("train", "--resume", Path.Combine(Folder.Path, "nowhere"), "stray", "--epochs", "0", "-h");
+
+        Assert.That(code, Is.EqualTo(0), error);
+        Assert.That(output, Does.StartWith("Usage: ilgpugan train").And.Contain("Options:"));
+    }
+
     [Test]
     public void InfoListsTheCpuAccelerator()
     {

@@ -118,8 +118,9 @@ public static class TrainCommand
 
     public static TrainOptions Read(CommandArgs args)
     {
-        var recipe = args.Choice("recipe", Recipes.Default, "training recipe, whose values the other options override: " +
-            string.Join("; ", Enum.GetValues<Recipe>().Select(r => $"{CommandArgs.ChoiceName(r)}: {Recipes.Describe(r)}")));
+        var recipe = args.Choice("recipe", Recipes.Default, "training recipe, whose values the other options override, and whose " +
+            "defaults this help shows (--recipe seed --help shows the seed's): " +
+            string.Join("; ", Enum.GetValues<Recipe>().Select(r => $"{CommandArgs.ChoiceName(r)}: {Recipes.Describe(r)}")), setsDefaults: true);
         var model = Recipes.Config(recipe);
         var defaults = new TrainOptions();
         var options = new TrainOptions
