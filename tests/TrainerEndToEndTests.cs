@@ -30,7 +30,7 @@ public sealed class TrainerEndToEndTests : ProgramTests
         Assert.That(code, Is.EqualTo(0), error);
         var run = Folder.File("run");
         Assert.That(output, Does.StartWith("device: Cpu"));
-        Assert.That(output, Does.Contain("expected time per epoch"));
+        Assert.That(output, Does.Not.Contain("expected time per epoch"), "8 steps are too few to tell an epoch's time from");
         foreach (var file in new[] { "samples/epoch_001.png", "samples/epoch_002.png", "progress.gif", RunReport.FileName, "config.json", RunFolder.CheckpointFile })
             Assert.That(File.Exists(Path.Combine(run, file)), $"{file} is written");
         var metrics = File.ReadAllLines(Path.Combine(run, "metrics.csv"));
