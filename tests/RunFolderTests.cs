@@ -115,7 +115,11 @@ public sealed partial class RunFolderTests : ProgramTests
         var (code, output) = child.WaitForExit();
 
         Assert.That(code, Is.EqualTo(exitCode), output);
-        Assert.That(output, Does.Contain($"stopped by SIG{signal}").And.Contain($"Continue with: ilgpugan train --resume {run}"));
+        Assert.That(output, Does.Contain($"stopped by SIG{signal}"));
+        // The child is the dll run by the dotnet host: the hint runs that dll again.
+        var hint = System.Text.RegularExpressions.Regex.Match(output, $@"Continue with: dotnet (\S+) train --resume {System.Text.RegularExpressions.Regex.Escape(run)}\n");
+        Assert.That(hint.Success, output);
+        Assert.That(Path.GetFullPath(hint.Groups[1].Value), Is.EqualTo(Path.Combine(AppContext.BaseDirectory, "ilgpugan.dll")));
         long step = CheckpointStep();
         Assert.That(output, Does.Contain($"at step {step} "));
         Assert.That(MetricsSteps().Last(), Is.EqualTo(step), "the metrics end at the checkpoint");

@@ -154,7 +154,7 @@ public sealed class TrainingRun(TrainOptions requested, TextWriter output, bool 
             if (stop is { } signal)
             {
                 output.WriteLine($"stopped by {signal} at step {step} (epoch {epoch + 1}); the checkpoint of step {step} is written. " +
-                    $"Continue with: {CommandLine.ProgramName} train --resume {options.OutDir}");
+                    $"Continue with: {Invocation.Command("train", "--resume", options.OutDir)}");
                 return StopSignals.ExitCode(signal);
             }
 
