@@ -99,6 +99,20 @@ public sealed class RunReportTests
         Assert.That(html, Does.Contain("http").IgnoreCase.And.Not.Contain("src=\"http"), "nothing is fetched from a network");
     }
 
+    /// <summary>Past epoch 999 the names grow a digit: the grids stay in epoch order, not in the names' order.</summary>
+    [Test]
+    public void GridsPastEpoch999StayInEpochOrder()
+    {
+        var samples = Path.Combine(folder, "long", "samples");
+        Directory.CreateDirectory(samples);
+        foreach (var epoch in new[] { 1, 999, 1000, 1001 }) File.WriteAllBytes(Path.Combine(samples, $"epoch_{epoch:000}.png"), []);
+
+        var html = RunReport.Build(Path.Combine(folder, "long"));
+
+        Assert.That(Regex.Matches(html, "<figcaption>after epoch (\\d+)</figcaption>").Select(m => m.Groups[1].Value),
+            Is.EqualTo(new[] { "1", "999", "1000", "1001" }));
+    }
+
     [Test]
     public void PlotsQualityWithTheCeilingWhenTheRunMeasuredIt()
     {

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using IlgpuGan.Model;
+using IlgpuGan.Model.Imaging;
 
 namespace IlgpuGan.Model.Training;
 
@@ -125,9 +126,7 @@ public static class RunReport
         html.Append("<h2>Samples</h2>");
         if (File.Exists(Path.Combine(runFolder, "progress.gif")))
             html.Append("<figure><img src=\"progress.gif\" alt=\"the sample grids as an animation\" width=\"336\"><figcaption>progress.gif</figcaption></figure>");
-        var grids = Directory.Exists(Path.Combine(runFolder, "samples"))
-            ? Directory.GetFiles(Path.Combine(runFolder, "samples"), "epoch_*.png").Order(StringComparer.Ordinal).ToList()
-            : [];
+        var grids = SampleGrid.InEpochOrder(Path.Combine(runFolder, "samples"));
         if (grids.Count == 0)
         {
             html.Append("<p>No sample grid yet.</p>");
