@@ -130,7 +130,8 @@ public class CommandLineTests
               --data <path>                         the MNIST folder (default: data/mnist)
               --checkpoint <path>                   a checkpoint to resume from
               --dropout <number>                    dropout probability (default: 0.3, at least 0, at most 0.99)
-              --help                                show this help
+              -h, --help                            show this help
+              --version                             show the program's version
 
             """));
     }
@@ -152,9 +153,41 @@ public class CommandLineTests
               train   trains the GAN on MNIST
               sample  writes generated digits
 
+            Options:
+              -h, --help  show this help
+              --version   show the program's version
+
             Run 'ilgpugan <command> --help' for the options of a command.
 
             """));
+    }
+
+    [Test]
+    public void ShortHelpIsHelpForEveryCommand()
+    {
+        foreach (var command in Commands())
+        {
+            var (exitCode, output, error) = Run(command.Name, "-h");
+            Assert.That((exitCode, error), Is.EqualTo((0, "")), command.Name);
+            Assert.That(output, Is.EqualTo(Run(command.Name, "--help").Output).And.StartWith($"Usage: ilgpugan {command.Name} "), command.Name);
+        }
+    }
+
+    /// <summary>--version alone or after any command: the informational version the build stamped, nothing run.</summary>
+    [TestCase("--version")]
+    [TestCase("train", "--epochs", "0", "--version")]
+    [TestCase("info", "--version")]
+    public void VersionPrintsTheInformationalVersion(params string[] argv)
+    {
+        var stamped = typeof(CommandLine).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .Cast<System.Reflection.AssemblyInformationalVersionAttribute>().Single().InformationalVersion;
+
+        var (exitCode, output, error) = Run(argv);
+
+        Assert.That((exitCode, error), Is.EqualTo((0, "")));
+        Assert.That(ran, Is.Null);
+        Assert.That(output, Is.EqualTo($"ilgpugan {stamped}\n"));
+        Assert.That(stamped, Does.Match(@"^\d+\.\d+\.\d+"));
     }
 
     [Test]

@@ -173,7 +173,7 @@ public sealed class EvalCommandTests : ProgramTests
         var (code, text, error) = Ilgpugan("classifier", "--data", data, "--out", output, "--epochs", "2", "--batch-size", "8",
             "--seed", "2", "--accelerator", "cpu");
         Assert.That(code, Is.EqualTo(0), error);
-        Assert.That(text, Does.Contain("epoch 1:").And.Contain("test accuracy"));
+        Assert.That(text, Does.Contain("epoch 1:").And.Contain("epoch 2:").And.Contain("test accuracy"));
         var (header, parameters) = ClassifierFile.Read(output);
         Assert.That((header.Epochs, header.Seed), Is.EqualTo((2, 2UL)));
         Assert.That(header.TestAccuracy, Is.InRange(0.0, 1.0));
@@ -201,7 +201,7 @@ public sealed class EvalCommandTests : ProgramTests
         var rows = lines.Skip(1).Select(l => l.Split(',')).ToArray();
         Assert.That(rows.Select(r => r.Length), Is.All.EqualTo(header.Length));
         int parzen = Array.IndexOf(header, "parzen"), share9 = Array.IndexOf(header, "share_9");
-        // Epochs 0, 1 and the partial epoch 2 that ends the run: measured at epoch 1 (every 2nd) and at the end.
+        // Epochs 1, 2 and the partial epoch 3 that ends the run: measured at epoch 2 (every 2nd) and at the end.
         Assert.That(rows.Select(r => r[parzen].Length > 0), Is.EqualTo(new[] { false, true, true }));
         Assert.That(rows[0][parzen..].All(f => f.Length == 0));
         Assert.That(double.IsFinite(double.Parse(rows[1][share9], System.Globalization.CultureInfo.InvariantCulture)));

@@ -18,7 +18,7 @@ public sealed class PerformanceCommandsTests : ProgramTests
     public void ProfileTabulatesEveryKernelOfAStep()
     {
         var json = Folder.File("profile.json");
-        // 3 batches of 4: the warm-up step and the 2 profiled steps all lie in epoch 0, so every kernel of a step,
+        // 3 batches of 4: the warm-up step and the 2 profiled steps all lie in the first epoch, so every kernel of a step,
         // the epoch's shuffle aside, runs a whole number of times per step.
         var (code, output, error) = Ilgpugan("profile", "--accelerator", "cpu", "--batch-size", "4", "--images", "12",
             "--steps", "2", "--warmup", "1", "--json", json);

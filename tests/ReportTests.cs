@@ -90,11 +90,27 @@ public sealed class RunReportTests
         Assert.That(Regex.Matches(html, "<svg ").Count, Is.EqualTo(2), "losses and D's outputs; no quality plot without --eval-every");
         Assert.That(html, Does.Contain(">D(G(z))</text>").And.Contain(">BCE loss</text>"));
         var images = Regex.Matches(html, "<img src=\"([^\"]+)\"").Select(m => m.Groups[1].Value).ToList();
-        Assert.That(images, Is.EqualTo(new[] { "progress.gif", "samples/epoch_000.png", "samples/epoch_001.png", "samples/epoch_002.png" }));
+        Assert.That(images, Is.EqualTo(new[] { "progress.gif", "samples/epoch_001.png", "samples/epoch_002.png", "samples/epoch_003.png" }));
+        Assert.That(Regex.Matches(html, "<figcaption>after epoch (\\d+)</figcaption>").Select(m => m.Groups[1].Value), Is.EqualTo(new[] { "1", "2", "3" }));
+        Assert.That(html, Does.Contain($"<th>{MetricsTable.EpochColumn}</th><td>3</td>"), "the last epoch's table counts from 1");
         Assert.That(images.Select(image => Path.Combine(run, image)), Has.All.Matches<string>(File.Exists));
         Assert.That(html, Does.Contain("<th>epochs ended</th><td>3</td>"));
         Assert.That(html, Does.Contain("<p>On Cpu "), "the device config.json records");
         Assert.That(html, Does.Contain("http").IgnoreCase.And.Not.Contain("src=\"http"), "nothing is fetched from a network");
+    }
+
+    /// <summary>Past epoch 999 the names grow a digit: the grids stay in epoch order, not in the names' order.</summary>
+    [Test]
+    public void GridsPastEpoch999StayInEpochOrder()
+    {
+        var samples = Path.Combine(folder, "long", "samples");
+        Directory.CreateDirectory(samples);
+        foreach (var epoch in new[] { 1, 999, 1000, 1001 }) File.WriteAllBytes(Path.Combine(samples, $"epoch_{epoch:000}.png"), []);
+
+        var html = RunReport.Build(Path.Combine(folder, "long"));
+
+        Assert.That(Regex.Matches(html, "<figcaption>after epoch (\\d+)</figcaption>").Select(m => m.Groups[1].Value),
+            Is.EqualTo(new[] { "1", "999", "1000", "1001" }));
     }
 
     [Test]

@@ -74,7 +74,7 @@ public sealed partial class RunFolderTests
         using var first = ChildTrainer.Start(Train("--epochs", "100000", "--checkpoint-minutes", "0"));
         using var second = ChildTrainer.Start(Train("--epochs", "100000", "--checkpoint-minutes", "0"));
         var clock = Stopwatch.StartNew();
-        bool Settled(ChildTrainer child) => child.HasExited || child.Output.Contains("epoch 0 step 6/", StringComparison.Ordinal);
+        bool Settled(ChildTrainer child) => child.HasExited || child.Output.Contains("epoch 1 step 6/", StringComparison.Ordinal);
         while (!(Settled(first) && Settled(second)) && clock.Elapsed < TimeSpan.FromMinutes(2)) Thread.Sleep(20);
 
         var refused = new[] { first, second }.Where(c => c.HasExited).ToList();
@@ -104,14 +104,14 @@ public sealed partial class RunFolderTests
     }
 
     /// <summary>samples/ or checkpoints/ linked to a folder outside: refused by a resume and by --overwrite, which delete nothing there.</summary>
-    [TestCase("samples", "epoch_000.png")]
-    [TestCase("checkpoints", "epoch_000.ckpt")]
+    [TestCase("samples", "epoch_001.png")]
+    [TestCase("checkpoints", "epoch_001.ckpt")]
     public void ALinkedFolderIsRefusedAndNothingOutsideIsDeleted(string name, string file)
     {
         Assert.That(Ilgpugan(Train("--epochs", "3", "--max-steps", "7", "--keep-every", "1")).Code, Is.EqualTo(0));
         var outside = Folder.File("outside");
         Directory.CreateDirectory(outside);
-        foreach (var kept in new[] { file, file.Replace("000", "002"), ".x.999999999.tmp" })
+        foreach (var kept in new[] { file, file.Replace("001", "003"), ".x.999999999.tmp" })
             File.WriteAllText(Path.Combine(outside, kept), "precious");
         Directory.Delete(RunFile(name), recursive: true);
         Directory.CreateSymbolicLink(RunFile(name), outside);
@@ -119,7 +119,7 @@ public sealed partial class RunFolderTests
         AssertRefused(WithinLimit("train", "--resume", run), 1, RunFile(name), "a link");
         AssertRefused(WithinLimit(Train("--max-steps", "1", "--overwrite")), 1, RunFile(name), "a link");
         Assert.That(Directory.GetFiles(outside).Select(Path.GetFileName).Order(StringComparer.Ordinal),
-            Is.EqualTo(new[] { ".x.999999999.tmp", file, file.Replace("000", "002") }));
+            Is.EqualTo(new[] { ".x.999999999.tmp", file, file.Replace("001", "003") }));
         Assert.That(File.Exists(RunFile(RunFolder.CheckpointFile)), "the run is kept");
     }
 
@@ -141,7 +141,7 @@ public sealed partial class RunFolderTests
 
         var snapshots = RunFile(RunFolder.SnapshotFolder);
         var before = Directory.GetFileSystemEntries(snapshots).Order(StringComparer.Ordinal).ToList();
-        AssertRefused(WithinLimit("train", "--resume", Path.Combine(snapshots, "epoch_000.ckpt")), UsageException.ExitCode, "epoch_000.ckpt");
+        AssertRefused(WithinLimit("train", "--resume", Path.Combine(snapshots, "epoch_001.ckpt")), UsageException.ExitCode, "epoch_001.ckpt");
         AssertRefused(WithinLimit("train", "--resume", snapshots), UsageException.ExitCode, run);
         Assert.That(Directory.GetFileSystemEntries(snapshots).Order(StringComparer.Ordinal), Is.EqualTo(before), "no run nested in checkpoints/");
     }
@@ -219,9 +219,9 @@ public sealed partial class RunFolderTests
     public void ResumeRestoresTheSnapshotAKillPrevented()
     {
         Assert.That(Ilgpugan(Train("--epochs", "3", "--max-steps", "12", "--keep-every", "1")).Code, Is.EqualTo(0));
-        var snapshot = RunFile(RunFolder.SnapshotFolder, "epoch_001.ckpt");
+        var snapshot = RunFile(RunFolder.SnapshotFolder, "epoch_002.ckpt");
         File.Delete(snapshot);
-        var orphan = RunFile(RunFolder.SnapshotFolder, ".epoch_002.ckpt.999999999.tmp");
+        var orphan = RunFile(RunFolder.SnapshotFolder, ".epoch_003.ckpt.999999999.tmp");
         File.WriteAllBytes(orphan, new byte[100]);
 
         var (code, output, error) = WithinLimit("train", "--resume", run, "--max-steps", "6");
@@ -232,7 +232,7 @@ public sealed partial class RunFolderTests
         Assert.That(output, Does.Contain($"restored {snapshot}"));
         Assert.That(File.Exists(orphan), Is.False);
         Assert.That(Directory.GetFiles(RunFile(RunFolder.SnapshotFolder)).Select(Path.GetFileName).Order(StringComparer.Ordinal),
-            Is.EqualTo(new[] { "epoch_000.ckpt", "epoch_001.ckpt", "epoch_002.ckpt" }));
+            Is.EqualTo(new[] { "epoch_001.ckpt", "epoch_002.ckpt", "epoch_003.ckpt" }));
     }
 
     /// <summary>The same for best.ckpt, when the best row of metrics.csv is at the checkpoint's step.</summary>
@@ -279,7 +279,7 @@ public sealed partial class RunFolderTests
     public void NonFilesAndGarbageGridsAreRefusedInOneLine()
     {
         Assert.That(Ilgpugan(Train("--epochs", "3", "--max-steps", "12", "--sample-every", "1")).Code, Is.EqualTo(0));
-        var grid = RunFile("samples", "epoch_000.png");
+        var grid = RunFile("samples", "epoch_001.png");
         File.WriteAllBytes(grid, [0x89, (byte)'P', (byte)'N', (byte)'G', 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
         AssertRefused(WithinLimit("train", "--resume", run, "--max-steps", "6"), 1, grid);
 

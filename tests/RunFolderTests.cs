@@ -46,7 +46,7 @@ public sealed partial class RunFolderTests : ProgramTests
             "--max-steps", "3", "--overwrite");
         Assert.That(code, Is.EqualTo(0), error);
         Assert.That(MetricsSteps(), Is.EqualTo(new long[] { 3 }), "the old run's rows are gone");
-        Assert.That(Directory.GetFiles(Path.Combine(run, "samples")).Select(Path.GetFileName), Is.EqualTo(new[] { "epoch_000.png" }));
+        Assert.That(Directory.GetFiles(Path.Combine(run, "samples")).Select(Path.GetFileName), Is.EqualTo(new[] { "epoch_001.png" }));
     }
 
     /// <summary>--resume with a folder alone: the run's data, epochs and intervals, in the run's folder.</summary>
@@ -62,7 +62,7 @@ public sealed partial class RunFolderTests : ProgramTests
         Assert.That(CheckpointStep(), Is.EqualTo(18), "the run's 3 epochs, not the default 300");
         Assert.That(MetricsSteps(), Is.EqualTo(new long[] { 6, 7, 12, 18 }));
         Assert.That(Directory.GetFiles(Path.Combine(run, "samples")).Select(Path.GetFileName).Order(),
-            Is.EqualTo(new[] { "epoch_000.png", "epoch_001.png", "epoch_002.png" }), "the run's --sample-every 2, its first and last epochs");
+            Is.EqualTo(new[] { "epoch_001.png", "epoch_002.png", "epoch_003.png" }), "the run's --sample-every 2, its first and last epochs");
     }
 
     [Test]
@@ -110,12 +110,16 @@ public sealed partial class RunFolderTests : ProgramTests
     public void SignalStopsWithACheckpointAndTheResumeCommand(string signal, int exitCode)
     {
         using var child = ChildTrainer.Start(Train("--epochs", "100000", "--checkpoint-every", "1000", "--checkpoint-minutes", "0"));
-        child.WaitForLine("epoch 1 step 12/");
+        child.WaitForLine("epoch 2 step 12/");
         ChildTrainer.Signal(child.Id, signal);
         var (code, output) = child.WaitForExit();
 
         Assert.That(code, Is.EqualTo(exitCode), output);
-        Assert.That(output, Does.Contain($"stopped by SIG{signal}").And.Contain($"Continue with: ilgpugan train --resume {run}"));
+        Assert.That(output, Does.Contain($"stopped by SIG{signal}"));
+        // The child is the dll run by the dotnet host: the hint runs that dll again.
+        var hint = System.Text.RegularExpressions.Regex.Match(output, $@"Continue with: dotnet (\S+) train --resume {System.Text.RegularExpressions.Regex.Escape(run)}\n");
+        Assert.That(hint.Success, output);
+        Assert.That(Path.GetFullPath(hint.Groups[1].Value), Is.EqualTo(Path.Combine(AppContext.BaseDirectory, "ilgpugan.dll")));
         long step = CheckpointStep();
         Assert.That(output, Does.Contain($"at step {step} "));
         Assert.That(MetricsSteps().Last(), Is.EqualTo(step), "the metrics end at the checkpoint");
@@ -141,7 +145,7 @@ public sealed partial class RunFolderTests : ProgramTests
         {
             // The epoch line is printed before its metrics row is written: wait for the next epoch's, by which
             // step 30's row is surely on disk.
-            child.WaitForLine("epoch 5 step 36/");
+            child.WaitForLine("epoch 6 step 36/");
             ChildTrainer.Signal(child.Id, "KILL");
             child.WaitForExit();
         }
@@ -171,7 +175,7 @@ public sealed partial class RunFolderTests : ProgramTests
     {
         using (var child = ChildTrainer.Start(Train("--epochs", "100000", "--checkpoint-every", "1000", "--checkpoint-minutes", "0.000001")))
         {
-            child.WaitForLine("epoch 2 step 18/");
+            child.WaitForLine("epoch 3 step 18/");
             ChildTrainer.Signal(child.Id, "KILL");
             child.WaitForExit();
         }
@@ -198,8 +202,8 @@ public sealed partial class RunFolderTests : ProgramTests
         int holder;
         using (var child = ChildTrainer.Start(Train("--epochs", "100000", "--checkpoint-every", "1", "--checkpoint-minutes", "0")))
         {
-            // Epoch 0's checkpoint is written before epoch 1's line.
-            child.WaitForLine("epoch 1 step 12/");
+            // The first epoch's checkpoint is written before the second's line.
+            child.WaitForLine("epoch 2 step 12/");
             holder = child.Id;
             var (code, output, error) = Ilgpugan(["train", "--resume", run, "--max-steps", "1"]);
             Assert.That(code, Is.EqualTo(1), output);
@@ -303,7 +307,7 @@ public sealed partial class RunFolderTests : ProgramTests
         var eta = text[(text.IndexOf("ETA ", StringComparison.Ordinal) + 4)..].Split(' ')[0];
         Assert.That(int.Parse(eta.Split(':')[0]), Is.GreaterThan(24), $"ETA {eta}");
         var lastLine = text[(text.LastIndexOf('\r') + 1)..];
-        Assert.That(lastLine, Does.StartWith("epoch 0 step 3/"));
+        Assert.That(lastLine, Does.StartWith("epoch 1 step 3/"));
         var wipe = text[..(text.LastIndexOf('\r'))];
         Assert.That(wipe[(wipe.LastIndexOf('\r') + 1)..].Trim(), Is.Empty, "the bar is overwritten with spaces");
     }

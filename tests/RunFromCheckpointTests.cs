@@ -28,12 +28,12 @@ public sealed class RunFromCheckpointTests : ProgramTests
     public void WithTheSameOptionsItContinuesTheRunExactly(string recipe)
     {
         Assert.That(Ilgpugan(Train("whole", "--recipe", recipe, "--epochs", "3", "--keep-every", "1")).Code, Is.EqualTo(0));
-        var snapshot = Path.Combine(Folder.File("whole"), RunFolder.SnapshotFolder, "epoch_000.ckpt");
+        var snapshot = Path.Combine(Folder.File("whole"), RunFolder.SnapshotFolder, "epoch_001.ckpt");
 
         var (code, output, error) = Ilgpugan(Train("branch", "--recipe", recipe, "--epochs", "3", "--from", snapshot));
 
         Assert.That(code, Is.EqualTo(0), error);
-        Assert.That(output, Does.Contain("started from").And.Contain("at step 6 (epoch 1)"));
+        Assert.That(output, Does.Contain("started from").And.Contain("at step 6 (epoch 2 next)"));
         var (whole, branch) = (Final(Folder.File("whole")), Final(Folder.File("branch")));
         Assert.That(branch.Header.Step, Is.EqualTo(18));
         Assert.That(branch.Tensors.Keys, Is.EquivalentTo(whole.Tensors.Keys));

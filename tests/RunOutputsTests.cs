@@ -24,7 +24,7 @@ public sealed class RunOutputsTests : ProgramTests
         Assert.That(code, Is.Zero, error);
         var snapshots = Folder.File("run", RunFolder.SnapshotFolder);
         Assert.That(Directory.GetFiles(snapshots, "epoch_*.ckpt").Select(Path.GetFileName),
-            Is.EquivalentTo(new[] { "epoch_001.ckpt", "epoch_002.ckpt" }), "after epoch 2, and at the run's end");
+            Is.EquivalentTo(new[] { "epoch_002.ckpt", "epoch_003.ckpt" }), "after epoch 2, and at the run's end");
         var table = MetricsTable.Read(Folder.File("run", "metrics.csv"));
         var frechet = table.Column("frechet");
         int best = Array.IndexOf(frechet, frechet.Min());

@@ -30,12 +30,14 @@ public sealed class TrainerEndToEndTests : ProgramTests
         Assert.That(code, Is.EqualTo(0), error);
         var run = Folder.File("run");
         Assert.That(output, Does.StartWith("device: Cpu"));
-        Assert.That(output, Does.Contain("expected time per epoch"));
-        foreach (var file in new[] { "samples/epoch_000.png", "samples/epoch_001.png", "progress.gif", RunReport.FileName, "config.json", RunFolder.CheckpointFile })
+        Assert.That(output, Does.Not.Contain("expected time per epoch"), "8 steps are too few to tell an epoch's time from");
+        foreach (var file in new[] { "samples/epoch_001.png", "samples/epoch_002.png", "progress.gif", RunReport.FileName, "config.json", RunFolder.CheckpointFile })
             Assert.That(File.Exists(Path.Combine(run, file)), $"{file} is written");
         var metrics = File.ReadAllLines(Path.Combine(run, "metrics.csv"));
         Assert.That(metrics[0], Is.EqualTo(MetricsLog.HeaderFor(MnistDataset.Classes)));
         Assert.That(metrics.Skip(1).Select(l => l.Split(',')[1]), Is.EqualTo(new[] { "6", "8" }), "a row per epoch and one at the stop");
+        Assert.That(metrics.Skip(1).Select(l => l.Split(',')[0]), Is.EqualTo(new[] { "1", "2" }), "epochs counted from 1");
+        Assert.That(output, Does.Contain("epoch 1 step 6/8:").And.Contain("epoch 2 step 8/8:"));
         var table = MetricsTable.Read(Path.Combine(run, "metrics.csv"));
         Assert.That(table.Column("d_loss").Concat(table.Column("g_loss")), Has.All.Matches<double>(loss => double.IsFinite(loss) && loss > 0));
         var header = Checkpoint.Read(Path.Combine(run, RunFolder.CheckpointFile)).Header;
@@ -148,6 +150,32 @@ public sealed class TrainerEndToEndTests : ProgramTests
             Assert.That(output, Does.Contain(CommandArgs.ChoiceName(recipe) + ": " + Recipes.Describe(recipe)));
         Assert.That(output, Does.Contain("Adam learning rate (default: 0.0002,").And.Contain("Adam β1 (default: 0.5,")
             .And.Contain("(default: 8E-09,").And.Contain("one-sided label smoothing) (default: 0.9,").And.Contain("run folder (default: runs/stable)"));
+    }
+
+    /// <summary>--help with --recipe shows that recipe's defaults, and says so.</summary>
+    [TestCase("seed", Recipe.Reference)]
+    [TestCase("stable", Recipe.Stable)]
+    public void HelpShowsTheDefaultsOfTheRecipeGiven(string name, Recipe recipe)
+    {
+        var (code, output, error) = Ilgpugan("train", "--recipe", name, "--help");
+
+        Assert.That(code, Is.EqualTo(0), error);
+        Assert.That(output, Does.Contain($"Options, with the defaults of --recipe {name}:"));
+        var config = Recipes.Config(recipe);
+        Assert.That(output, Does.Contain($"Adam β1 (default: {config.Adam.Beta1.ToString(System.Globalization.CultureInfo.InvariantCulture)},")
+            .And.Contain($"one-sided label smoothing) (default: {config.RealTarget.ToString(System.Globalization.CultureInfo.InvariantCulture)},")
+            .And.Contain($"(default: {string.Join(',', config.DiscriminatorWidths)})")
+            .And.Contain($"run folder (default: runs/{name})"));
+    }
+
+    /// <summary>Options that would fail a run do not stop its help: `train --resume nowhere --help` is help.</summary>
+    [Test]
+    public void HelpIsShownWhateverTheOtherArguments()
+    {
+        var (code, output, error) = Ilgpugan("train", "--resume", Path.Combine(Folder.Path, "nowhere"), "stray", "--epochs", "0", "-h");
+
+        Assert.That(code, Is.EqualTo(0), error);
+        Assert.That(output, Does.StartWith("Usage: ilgpugan train").And.Contain("Options:"));
     }
 
     [Test]

@@ -10,34 +10,48 @@ public enum Switch { Off, On }
 
 /// <summary>
 /// The options given to one command, read by typed getters that also declare them (name, default, help).
-/// Options are <c>--name value</c> or <c>--name=value</c>. Under
-/// <c>--help</c> every getter returns its default and only the declarations are kept, for the help text.
+/// Options are <c>--name value</c> or <c>--name=value</c>. Under <c>--help</c> (or <c>-h</c>) and
+/// <c>--version</c> every getter returns its default and only the declarations are kept, for the help text; but
+/// for an option that sets other options' defaults (train's --recipe), whose given value the help's defaults follow.
 /// </summary>
 public sealed class CommandArgs
 {
     readonly string command;
     readonly Dictionary<string, string?> given = [];
     readonly List<(string Name, string Usage, string Help)> declared = [];
+    /// <summary>The options given that set the defaults the help shows, as typed: "--recipe seed".</summary>
+    readonly List<string> defaultsFrom = [];
 
     public bool HelpRequested { get; }
+    public bool VersionRequested { get; }
 
-    /// <summary>Splits a command's arguments (those after its name); throws <see cref="UsageException"/> on ill-formed ones.</summary>
+    /// <summary>Whether the command is only declaring its options (for --help or --version), not to run.</summary>
+    bool Declaring => HelpRequested || VersionRequested;
+
+    /// <summary>
+    /// Splits a command's arguments (those after its name); throws <see cref="UsageException"/> on ill-formed ones,
+    /// but for --help and --version, which pass them over.
+    /// </summary>
     public CommandArgs(string command, IReadOnlyList<string> arguments)
     {
         this.command = command;
         HelpRequested = arguments.Any(a => a is "--help" or "-h");
-        if (HelpRequested) return;
+        VersionRequested = !HelpRequested && arguments.Contains("--version");
         for (int i = 0; i < arguments.Count; i++)
         {
             var argument = arguments[i];
+            if (Declaring && argument is "--help" or "-h" or "--version") continue;
             if (!argument.StartsWith("--", StringComparison.Ordinal) || argument.Length == 2)
+            {
+                if (Declaring) continue;
                 throw new UsageException($"unexpected argument '{argument}'; options are written --name value");
+            }
             var (name, value) = argument.IndexOf('=') is var equals and > 0
                 ? (argument[2..equals], argument[(equals + 1)..])
-                : (argument[2..], i + 1 < arguments.Count && !arguments[i + 1].StartsWith("--", StringComparison.Ordinal)
+                : (argument[2..], i + 1 < arguments.Count && !arguments[i + 1].StartsWith("--", StringComparison.Ordinal) && arguments[i + 1] != "-h"
                     ? arguments[++i]
                     : null);
-            if (!given.TryAdd(name, value)) throw new UsageException($"--{name} is given twice");
+            if (!given.TryAdd(name, value) && !Declaring) throw new UsageException($"--{name} is given twice");
         }
     }
 
@@ -91,11 +105,19 @@ public sealed class CommandArgs
         return InRange(name, value, min, max);
     }
 
-    /// <summary>One of an enum's values, written in kebab case (any case is accepted).</summary>
-    public T Choice<T>(string name, T defaultValue, string help) where T : struct, Enum
+    /// <summary>
+    /// One of an enum's values, written in kebab case (any case is accepted). With <paramref name="setsDefaults"/>,
+    /// the value given is read under --help too, since the defaults of the options declared after it follow it.
+    /// </summary>
+    public T Choice<T>(string name, T defaultValue, string help, bool setsDefaults = false) where T : struct, Enum
     {
         var choices = Enum.GetValues<T>().ToDictionary(ChoiceName);
         var text = Declare(name, $"<{string.Join('|', choices.Keys)}>", $"{help} (default: {ChoiceName(defaultValue)})");
+        if (text is null && setsDefaults && Declaring && given.TryGetValue(name, out var shaping) && shaping is not null)
+        {
+            text = shaping;
+            defaultsFrom.Add($"--{name} {text}");
+        }
         if (text is null) return defaultValue;
         return choices.TryGetValue(text.ToLowerInvariant(), out var value)
             ? value
@@ -136,25 +158,25 @@ public sealed class CommandArgs
     public bool Flag(string name, string help)
     {
         Record(name, "", help);
-        if (HelpRequested || !given.TryGetValue(name, out var text)) return false;
+        if (Declaring || !given.TryGetValue(name, out var text)) return false;
         return text is null ? true : throw new UsageException($"--{name} takes no value (given '{text}')");
     }
 
     /// <summary>Whether the option was on the command line, as opposed to taking its default.</summary>
-    public bool Given(string name) => !HelpRequested && given.ContainsKey(name);
+    public bool Given(string name) => !Declaring && given.ContainsKey(name);
 
     /// <summary>The command's help: usage, summary and every declared option.</summary>
     public string Help(string summary)
     {
         var options = declared.Select(o => ($"--{o.Name} {o.Usage}".TrimEnd(), o.Help))
-            .Append(("--help", "show this help")).ToList();
+            .Concat(CommandLine.CommonOptions).ToList();
         int width = options.Max(o => o.Item1.Length);
         var text = new StringWriter();
         text.WriteLine($"Usage: {CommandLine.ProgramName} {command} [--option value]...");
         text.WriteLine();
         text.WriteLine(summary);
         text.WriteLine();
-        text.WriteLine("Options:");
+        text.WriteLine(defaultsFrom.Count == 0 ? "Options:" : $"Options, with the defaults of {string.Join(", ", defaultsFrom)}:");
         foreach (var (usage, help) in options) text.WriteLine($"  {usage.PadRight(width)}  {help}");
         return text.ToString();
     }
@@ -169,17 +191,17 @@ public sealed class CommandArgs
                 string.Join(", ", declared.Select(o => "--" + o.Name)));
     }
 
-    /// <summary>Records the option and returns its text, or null when absent (or under --help).</summary>
+    /// <summary>Records the option and returns its text, or null when absent (or under --help or --version).</summary>
     string? Declare(string name, string usage, string help)
     {
         Record(name, usage, help);
-        if (HelpRequested || !given.TryGetValue(name, out var text)) return null;
+        if (Declaring || !given.TryGetValue(name, out var text)) return null;
         return text ?? throw new UsageException($"--{name}: missing value");
     }
 
     void Record(string name, string usage, string help)
     {
-        if (name == "help" || declared.Any(o => o.Name == name))
+        if (name is "help" or "version" || declared.Any(o => o.Name == name))
             throw new InvalidOperationException($"{command} declares --{name} twice");
         declared.Add((name, usage, help));
     }

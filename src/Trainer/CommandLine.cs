@@ -1,3 +1,4 @@
+using System.Reflection;
 using IlgpuGan.Model;
 
 namespace IlgpuGan.Trainer;
@@ -54,15 +55,29 @@ public static class CommandLine
 {
     public const string ProgramName = "ilgpugan";
 
+    /// <summary>The options every command and the program itself take, as the help lists them.</summary>
+    public static readonly (string Usage, string Help)[] CommonOptions =
+        [("-h, --help", "show this help"), ("--version", "show the program's version")];
+
+    /// <summary>The program's version, as its build stamped it (the package version, and the commit when known).</summary>
+    public static string Version =>
+        typeof(CommandLine).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+        ?? typeof(CommandLine).Assembly.GetName().Version?.ToString() ?? "unknown";
+
     /// <summary>
-    /// Runs the command argv names and returns its exit code; help goes to output with 0, usage errors to
-    /// error with <see cref="UsageException.ExitCode"/>, a <see cref="UsageException"/> the command throws included.
+    /// Runs the command argv names and returns its exit code; help and the version go to output with 0, usage errors
+    /// to error with <see cref="UsageException.ExitCode"/>, a <see cref="UsageException"/> the command throws included.
     /// </summary>
     public static int Run(IReadOnlyList<string> argv, IReadOnlyList<Command> commands, TextWriter output, TextWriter error)
     {
         if (argv.Count > 0 && argv[0] is "--help" or "-h" or "help")
         {
             output.Write(Usage(commands));
+            return 0;
+        }
+        if (argv.Count > 0 && argv[0] is "--version")
+        {
+            output.WriteLine($"{ProgramName} {Version}");
             return 0;
         }
         var command = argv.Count > 0 ? commands.FirstOrDefault(c => c.Name == argv[0]) : null;
@@ -77,6 +92,11 @@ public static class CommandLine
             if (args.HelpRequested)
             {
                 output.Write(args.Help(command.Summary));
+                return 0;
+            }
+            if (args.VersionRequested)
+            {
+                output.WriteLine($"{ProgramName} {Version}");
                 return 0;
             }
             args.RejectUndeclared();
@@ -99,6 +119,10 @@ public static class CommandLine
         text.WriteLine("Commands:");
         int width = commands.Max(c => c.Name.Length);
         foreach (var command in commands) text.WriteLine($"  {command.Name.PadRight(width)}  {command.Summary}");
+        text.WriteLine();
+        text.WriteLine("Options:");
+        width = CommonOptions.Max(o => o.Usage.Length);
+        foreach (var (usage, help) in CommonOptions) text.WriteLine($"  {usage.PadRight(width)}  {help}");
         text.WriteLine();
         text.WriteLine($"Run '{ProgramName} <command> --help' for the options of a command.");
         return text.ToString();

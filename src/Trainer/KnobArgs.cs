@@ -20,8 +20,8 @@ public sealed class KnobArgs(CommandArgs args)
     public double Double(Knob knob, double defaultValue, string help) =>
         Declared(knob, args.Double(knob.Name, defaultValue, help, knob.Min, knob.Max));
 
-    public T Choice<T>(Knob knob, T defaultValue, string help) where T : struct, Enum =>
-        Declared(knob, args.Choice(knob.Name, defaultValue, help));
+    public T Choice<T>(Knob knob, T defaultValue, string help, bool setsDefaults = false) where T : struct, Enum =>
+        Declared(knob, args.Choice(knob.Name, defaultValue, help, setsDefaults));
 
     public string? Path(Knob knob, string? defaultValue, string help) => Declared(knob, args.Path(knob.Name, defaultValue, help));
 

@@ -39,7 +39,7 @@ public sealed class SampleGrid : IDisposable
         var frames = new List<Image>();
         try
         {
-            foreach (var file in Directory.GetFiles(samplesFolder, "epoch_*.png").Order(StringComparer.Ordinal))
+            foreach (var file in InEpochOrder(samplesFolder))
             {
                 frames.Add(LoadGrid(file));
                 if (frames[^1].Size() != frames[0].Size())
@@ -50,6 +50,15 @@ public sealed class SampleGrid : IDisposable
         }
         finally { frames.ForEach(f => f.Dispose()); }
     }
+
+    /// <summary>
+    /// The grids of a samples folder, epoch_NNN.png, in epoch order: the numbers have three digits at least, so a
+    /// longer name is a later epoch (epoch_1000.png after epoch_999.png).
+    /// </summary>
+    public static IReadOnlyList<string> InEpochOrder(string samplesFolder) =>
+        Directory.Exists(samplesFolder)
+            ? Directory.GetFiles(samplesFolder, "epoch_*.png").OrderBy(f => f.Length).ThenBy(f => f, StringComparer.Ordinal).ToList()
+            : [];
 
     /// <summary>A grid of the samples folder, which anyone may have replaced: refused unless it is a PNG of a grid's size.</summary>
     static Image LoadGrid(string path)

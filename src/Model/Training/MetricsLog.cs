@@ -9,26 +9,51 @@ namespace IlgpuGan.Model.Training;
 /// columns (eval's figures) are empty in the epochs `--eval-every` does not measure, and so is a measure the data
 /// cannot have (without labels, all but Parzen's); one share column per class of the data. Lines that are not
 /// whole rows (a blank line, a torn last one, edits by hand) are skipped when read and dropped when the file is
-/// rewritten; a file whose columns are another data set's is refused rather than emptied.
+/// rewritten; a file whose columns are another data set's is refused rather than emptied. Epochs are counted from
+/// 1; a file an earlier version started counts them from 0 and goes on doing so, as its run folder's file names do
+/// (<see cref="Number"/>).
 /// </summary>
-public sealed class MetricsLog(string path, int classes)
+public sealed class MetricsLog
 {
+    readonly string path;
+    readonly int classes;
+
+    public MetricsLog(string path, int classes)
+    {
+        (this.path, this.classes) = (path, classes);
+        FirstEpoch = MetricsTable.Lines(path) is [var header, ..] ? MetricsTable.FirstEpochOf(header) : 1;
+        Header = HeaderFor(classes, FirstEpoch);
+    }
+
     public string Path => path;
 
-    public string Header { get; } = HeaderFor(classes);
+    /// <summary>The number the run folder's files give its first epoch: 1, or 0 in a folder an earlier version started.</summary>
+    public int FirstEpoch { get; }
 
-    /// <summary>The columns of a run on data of <paramref name="classes"/> classes (0: unlabelled).</summary>
-    public static string HeaderFor(int classes) =>
-        "epoch,step,d_loss,g_loss,d_x,d_g_z,seconds,samples_per_s," +
+    /// <summary>
+    /// The number of the epoch of 0-based index <paramref name="epoch"/> in this run folder's files (metrics.csv's
+    /// rows, samples/epoch_NNN.png, checkpoints/epoch_NNN.ckpt).
+    /// </summary>
+    public long Number(long epoch) => epoch + FirstEpoch;
+
+    public string Header { get; }
+
+    /// <summary>The columns of a run on data of <paramref name="classes"/> classes (0: unlabelled) whose epochs count from <paramref name="firstEpoch"/>.</summary>
+    public static string HeaderFor(int classes, int firstEpoch = 1) =>
+        (firstEpoch == 0 ? MetricsTable.ZeroBasedEpochColumn : MetricsTable.EpochColumn) +
+        ",step,d_loss,g_loss,d_x,d_g_z,seconds,samples_per_s," +
         "parzen,parzen_se,parzen_sigma,frechet,classifier_score,min_class_share" +
         string.Concat(Enumerable.Range(0, classes).Select(c => $",share_{c}"));
 
-    /// <summary>Adds a row by rewriting the file whole (a few kB), so that no reader or crash sees half a row.</summary>
+    /// <summary>
+    /// Adds the row of the epoch of 0-based index <paramref name="epoch"/> by rewriting the file whole (a few kB), so
+    /// that no reader or crash sees half a row.
+    /// </summary>
     public void Append(long epoch, long step, TrainingStatistics means, double seconds, double samplesPerSecond,
         QualityReport? quality = null)
     {
         var row = string.Create(CultureInfo.InvariantCulture,
-            $"{epoch},{step},{means.DiscriminatorLoss:R},{means.GeneratorLoss:R},{means.RealScore:R},{means.FakeScore:R},{seconds:F3},{samplesPerSecond:F1},{QualityColumns(quality)}");
+            $"{Number(epoch)},{step},{means.DiscriminatorLoss:R},{means.GeneratorLoss:R},{means.RealScore:R},{means.FakeScore:R},{seconds:F3},{samplesPerSecond:F1},{QualityColumns(quality)}");
         Write(Rows().Select(r => r.Line).Append(row));
     }
 

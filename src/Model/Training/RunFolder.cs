@@ -33,7 +33,9 @@ public sealed class RunFolder : IDisposable
     public string Samples => File("samples");
     public string Snapshots => File(SnapshotFolder);
     public string BestCheckpoint => System.IO.Path.Combine(Snapshots, BestCheckpointFile);
-    public string Snapshot(long epoch) => System.IO.Path.Combine(Snapshots, $"epoch_{epoch:000}.ckpt");
+    /// <summary>The files of the epoch <paramref name="number"/>, as <see cref="MetricsLog.Number"/> gives it.</summary>
+    public string Snapshot(long number) => System.IO.Path.Combine(Snapshots, $"epoch_{number:000}.ckpt");
+    public string Grid(long number) => System.IO.Path.Combine(Samples, $"epoch_{number:000}.png");
 
     /// <summary>Whether the folder holds a run that a new one would destroy.</summary>
     public bool HoldsRun => System.IO.File.Exists(Checkpoint) || System.IO.File.Exists(Metrics);
@@ -93,8 +95,9 @@ public sealed class RunFolder : IDisposable
     /// </summary>
     public void CutBackTo(long step, int stepsPerEpoch, int classes)
     {
-        new MetricsLog(Metrics, classes).CutBackTo(step);
-        long lastEpoch = step == 0 ? -1 : (step - 1) / stepsPerEpoch;
+        var metrics = new MetricsLog(Metrics, classes);
+        metrics.CutBackTo(step);
+        long lastEpoch = metrics.Number(step == 0 ? -1 : (step - 1) / stepsPerEpoch);
         if (Directory.Exists(Snapshots))
         {
             LaterEpochs(Snapshots, "epoch_*.ckpt", lastEpoch).ForEach(System.IO.File.Delete);

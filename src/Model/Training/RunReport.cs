@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using IlgpuGan.Model;
+using IlgpuGan.Model.Imaging;
 
 namespace IlgpuGan.Model.Training;
 
@@ -53,7 +54,7 @@ public static class RunReport
         AppendSpeed(html, metrics, ReadDevice(Path.Combine(runFolder, "config.json")));
         AppendPlots(html, metrics, ReadCeiling(Path.Combine(runFolder, CeilingFile)));
         AppendLastEpoch(html, metrics);
-        AppendGrids(html, runFolder);
+        AppendGrids(html, runFolder, metrics.FirstEpoch);
         AppendConfig(html, Path.Combine(runFolder, "config.json"));
         html.Append("</body></html>");
         return html.ToString();
@@ -92,7 +93,7 @@ public static class RunReport
     static void AppendPlots(StringBuilder html, MetricsTable metrics, IReadOnlyDictionary<string, double> ceiling)
     {
         html.Append("<h2>Curves</h2><div class=\"plots\">");
-        var epochs = metrics.Column("epoch").Select(e => e + 1).ToArray();
+        var epochs = metrics.Column(MetricsTable.EpochColumn);
         PlotSeries Series(string column, string name, string colour) =>
             new(name, epochs.Zip(metrics.Column(column), (x, y) => (x, y)).ToArray(), colour);
         var plots = new List<SvgPlot>
@@ -119,14 +120,13 @@ public static class RunReport
         html.Append("</table>");
     }
 
-    static void AppendGrids(StringBuilder html, string runFolder)
+    /// <summary>The grids, captioned with their epochs counted from 1 whatever number the folder's files give the first.</summary>
+    static void AppendGrids(StringBuilder html, string runFolder, int firstEpoch)
     {
         html.Append("<h2>Samples</h2>");
         if (File.Exists(Path.Combine(runFolder, "progress.gif")))
             html.Append("<figure><img src=\"progress.gif\" alt=\"the sample grids as an animation\" width=\"336\"><figcaption>progress.gif</figcaption></figure>");
-        var grids = Directory.Exists(Path.Combine(runFolder, "samples"))
-            ? Directory.GetFiles(Path.Combine(runFolder, "samples"), "epoch_*.png").Order(StringComparer.Ordinal).ToList()
-            : [];
+        var grids = SampleGrid.InEpochOrder(Path.Combine(runFolder, "samples"));
         if (grids.Count == 0)
         {
             html.Append("<p>No sample grid yet.</p>");
@@ -136,7 +136,7 @@ public static class RunReport
         foreach (var grid in grids)
         {
             var name = Path.GetFileName(grid);
-            var epoch = int.TryParse(name["epoch_".Length..^".png".Length], CultureInfo.InvariantCulture, out var e) ? e + 1 : 0;
+            var epoch = int.TryParse(name["epoch_".Length..^".png".Length], CultureInfo.InvariantCulture, out var e) ? e + 1 - firstEpoch : 0;
             html.Append(Invariant($"<figure><img src=\"samples/{Escape(name)}\" alt=\"samples after epoch {epoch}\" width=\"224\"><figcaption>after epoch {epoch}</figcaption></figure>"));
         }
         html.Append("</div>");

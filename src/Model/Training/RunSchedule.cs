@@ -10,10 +10,10 @@ public sealed record RunSchedule(int StepsPerEpoch, long LastStep, int SampleEve
     /// <summary>Whether the step just taken closes an epoch, or the run's last, partial one.</summary>
     public bool EndsEpoch(long step) => step % StepsPerEpoch == 0 || step == LastStep;
 
-    /// <summary>The 0-based epoch the step just taken belongs to.</summary>
+    /// <summary>The 0-based index of the epoch the step just taken belongs to; people read it counted from 1.</summary>
     public long Epoch(long step) => (step - 1) / StepsPerEpoch;
 
-    /// <summary>A sample grid after the first epoch and every SampleEvery epochs after it: epochs 0, N, 2N...</summary>
+    /// <summary>A sample grid after the first epoch and every SampleEvery epochs after it: epochs 1, N + 1, 2N + 1... counted from 1.</summary>
     public bool Samples(long step) => Due(step, SampleEvery, firstAfter: 1);
 
     /// <summary>A checkpoint after every CheckpointEvery completed epochs.</summary>

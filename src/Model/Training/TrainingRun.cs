@@ -85,10 +85,11 @@ public sealed class TrainingRun
         if (settings.KeepEvery > 0 || evaluation is not null) Directory.CreateDirectory(folder.Snapshots);
         evaluation?.WriteCeiling(folder.EvalCeiling, log);
         var best = BestFrechet.SoFar(folder.Metrics);
-        if (resumed is not null) RestoreCopies(folder, schedule, step, best, evaluation is not null);
+        var metrics = new MetricsLog(folder.Metrics, measured.Classes);
+        if (resumed is not null) RestoreCopies(folder, schedule, metrics, step, best, evaluation is not null);
 
         using var samples = new SampleGrid(kernels, gan, Math.Min(GridSamples, config.BatchSize));
-        var epochEnd = new EpochEnd(this, gan, folder, schedule, evaluation, samples, new MetricsLog(folder.Metrics, measured.Classes), best);
+        var epochEnd = new EpochEnd(this, gan, folder, schedule, evaluation, samples, metrics, best);
         return Loop(gan, finite, data, folder, schedule, epochEnd, step);
     }
 
@@ -188,13 +189,13 @@ public sealed class TrainingRun
             long step = Checkpoint.Restore(checkpoint, gan, path);
             checkpointStep = step;
             folder.CutBackTo(step, stepsPerEpoch, classes);
-            log.WriteLine($"resumed from {path} at step {step} (epoch {step / stepsPerEpoch})");
+            log.WriteLine($"resumed from {path} at step {step} (epoch {step / stepsPerEpoch + 1} next)");
             return step;
         }
         if (source is var (start, startPath))
         {
             long step = Checkpoint.Restore(start, gan, startPath);
-            log.WriteLine($"started from {startPath} at step {step} (epoch {step / stepsPerEpoch})");
+            log.WriteLine($"started from {startPath} at step {step} (epoch {step / stepsPerEpoch + 1} next)");
             return step;
         }
         Initialization.LikePyTorch(gan);
@@ -202,10 +203,10 @@ public sealed class TrainingRun
     }
 
     /// <summary>What a kill between the checkpoint and its copies left undone: the checkpoint's step promises them.</summary>
-    void RestoreCopies(RunFolder folder, RunSchedule schedule, long step, BestFrechet best, bool evaluates)
+    void RestoreCopies(RunFolder folder, RunSchedule schedule, MetricsLog metrics, long step, BestFrechet best, bool evaluates)
     {
         if (settings.KeepEvery > 0 && step > 0 && (step % schedule.StepsPerEpoch != 0 || schedule.Keeps(step)))
-            RestoreCopy(folder, folder.Snapshot(schedule.Epoch(step)), step);
+            RestoreCopy(folder, folder.Snapshot(metrics.Number(schedule.Epoch(step))), step);
         if (evaluates && best.Step == step)
             RestoreCopy(folder, folder.BestCheckpoint, step);
     }
@@ -278,7 +279,7 @@ public sealed class TrainingRun
             run.log.Write(measureLines.ToString());
             metrics.Append(epoch, step, means, seconds, stepsInEpoch * gan.Config.BatchSize / seconds, quality);
             if (!cancelled && schedule.Samples(step))
-                samples.Save(Path.Combine(folder.Samples, $"epoch_{epoch:000}.png"), folder.ProgressGif);
+                samples.Save(folder.Grid(metrics.Number(epoch)), folder.ProgressGif);
             // A snapshot comes with every checkpoint that ends no epoch (a stop's, the run's last), as the run's end does.
             bool keeps = schedule.Keeps(step) || cancelled && Settings.KeepEvery > 0 && step % schedule.StepsPerEpoch != 0;
             bool isBest = best.Improves(quality);
@@ -289,7 +290,7 @@ public sealed class TrainingRun
                 run.checkpointStep = step;
                 sinceCheckpoint.Restart();
             }
-            if (keeps) folder.CopyCheckpointTo(folder.Snapshot(epoch), step);
+            if (keeps) folder.CopyCheckpointTo(folder.Snapshot(metrics.Number(epoch)), step);
             if (isBest)
             {
                 best.Record(quality!, step);

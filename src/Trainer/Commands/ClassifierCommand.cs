@@ -77,7 +77,7 @@ public static class ClassifierCommand
             var settings = adam with { LearningRate = ClassifierTraining.CosineLearningRate(options.LearningRate, epoch, options.Epochs) };
             for (int s = 0; s < steps; s++) training.Step(images, (long)epoch * steps + s, options.Seed, settings);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"epoch {epoch}: lr {settings.LearningRate:G3} loss {training.TakeLossSum() / steps:F4}"));
+                $"epoch {epoch + 1}: lr {settings.LearningRate:G3} loss {training.TakeLossSum() / steps:F4}"));
         }
         double accuracy = Accuracy(kernels, classifier, data.TestImages, data.TestLabels);
         ClassifierFile.Save(options.Out, classifier, fingerprint, options.Epochs, options.Seed, accuracy);

@@ -32,8 +32,8 @@ public static class TrainCommand
         }
         if (result.Cancelled && signals.Received is { } signal)
         {
-            output.WriteLine($"stopped by {signal} at step {result.Step} (epoch {result.Epoch}); the checkpoint of step {result.Step} is written. " +
-                $"Continue with: {CommandLine.ProgramName} train --resume {result.RunFolder}");
+            output.WriteLine($"stopped by {signal} at step {result.Step} (epoch {result.Epoch + 1}); the checkpoint of step {result.Step} is written. " +
+                $"Continue with: {Invocation.Command("train", "--resume", result.RunFolder)}");
             return StopSignals.ExitCode(signal);
         }
         printer.Done(result);
@@ -44,8 +44,9 @@ public static class TrainCommand
     public static TrainingSettings Read(CommandArgs args)
     {
         var train = new KnobArgs(args);
-        var recipe = train.Choice(Knobs.Recipe, Recipes.Default, "training recipe, whose values the other options override: " +
-            string.Join("; ", Enum.GetValues<Recipe>().Select(r => $"{CommandArgs.ChoiceName(r)}: {Recipes.Describe(r)}")));
+        var recipe = train.Choice(Knobs.Recipe, Recipes.Default, "training recipe, whose values the other options override, and whose " +
+            "defaults this help shows (--recipe seed --help shows the seed's): " +
+            string.Join("; ", Enum.GetValues<Recipe>().Select(r => $"{CommandArgs.ChoiceName(r)}: {Recipes.Describe(r)}")), setsDefaults: true);
         var defaults = TrainingSettings.For(recipe);
         var model = defaults.Model;
         var settings = defaults with
@@ -76,8 +77,8 @@ public static class TrainCommand
                 GeneratorAverageDecay = train.Double(Knobs.GeneratorAverageDecay, model.GeneratorAverageDecay, "decay of the moving average of G's weights that draws the samples (0: none)"),
                 GeneratorAverageWarmup = train.Choice(Knobs.GeneratorAverageWarmup, model.GeneratorAverageWarmup ? Switch.On : Switch.Off,
                     "warm-up of the average's decay: min(decay, (1 + t)/(10 + t)) after G's step t, as TensorFlow's num_updates") == Switch.On,
-                LearningRateDecayFrom = train.Int(Knobs.LearningRateDecayFrom, model.LearningRateDecayFrom, "epoch (from 0) at whose start both learning rates begin to fall linearly to 0"),
-                LearningRateDecayTo = train.Int(Knobs.LearningRateDecayTo, model.LearningRateDecayTo, "epoch at whose start the decay reaches 0 (not after --lr-decay-from: no decay)"),
+                LearningRateDecayFrom = train.Int(Knobs.LearningRateDecayFrom, model.LearningRateDecayFrom, "epochs after which both learning rates begin to fall linearly to 0 (E: they fall through epochs E + 1 on)"),
+                LearningRateDecayTo = train.Int(Knobs.LearningRateDecayTo, model.LearningRateDecayTo, "epochs after which the decay reaches 0 (F: 0 from epoch F + 1 on; not after --lr-decay-from: no decay)"),
             },
             Accelerator = train.Choice(Knobs.Accelerator, defaults.Accelerator, "where the kernels run (auto: CUDA, then OpenCL, then CPU)"),
             SampleEvery = train.Int(Knobs.SampleEvery, defaults.SampleEvery, "epochs between sample grids (the first and last epoch always get one)"),
@@ -93,7 +94,7 @@ public static class TrainCommand
             Classifier = train.Path(Knobs.Classifier, null, "classifier of the data that --eval-every measures with, made by 'classifier --data DIR --out FILE' (default: MNIST's)"),
         };
         if (settings.Model.LearningRateDecayTo < settings.Model.LearningRateDecayFrom && train.Given(Knobs.LearningRateDecayTo))
-            throw new UsageException($"--lr-decay-to: epoch {settings.Model.LearningRateDecayTo} is before --lr-decay-from's {settings.Model.LearningRateDecayFrom}");
+            throw new UsageException($"--lr-decay-to: {settings.Model.LearningRateDecayTo} is before --lr-decay-from's {settings.Model.LearningRateDecayFrom}");
         if (!ImageShape.ChannelCounts.Contains(settings.ImageFolder.Channels))
             throw new UsageException($"--channels: {settings.ImageFolder.Channels} is neither 1 (greyscale) nor 3 (RGB)");
         if (settings.Model.Problem() is { } problem)
