@@ -100,8 +100,6 @@ public sealed class BatchNorm
         : slope >= 0f ? slope
         : throw new ArgumentOutOfRangeException(nameof(leakyReluSlope), slope, "a fused LeakyReLU's slope is ≥ 0");
 
-    /// <summary>LeakyReLU as <see cref="Activations.LeakyReluForward"/> computes it; the identity for a slope of 1.</summary>
-    static float Activate(float v, float slope) => v > 0f ? v : slope * v;
 
     /// <summary>
     /// Backward of TrainForward: dγ[c] = Σ_r dy·x̂, dβ[c] = Σ_r dy (written, not accumulated), and
@@ -178,7 +176,7 @@ public sealed class BatchNorm
                     float offset = beta[c];
                     var y = ys.SubView((long)batch * rows * cols, (long)rows * cols);
                     for (int r = lane; r < rows; r += lanes)
-                        y[r * cols + c] = Activate((x[r * cols + c] - mean) * scale + offset, slope);
+                        y[r * cols + c] = Activations.LeakyRelu((x[r * cols + c] - mean) * scale + offset, slope);
                     if (lane == 0)
                     {
                         savedMeans[batch * cols + c] = mean;
@@ -206,7 +204,7 @@ public sealed class BatchNorm
         float scale = gamma[c] * invStd;
         float shift = beta[c];
         for (int r = 0; r < rows; r++)
-            y[r * cols + c] = Activate((x[r * cols + c] - mean) * scale + shift, slope);
+            y[r * cols + c] = Activations.LeakyRelu((x[r * cols + c] - mean) * scale + shift, slope);
         savedMean[c] = mean;
         savedInvStd[c] = invStd;
         runningMean[c] = (1f - momentum) * runningMean[c] + momentum * mean;
@@ -307,7 +305,7 @@ public sealed class BatchNorm
         for (int i = Grid.GlobalIndex.X; i < n; i += step)
         {
             int c = i % cols;
-            y[i] = Activate((x[i] - runningMean[c]) * (gamma[c] / MathF.Sqrt(runningVar[c] + eps)) + beta[c], slope);
+            y[i] = Activations.LeakyRelu((x[i] - runningMean[c]) * (gamma[c] / MathF.Sqrt(runningVar[c] + eps)) + beta[c], slope);
         }
     }
 

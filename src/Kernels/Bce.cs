@@ -139,8 +139,7 @@ public sealed class Bce
             for (int j = 0, at = i * width; j < width; j++, at++)
             {
                 // The multiply's product over a depth of one, then its epilogue: LeakyReLU's backward at the gate.
-                float d = g * weight[j];
-                dInput[at] = gate[at] > 0f ? d : d * slope;
+                dInput[at] = Activations.LeakyReluGradient(gate[at], g * weight[j], slope);
             }
         }
         firstLoss = ColumnReduction.Sum(partial, firstLoss, 0, lane, 1, lanes);

@@ -143,11 +143,8 @@ public sealed class Dropout
         float slope)
     {
         for (int i = Grid.GlobalIndex.X, step = GridStrideLoop.Step; i < n; i += step)
-            dx[i] = Gated(gate[i], dy[i] * mask[i], slope);
+            dx[i] = Activations.LeakyReluGradient(gate[i], dy[i] * mask[i], slope);
     }
-
-    /// <summary>LeakyReLU's backward at its output: g where the output is &gt; 0, slope·g elsewhere.</summary>
-    static float Gated(float output, float g, float slope) => output > 0f ? g : slope * g;
 
     [Kernel(KernelVariant.CpuWorker)]
     static void CpuForwardKernel(ArrayView<float> x, ArrayView<float> y, ArrayView<float> mask, int n, float p, float scale,
@@ -199,6 +196,6 @@ public sealed class Dropout
             }
         else
             for (; i < vectorEnd; i += Vector<float>.Count) (Vector.Load(dy + i) * Vector.Load(mask + i)).Store(dx + i);
-        for (; i < end; i++) dx[i] = Gated(gate[i], dy[i] * mask[i], slope);
+        for (; i < end; i++) dx[i] = Activations.LeakyReluGradient(gate[i], dy[i] * mask[i], slope);
     }
 }

@@ -43,11 +43,9 @@ public sealed class DropoutLayer : ILayer, IDisposable
     /// </summary>
     public bool TryTakeOverActivationOf(IFusedLeakyRelu previous)
     {
-        if (InputLeakyReluSlope is not null || previous.FusedLeakyReluSlope is not { } slope
-            || previous.ActivationBackwardTakenOver || previous.Out != In) return false;
-        InputLeakyReluSlope = slope;
-        previous.HandOverActivationBackward(withBiasGradient: false);
-        return true;
+        if (InputLeakyReluSlope is not null) return false;
+        InputLeakyReluSlope = IFusedLeakyRelu.TakeOverActivationBackward(previous, In);
+        return InputLeakyReluSlope is not null;
     }
 
     public void Initialize(UniformSource source) { }

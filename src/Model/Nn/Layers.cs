@@ -55,6 +55,19 @@ public interface IFusedLeakyRelu : ILayer
 
     /// <summary>Hands the fused activation's backward to the layer after this one; a Linear's bias gradient goes with it when asked.</summary>
     void HandOverActivationBackward(bool withBiasGradient);
+
+    /// <summary>
+    /// Hands <paramref name="previous"/>'s fused activation's backward (without a bias gradient) to the layer after
+    /// it, of <paramref name="features"/> inputs, and returns its slope; null, handing nothing over, when it has none
+    /// or another layer took it.
+    /// </summary>
+    static float? TakeOverActivationBackward(IFusedLeakyRelu previous, int features)
+    {
+        if (previous.FusedLeakyReluSlope is not { } slope || previous.ActivationBackwardTakenOver || previous.Out != features)
+            return null;
+        previous.HandOverActivationBackward(withBiasGradient: false);
+        return slope;
+    }
 }
 
 /// <summary>
@@ -127,11 +140,9 @@ public sealed class Linear : IFusedLeakyRelu
     /// </summary>
     public bool TryTakeOverInputActivation(IFusedLeakyRelu previous)
     {
-        if (InputLeakyReluSlope is not null || previous.FusedLeakyReluSlope is not { } slope
-            || previous.ActivationBackwardTakenOver || previous.Out != In) return false;
-        InputLeakyReluSlope = slope;
-        previous.HandOverActivationBackward(withBiasGradient: false);
-        return true;
+        if (InputLeakyReluSlope is not null) return false;
+        InputLeakyReluSlope = IFusedLeakyRelu.TakeOverActivationBackward(previous, In);
+        return InputLeakyReluSlope is not null;
     }
 
     /// <summary>
