@@ -196,6 +196,66 @@ public sealed class BceTests(AcceleratorKind kind) : DeviceFixture(kind)
         TestData.AssertClose(TestData.ToDouble(TestData.Download(sums, Slots)), TestData.Download(fusedSums, Slots), 1e-6, 1e-7, "sums");
     }
 
+    /// <summary>
+    /// The input gradient of the Linear that makes the logits, written by the loss's launch: against the multiply it
+    /// replaces (dLogits·w over a depth of one, with LeakyReLU's backward at the gate in its epilogue) to the bit, and
+    /// against float64. Odd sizes, a poisoned output, gates of both signs.
+    /// </summary>
+    [TestCase(7, 33, true)]
+    [TestCase(7, 33, false)]
+    [TestCase(127, 1, true)]
+    [TestCase(100, 129, false)]
+    public void LogitLayerInputGradientMatchesTheMultiplyItReplaces(int n, int width, bool gated)
+    {
+        const float slope = 0.2f;
+        var rng = new Random(n + width + (gated ? 1 : 0));
+        int split = (n + 1) / 2;
+        var z = TestData.Uniform(rng, n, -8f, 8f);
+        var w = TestData.Uniform(rng, width);
+        var h = TestData.Uniform(rng, n * width);
+        var sumsBefore = TestData.Uniform(rng, Slots, -5f, 5f);
+        using var zs = TestData.Upload(Device, z);
+        using var ws = TestData.Upload(Device, w);
+        using var hs = TestData.Upload(Device, h);
+        using var fusedDz = TestData.Poisoned(Device, n);
+        using var fusedDh = TestData.Poisoned(Device, n * width);
+        using var fusedSums = TestData.Upload(Device, sumsBefore);
+        var layer = gated ? new Bce.LogitLayer(ws.View, width, fusedDh.View, hs.View, slope) : new Bce.LogitLayer(ws.View, width, fusedDh.View);
+        ops.SigmoidLossAndGradient(zs.View, fusedDz.View, n, split, 0.9f, 0f, 1f, fusedSums.View, LossSlot, MeanSlot, 3, layer);
+
+        using var dz = TestData.Poisoned(Device, n);
+        using var dh = TestData.Poisoned(Device, n * width);
+        using var sums = TestData.Upload(Device, sumsBefore);
+        ops.SigmoidLossAndGradient(zs.View, dz.View, n, split, 0.9f, 0f, 1f, sums.View, LossSlot, MeanSlot, 3);
+        new Gemm(Device).Multiply(dz.View, false, ws.View, false, dh.View, n, width, 1, leakyReluSlope: gated ? slope : null,
+            leakyReluOutput: gated ? hs.View : default);
+
+        var dLogits = TestData.Download(dz, n);
+        Assert.That(TestData.Download(fusedDz, n), Is.EqualTo(dLogits), "dLogits");
+        Assert.That(TestData.Download(fusedSums, Slots), Is.EqualTo(TestData.Download(sums, Slots)), "sums");
+        var fused = TestData.Download(fusedDh, n * width);
+        Assert.That(fused, Is.EqualTo(TestData.Download(dh, n * width)), "dInput against the multiply");
+        var expected = new double[n * width];
+        for (int r = 0; r < n; r++)
+            for (int j = 0; j < width; j++)
+            {
+                double d = (double)dLogits[r] * w[j];
+                expected[r * width + j] = gated && !(h[r * width + j] > 0) ? slope * d : d;
+            }
+        TestData.AssertClose(expected, fused, 1e-6, 1e-30, "dInput against float64");
+    }
+
+    [Test]
+    public void LogitLayerRefusesShortViews()
+    {
+        using var buffer = TestData.Poisoned(Device, 8);
+        using var small = TestData.Poisoned(Device, 3);
+        Assert.Throws<ArgumentException>(() => ops.SigmoidLossAndGradient(buffer.View, buffer.View, 4, 2, 1f, 0f, 1f, buffer.View,
+            0, 1, 2, new Bce.LogitLayer(buffer.View, 2, small.View)));
+        Assert.Throws<ArgumentException>(() => ops.SigmoidLossAndGradient(buffer.View, buffer.View, 4, 2, 1f, 0f, 1f, buffer.View,
+            0, 1, 2, new Bce.LogitLayer(buffer.View, 2, buffer.View, small.View, 0.2f)));
+    }
+
     [Test]
     public void SigmoidLossAndGradientRefusesAnEmptyFirstPart()
     {

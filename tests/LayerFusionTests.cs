@@ -103,7 +103,7 @@ public sealed class LayerFusionTests(AcceleratorKind kind) : DeviceFixture(kind)
     }
 
     [Test]
-    public void NetworkFusesLeakyReluStraightAfterLinearOnly()
+    public void NetworkFusesLeakyReluStraightAfterLinearOrBatchNormOnly()
     {
         using var store = new ParameterStore();
         var first = new Linear(kernels, store, "fc1", 4, 6);
@@ -118,12 +118,200 @@ public sealed class LayerFusionTests(AcceleratorKind kind) : DeviceFixture(kind)
         ];
         using var network = new Stack(kernels, store, layers);
 
-        // The second LeakyReLU in a row, the one after BatchNorm and the negative slope stay layers of their own.
-        Assert.That(network.Layers, Is.EqualTo(new[] { first, layers[2], norm, layers[4], second, negative, third, layers[8] }));
+        // The second LeakyReLU in a row and the negative slope stay layers of their own.
+        Assert.That(network.Layers, Is.EqualTo(new[] { first, layers[2], norm, second, negative, third, layers[8] }));
         Assert.That(first.FusedLeakyReluSlope, Is.EqualTo(Slope));
+        Assert.That(norm.FusedLeakyReluSlope, Is.EqualTo(Slope));
         Assert.That(second.FusedLeakyReluSlope, Is.Null);
         Assert.That(third.FusedLeakyReluSlope, Is.Null);
         Assert.That(first.ActivationBackwardTakenOver, Is.False, "a LeakyReLU stands between fc1 and bn1");
+        Assert.That(second.InputLeakyReluSlope, Is.EqualTo(Slope), "fc2's input gradient runs bn1's activation backward");
+        Assert.That(norm.ActivationBackwardTakenOver, Is.True);
+    }
+
+    /// <summary>
+    /// Linear → BatchNorm1d → LeakyReLU → Linear, the stable generator's order: BatchNorm writes the activated output
+    /// and the Linear after it runs the activation's backward in its input gradient's multiply. Against the same layers
+    /// unfused, one launch each, bit for bit (the same operations on the same floats), in every mode, with and without
+    /// parameter gradients, on each variant; the running statistics too.
+    /// </summary>
+    [TestCase(KernelVariant.Portable, true)]
+    [TestCase(KernelVariant.Portable, false)]
+    [TestCase(KernelVariant.CpuWorker, true)]
+    [TestCase(KernelVariant.CpuWorker, false)]
+    public void BatchNormWithAFusedLeakyReluMatchesTheLayersUnfused(KernelVariant variant, bool parameterGradients)
+    {
+        RequireVariant(variant);
+        var set = new KernelSet(Device, variant);
+        const int rows = 7, inputs = 5, hidden = 33, outputs = 3;
+        var rng = new Random(parameterGradients ? 13 : 14);
+        using var store = new ParameterStore();
+        var first = new Linear(set, store, "fc1", inputs, hidden);
+        var norm = new BatchNorm1d(set, store, "bn1", hidden, 0.8f, 1e-5f);
+        var second = new Linear(set, store, "fc2", hidden, outputs);
+        using var network = new Stack(set, store, [first, norm, new LeakyRelu(set, hidden, Slope), second]);
+        Assert.That(network.Layers, Is.EqualTo(new ILayer[] { first, norm, second }));
+        Assert.That(second.InputLeakyReluSlope, Is.EqualTo(Slope));
+        store.AllParameters.CopyFromCPU(TestData.Uniform(rng, store.Parameters.Length));
+        store.AllState.CopyFromCPU(TestData.Uniform(rng, store.State.Length, 0.5f, 1.5f));
+        store.AllGradients.CopyFromCPU(new float[store.Parameters.Length]);
+        using var plainStore = new ParameterStore();
+        var plainFirst = new Linear(set, plainStore, "fc1", inputs, hidden);
+        using var plainNorm = new BatchNorm1d(set, plainStore, "bn1", hidden, 0.8f, 1e-5f);
+        var activation = new LeakyRelu(set, hidden, Slope);
+        var plainSecond = new Linear(set, plainStore, "fc2", hidden, outputs);
+        plainStore.Allocate(Device.Accelerator);
+        plainStore.AllParameters.CopyFromCPU(store.AllParameters.GetAsArray());
+        plainStore.AllState.CopyFromCPU(store.AllState.GetAsArray());
+        plainStore.AllGradients.CopyFromCPU(new float[plainStore.Parameters.Length]);
+
+        var x = TestData.Uniform(rng, rows * inputs);
+        var dy = TestData.Uniform(rng, rows * outputs);
+        using var xs = TestData.Upload(Device, x);
+        using var fusedDy = TestData.Upload(Device, dy);
+        using var fusedDx = TestData.Poisoned(Device, rows * inputs);
+        using var z = TestData.Poisoned(Device, rows * hidden);
+        using var normalised = TestData.Poisoned(Device, rows * hidden);
+        using var h = TestData.Poisoned(Device, rows * hidden);
+        using var y = TestData.Poisoned(Device, rows * outputs);
+        using var plainDy = TestData.Upload(Device, dy);
+        using var dh = TestData.Poisoned(Device, rows * hidden);
+        using var dNormalised = TestData.Poisoned(Device, rows * hidden);
+        using var dz = TestData.Poisoned(Device, rows * hidden);
+        using var dx = TestData.Poisoned(Device, rows * inputs);
+
+        void Plain(ForwardMode mode)
+        {
+            plainFirst.Forward(xs.View, z.View, rows, mode);
+            plainNorm.Forward(z.View, normalised.View, rows, mode);
+            activation.Forward(normalised.View, h.View, rows, mode);
+            plainSecond.Forward(h.View, y.View, rows, mode);
+        }
+
+        var fusedY = network.Forward(xs.View, rows, ForwardMode.Train);
+        network.Backward(xs.View, fusedDy.View, rows, parameterGradients, fusedDx.View);
+        Plain(ForwardMode.Train);
+        plainSecond.Backward(h.View, y.View, plainDy.View, dh.View, rows, parameterGradients);
+        activation.Backward(normalised.View, h.View, dh.View, dNormalised.View, rows, parameterGradients);
+        plainNorm.Backward(z.View, normalised.View, dNormalised.View, dz.View, rows, parameterGradients);
+        plainFirst.Backward(xs.View, z.View, dz.View, dx.View, rows, parameterGradients);
+
+        Assert.That(fusedY.GetAsArray(), Is.EqualTo(TestData.Download(y, rows * outputs)), "y");
+        Assert.That(network.LayerOutput(norm, rows).GetAsArray(), Is.EqualTo(TestData.Download(h, rows * hidden)), "activated output");
+        Assert.That(TestData.Download(fusedDx, rows * inputs), Is.EqualTo(TestData.Download(dx, rows * inputs)), "dx");
+        Assert.That(store.AllGradients.GetAsArray(), Is.EqualTo(plainStore.AllGradients.GetAsArray()), "gradients");
+        Assert.That(store.AllState.GetAsArray(), Is.EqualTo(plainStore.AllState.GetAsArray()), "running statistics");
+
+        foreach (var mode in new[] { ForwardMode.BatchStatistics, ForwardMode.Eval })
+        {
+            fusedY = network.Forward(xs.View, rows, mode);
+            Plain(mode);
+            Assert.That(fusedY.GetAsArray(), Is.EqualTo(TestData.Download(y, rows * outputs)), $"y, {mode}");
+        }
+    }
+
+    /// <summary>
+    /// Linear → LeakyReLU → Dropout → Linear, the stable discriminator's order: dropout's backward runs the fused
+    /// activation's backward in its launch, and the first Linear's weight gradient's multiply sums its bias gradient.
+    /// Against the same layers unfused, bit for bit, with and without parameter gradients, on each variant.
+    /// </summary>
+    [TestCase(KernelVariant.Portable, true)]
+    [TestCase(KernelVariant.Portable, false)]
+    [TestCase(KernelVariant.CpuWorker, true)]
+    [TestCase(KernelVariant.CpuWorker, false)]
+    public void DropoutAfterAFusedLinearRunsItsActivationBackward(KernelVariant variant, bool parameterGradients)
+    {
+        RequireVariant(variant);
+        var set = new KernelSet(Device, variant);
+        const int rows = 7, inputs = 5, hidden = 33, outputs = 3;
+        const float probability = 0.3f;
+        var rng = new Random(parameterGradients ? 23 : 24);
+        using var store = new ParameterStore();
+        var first = new Linear(set, store, "fc1", inputs, hidden);
+        var dropout = new DropoutLayer(set, hidden, probability, rows, index: 0);
+        var second = new Linear(set, store, "fc2", hidden, outputs);
+        using var network = new Stack(set, store, [first, new LeakyRelu(set, hidden, Slope), dropout, second]);
+        Assert.That(network.Layers, Is.EqualTo(new ILayer[] { first, dropout, second }));
+        Assert.That(dropout.InputLeakyReluSlope, Is.EqualTo(Slope));
+        Assert.That((first.ActivationBackwardTakenOver, first.BiasGradientTakenOver), Is.EqualTo((true, false)));
+        store.AllParameters.CopyFromCPU(TestData.Uniform(rng, store.Parameters.Length));
+        store.AllGradients.CopyFromCPU(new float[store.Parameters.Length]);
+        using var plainStore = new ParameterStore();
+        var plainFirst = new Linear(set, plainStore, "fc1", inputs, hidden);
+        var activation = new LeakyRelu(set, hidden, Slope);
+        using var plainDropout = new DropoutLayer(set, hidden, probability, rows, index: 0);
+        var plainSecond = new Linear(set, plainStore, "fc2", hidden, outputs);
+        plainStore.Allocate(Device.Accelerator);
+        plainStore.AllParameters.CopyFromCPU(store.AllParameters.GetAsArray());
+        plainStore.AllGradients.CopyFromCPU(new float[plainStore.Parameters.Length]);
+
+        var context = new ForwardContext(ForwardMode.Train, Seed: 11, Step: 5, Pass: 1);
+        var x = TestData.Uniform(rng, rows * inputs);
+        var dy = TestData.Uniform(rng, rows * outputs);
+        using var xs = TestData.Upload(Device, x);
+        using var fusedDy = TestData.Upload(Device, dy);
+        using var fusedDx = TestData.Poisoned(Device, rows * inputs);
+        using var z = TestData.Poisoned(Device, rows * hidden);
+        using var activated = TestData.Poisoned(Device, rows * hidden);
+        using var h = TestData.Poisoned(Device, rows * hidden);
+        using var y = TestData.Poisoned(Device, rows * outputs);
+        using var plainDy = TestData.Upload(Device, dy);
+        using var dh = TestData.Poisoned(Device, rows * hidden);
+        using var dActivated = TestData.Poisoned(Device, rows * hidden);
+        using var dz = TestData.Poisoned(Device, rows * hidden);
+        using var dx = TestData.Poisoned(Device, rows * inputs);
+
+        var fusedY = network.Forward(xs.View, rows, context);
+        network.Backward(xs.View, fusedDy.View, rows, parameterGradients, fusedDx.View);
+        plainFirst.Forward(xs.View, z.View, rows, context);
+        activation.Forward(z.View, activated.View, rows, context);
+        plainDropout.Forward(activated.View, h.View, rows, context);
+        plainSecond.Forward(h.View, y.View, rows, context);
+        plainSecond.Backward(h.View, y.View, plainDy.View, dh.View, rows, parameterGradients);
+        plainDropout.Backward(activated.View, h.View, dh.View, dActivated.View, rows, parameterGradients);
+        activation.Backward(z.View, activated.View, dActivated.View, dz.View, rows, parameterGradients);
+        plainFirst.Backward(xs.View, z.View, dz.View, dx.View, rows, parameterGradients);
+
+        var hidden0 = TestData.Download(h, rows * hidden);
+        Assert.That(hidden0.Count(v => v == 0f), Is.InRange(1, rows * hidden - 1), "the mask drops some, not all");
+        Assert.That(fusedY.GetAsArray(), Is.EqualTo(TestData.Download(y, rows * outputs)), "y");
+        Assert.That(TestData.Download(fusedDx, rows * inputs), Is.EqualTo(TestData.Download(dx, rows * inputs)), "dx");
+        Assert.That(store.AllGradients.GetAsArray(), Is.EqualTo(plainStore.AllGradients.GetAsArray()), "dW, db");
+    }
+
+    /// <summary>
+    /// BatchNorm1d's backward without parameter gradients leaves the store's gradients as they were (its column sums,
+    /// which dx needs, go elsewhere), with the same dx as with them; with them it writes γ's and β's.
+    /// </summary>
+    [TestCase(KernelVariant.Portable)]
+    [TestCase(KernelVariant.CpuWorker)]
+    public void BatchNormBackwardWithoutParameterGradientsLeavesThemAlone(KernelVariant variant)
+    {
+        RequireVariant(variant);
+        var set = new KernelSet(Device, variant);
+        const int rows = 7, inputs = 5, hidden = 33;
+        var rng = new Random(31);
+        using var store = new ParameterStore();
+        var linear = new Linear(set, store, "fc1", inputs, hidden);
+        var norm = new BatchNorm1d(set, store, "bn1", hidden, 0.8f, 1e-5f);
+        using var network = new Stack(set, store, [linear, new LeakyRelu(set, hidden, Slope), norm]);
+        store.AllParameters.CopyFromCPU(TestData.Uniform(rng, store.Parameters.Length));
+        var poison = Enumerable.Repeat(float.NaN, store.Parameters.Length).ToArray();
+        using var xs = TestData.Upload(Device, TestData.Uniform(rng, rows * inputs));
+        var dy = TestData.Uniform(rng, rows * hidden);
+        using var dys = TestData.Upload(Device, dy);
+        using var withoutDx = TestData.Poisoned(Device, rows * inputs);
+        using var withDx = TestData.Poisoned(Device, rows * inputs);
+
+        network.Forward(xs.View, rows, ForwardMode.Train);
+        store.AllGradients.CopyFromCPU(poison);
+        network.Backward(xs.View, dys.View, rows, parameterGradients: false, withoutDx.View);
+        Assert.That(store.AllGradients.GetAsArray(), Has.All.NaN, "gradients without parameter gradients");
+        dys.View.CopyFromCPU(dy);
+        network.Backward(xs.View, dys.View, rows, parameterGradients: true, withDx.View);
+        Assert.That(store.Gradient(norm.Gamma).GetAsArray(), Has.None.NaN, "γ's gradient");
+        Assert.That(store.Gradient(norm.Beta).GetAsArray(), Has.None.NaN, "β's gradient");
+        Assert.That(TestData.Download(withoutDx, rows * inputs), Is.EqualTo(TestData.Download(withDx, rows * inputs)), "dx");
     }
 
     /// <summary>

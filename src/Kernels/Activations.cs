@@ -93,9 +93,9 @@ public sealed class Activations
         else tanhBackward!(device.GridStride(n), y, dy, dx, n);
     }
 
-    // One element of each operation, shared by the portable kernels and the CPU worker's scalar code.
-    static float LeakyRelu(float x, float slope) => x > 0f ? x : slope * x;
-    static float LeakyReluGradient(float x, float dy, float slope) => x > 0f ? dy : slope * dy;
+    // One element of each operation, shared by the portable kernels, the CPU worker's scalar code and the kernels that fuse them.
+    internal static float LeakyRelu(float x, float slope) => x > 0f ? x : slope * x;
+    internal static float LeakyReluGradient(float x, float dy, float slope) => x > 0f ? dy : slope * dy;
     internal static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));
     internal static float SigmoidGradient(float y, float dy) => dy * y * (1f - y);
     static float TanhGradient(float y, float dy) => dy * (1f - y * y);

@@ -18,9 +18,9 @@ public sealed class BatchNorm
 {
     readonly ComputeDevice device;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-        ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, float, int, int> trainForward;
+        ArrayView<float>, ArrayView<float>, ArrayView<float>, TrainShape> trainForward;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-        ArrayView<float>, int, int, float> evalForward;
+        ArrayView<float>, int, int, float, float> evalForward;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
         ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, int, int> backward;
 
@@ -31,14 +31,21 @@ public sealed class BatchNorm
         Variant = device.Resolve(variant);
         bool cpu = Variant == KernelVariant.CpuWorker;
         trainForward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, float, int, int>(
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, TrainShape>(
             cpu ? CpuTrainForwardKernel : TrainForwardKernel);
         evalForward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-            ArrayView<float>, ArrayView<float>, int, int, float>(EvalForwardKernel);
+            ArrayView<float>, ArrayView<float>, int, int, float, float>(EvalForwardKernel);
         backward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
             ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, int, int>(
             cpu ? CpuBackwardKernel : BackwardKernel);
     }
+
+    /// <summary>
+    /// The training forward's scalars, one kernel argument (a launch takes at most 15): every field 4 bytes wide, so the
+    /// layout is the same in .NET and on the devices. Public only because ILGPU's launcher must see a kernel's parameter types.
+    /// </summary>
+    public readonly record struct TrainShape(int Rows, int Cols, float Momentum, float Eps, int Batches, int ColumnsPerGroup,
+        float Slope);
 
     /// <summary>The variant of the training kernels, Auto resolved; eval mode has only the portable kernel.</summary>
     public KernelVariant Variant { get; }
@@ -54,10 +61,13 @@ public sealed class BatchNorm
     /// (var·rows/(rows−1)) as PyTorch does. y may not alias x. With <paramref name="batches"/> &gt; 1, x is that many
     /// batches of <paramref name="rows"/> rows one after another, each normalised by its own statistics (saved at
     /// [batch, cols]) and each updating the running stats in turn: the results of one launch per batch, in one.
+    /// With <paramref name="leakyReluSlope"/> given, y is that LeakyReLU of the normalised value, as in
+    /// BatchNorm1d → LeakyReLU: bit for bit what <see cref="Activations.LeakyReluForward"/> makes of it, in the
+    /// same launch and pass.
     /// </summary>
     public void TrainForward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> gamma, ArrayView<float> beta,
         ArrayView<float> savedMean, ArrayView<float> savedInvStd, ArrayView<float> runningMean, ArrayView<float> runningVar,
-        int rows, int cols, float momentum, float eps, int batches = 1)
+        int rows, int cols, float momentum, float eps, int batches = 1, float? leakyReluSlope = null)
     {
         if (batches < 1) throw new ArgumentOutOfRangeException(nameof(batches), batches, "at least one batch");
         // PyTorch refuses too: "Expected more than 1 value per channel when training"; the unbiased variance
@@ -68,17 +78,28 @@ public sealed class BatchNorm
             batches * (8.0 * rows * cols + 40.0 * cols));
         var (config, columnsPerGroup) = Launch(cols);
         trainForward(config, x, y, gamma, beta, savedMean, savedInvStd, runningMean, runningVar,
-            rows, cols, momentum, eps, batches, columnsPerGroup);
+            new(rows, cols, momentum, eps, batches, columnsPerGroup, ActivationSlope(leakyReluSlope)));
     }
 
-    /// <summary>Eval-mode: normalise with the running stats. y may be x.</summary>
+    /// <summary>Eval-mode: normalise with the running stats, then the LeakyReLU when a slope is given, as TrainForward. y may be x.</summary>
     public void EvalForward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> gamma, ArrayView<float> beta,
-        ArrayView<float> runningMean, ArrayView<float> runningVar, int rows, int cols, float eps)
+        ArrayView<float> runningMean, ArrayView<float> runningVar, int rows, int cols, float eps, float? leakyReluSlope = null)
     {
         long n = (long)rows * cols;
         using var _ = device.Profile("batchnorm_eval_forward", 6.0 * n, 8.0 * n + 16.0 * cols);
-        evalForward(device.GridStride(n), x, y, gamma, beta, runningMean, runningVar, rows, cols, eps);
+        evalForward(device.GridStride(n), x, y, gamma, beta, runningMean, runningVar, rows, cols, eps,
+            ActivationSlope(leakyReluSlope));
     }
+
+    /// <summary>
+    /// The kernels' activation slope: a slope of 1 is the identity, exactly, so that the activation is one select per
+    /// element and no flag. A slope below 0 would make y's sign no longer tell where the normalised value was &gt; 0.
+    /// </summary>
+    static float ActivationSlope(float? leakyReluSlope) =>
+        leakyReluSlope is not { } slope ? 1f
+        : slope >= 0f ? slope
+        : throw new ArgumentOutOfRangeException(nameof(leakyReluSlope), slope, "a fused LeakyReLU's slope is ≥ 0");
+
 
     /// <summary>
     /// Backward of TrainForward: dγ[c] = Σ_r dy·x̂, dβ[c] = Σ_r dy (written, not accumulated), and
@@ -117,8 +138,9 @@ public sealed class BatchNorm
     [Kernel]
     static void TrainForwardKernel(ArrayView<float> xs, ArrayView<float> ys, ArrayView<float> gamma, ArrayView<float> beta,
         ArrayView<float> savedMeans, ArrayView<float> savedInvStds, ArrayView<float> runningMean, ArrayView<float> runningVar,
-        int rows, int cols, float momentum, float eps, int batches, int columnsPerGroup)
+        TrainShape shape)
     {
+        var (rows, cols, momentum, eps, batches, columnsPerGroup, slope) = shape;
         var partial = SharedMemory.Allocate<float>(ColumnReduction.MaxGroupSize);
         int columns = columnsPerGroup, lanes = Group.DimX / columns, thread = Group.IdxX;
         int column = thread % columns, lane = thread / columns;
@@ -154,7 +176,7 @@ public sealed class BatchNorm
                     float offset = beta[c];
                     var y = ys.SubView((long)batch * rows * cols, (long)rows * cols);
                     for (int r = lane; r < rows; r += lanes)
-                        y[r * cols + c] = (x[r * cols + c] - mean) * scale + offset;
+                        y[r * cols + c] = Activations.LeakyRelu((x[r * cols + c] - mean) * scale + offset, slope);
                     if (lane == 0)
                     {
                         savedMeans[batch * cols + c] = mean;
@@ -168,7 +190,7 @@ public sealed class BatchNorm
 
     static void TrainForwardColumn(ArrayView<float> x, ArrayView<float> y, ArrayView<float> gamma, ArrayView<float> beta,
         ArrayView<float> savedMean, ArrayView<float> savedInvStd, ArrayView<float> runningMean, ArrayView<float> runningVar,
-        int rows, int cols, float momentum, float eps, int c)
+        int rows, int cols, float momentum, float eps, float slope, int c)
     {
         float mean = Bias.ColumnSum(x, rows, cols, c) / rows;
         // Two passes, not E[x²] − E[x]²: that difference cancels catastrophically when |mean| ≫ std.
@@ -182,7 +204,7 @@ public sealed class BatchNorm
         float scale = gamma[c] * invStd;
         float shift = beta[c];
         for (int r = 0; r < rows; r++)
-            y[r * cols + c] = (x[r * cols + c] - mean) * scale + shift;
+            y[r * cols + c] = Activations.LeakyRelu((x[r * cols + c] - mean) * scale + shift, slope);
         savedMean[c] = mean;
         savedInvStd[c] = invStd;
         runningMean[c] = (1f - momentum) * runningMean[c] + momentum * mean;
@@ -192,14 +214,15 @@ public sealed class BatchNorm
     [Kernel(KernelVariant.CpuWorker)]
     static void CpuTrainForwardKernel(ArrayView<float> x, ArrayView<float> y, ArrayView<float> gamma, ArrayView<float> beta,
         ArrayView<float> savedMean, ArrayView<float> savedInvStd, ArrayView<float> runningMean, ArrayView<float> runningVar,
-        int rows, int cols, float momentum, float eps, int batches, int columnsPerGroup)
+        TrainShape shape)
     {
+        var (rows, cols, momentum, eps, batches, _, slope) = shape;
         int worker = Grid.GlobalIndex.X, workers = GridStrideLoop.Step;
         // A worker owns its columns in every batch, so it alone applies their running stats' updates, in batch order.
         for (int batch = 0; batch < batches; batch++)
             CpuTrainForwardWorker(worker, workers, x.SubView((long)batch * rows * cols, (long)rows * cols),
                 y.SubView((long)batch * rows * cols, (long)rows * cols), gamma, beta, savedMean.SubView((long)batch * cols, cols),
-                savedInvStd.SubView((long)batch * cols, cols), runningMean, runningVar, rows, cols, momentum, eps);
+                savedInvStd.SubView((long)batch * cols, cols), runningMean, runningVar, rows, cols, momentum, eps, slope);
     }
 
     /// <summary>
@@ -212,7 +235,8 @@ public sealed class BatchNorm
     [External("ilgpugan_batchnorm_train_forward_cpu_worker")]
     static unsafe void CpuTrainForwardWorker(int worker, int workers, ArrayView<float> xView, ArrayView<float> yView,
         ArrayView<float> gammaView, ArrayView<float> betaView, ArrayView<float> savedMeanView, ArrayView<float> savedInvStdView,
-        ArrayView<float> runningMeanView, ArrayView<float> runningVarView, int rows, int cols, float momentum, float eps)
+        ArrayView<float> runningMeanView, ArrayView<float> runningVarView, int rows, int cols, float momentum, float eps,
+        float slope)
     {
         float* x = CpuPointer.Of(xView), y = CpuPointer.Of(yView), gamma = CpuPointer.Of(gammaView), beta = CpuPointer.Of(betaView);
         float* savedMean = CpuPointer.Of(savedMeanView), savedInvStd = CpuPointer.Of(savedInvStdView);
@@ -223,6 +247,9 @@ public sealed class BatchNorm
         var epsilon = new Vector<float>(eps);
         var keep = new Vector<float>(1f - momentum);
         var take = new Vector<float>(momentum);
+        var slopes = new Vector<float>(slope);
+        // Without an activation (slope 1) the select is skipped: it would leave every element as it is.
+        bool activate = slope != 1f;
         int width = Vector<float>.Count;
         for (int c = begin; c < vectorEnd; c += width) Vector<float>.Zero.Store(savedMean + c);
         for (int r = 0; r < rows; r++)
@@ -258,25 +285,27 @@ public sealed class BatchNorm
             for (int c = begin; c < vectorEnd; c += width)
             {
                 var scale = Vector.Load(gamma + c) * Vector.Load(savedInvStd + c);
-                ((Vector.Load(row + c) - Vector.Load(savedMean + c)) * scale + Vector.Load(beta + c)).Store(output + c);
+                var normalised = (Vector.Load(row + c) - Vector.Load(savedMean + c)) * scale + Vector.Load(beta + c);
+                if (activate) normalised = Vector.ConditionalSelect(Vector.GreaterThan(normalised, Vector<float>.Zero), normalised, slopes * normalised);
+                normalised.Store(output + c);
             }
         }
         for (int c = vectorEnd; c < end; c++)
             TrainForwardColumn(xView, yView, gammaView, betaView, savedMeanView, savedInvStdView, runningMeanView,
-                runningVarView, rows, cols, momentum, eps, c);
+                runningVarView, rows, cols, momentum, eps, slope, c);
     }
 
     // Element-wise rather than by column: nothing is reduced, and a GPU gets rows·cols threads instead of cols.
     [Kernel]
     static void EvalForwardKernel(ArrayView<float> x, ArrayView<float> y, ArrayView<float> gamma, ArrayView<float> beta,
-        ArrayView<float> runningMean, ArrayView<float> runningVar, int rows, int cols, float eps)
+        ArrayView<float> runningMean, ArrayView<float> runningVar, int rows, int cols, float eps, float slope)
     {
         int n = rows * cols;
         int step = GridStrideLoop.Step;
         for (int i = Grid.GlobalIndex.X; i < n; i += step)
         {
             int c = i % cols;
-            y[i] = (x[i] - runningMean[c]) * (gamma[c] / MathF.Sqrt(runningVar[c] + eps)) + beta[c];
+            y[i] = Activations.LeakyRelu((x[i] - runningMean[c]) * (gamma[c] / MathF.Sqrt(runningVar[c] + eps)) + beta[c], slope);
         }
     }
 

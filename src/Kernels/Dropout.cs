@@ -19,7 +19,7 @@ public sealed class Dropout
 
     readonly ComputeDevice device;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float, ulong, ulong> forward;
-    readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> backward;
+    readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> backward;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float, ulong, ArrayView<long>, StreamOfStep> stepForward;
 
     /// <summary>The stream of a step s: Base | (s &lt;&lt; Shift).</summary>
@@ -33,7 +33,8 @@ public sealed class Dropout
         bool cpu = Variant == KernelVariant.CpuWorker;
         forward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float, ulong, ulong>(
             cpu ? CpuForwardKernel : ForwardKernel);
-        backward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(cpu ? CpuBackwardKernel : BackwardKernel);
+        backward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(
+            cpu ? CpuBackwardKernel : BackwardKernel);
         stepForward = accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float, float, ulong, ArrayView<long>, StreamOfStep>(
             cpu ? CpuStepForwardKernel : StepForwardKernel);
     }
@@ -88,13 +89,25 @@ public sealed class Dropout
         forward(config, x, y, mask, n, p, scale, seed, stream);
     }
 
-    /// <summary>dx = dy·mask, with the mask of the forward. dx may be dy.</summary>
-    public void Backward(ArrayView<float> dy, ArrayView<float> mask, ArrayView<float> dx, int n)
+    /// <summary>
+    /// dx = dy·mask, with the mask of the forward. dx may be dy. With <paramref name="leakyReluOutput"/> given, the
+    /// dropout's input, a LeakyReLU's output with <paramref name="leakyReluSlope"/> ≥ 0, dx is carried on through
+    /// that activation's backward: dy·mask where the output is &gt; 0, slope·(dy·mask) elsewhere, bit for bit what
+    /// <see cref="Activations.LeakyReluBackward"/> makes of dropout's dx, in the same launch.
+    /// </summary>
+    public void Backward(ArrayView<float> dy, ArrayView<float> mask, ArrayView<float> dx, int n,
+        ArrayView<float> leakyReluOutput = default, float? leakyReluSlope = null)
     {
+        bool gated = leakyReluOutput.Length > 0;
+        if (gated != leakyReluSlope.HasValue || (gated && !(leakyReluSlope >= 0f)))
+            throw new ArgumentException("LeakyReLU's backward takes its output and a slope ≥ 0, or neither");
+        // A slope of 1 is the identity, exactly: without an activation the mask stands in for the output, never telling.
+        var gate = gated ? leakyReluOutput : mask;
+        float slope = leakyReluSlope ?? 1f;
         var config = device.GridStride(n);
-        device.Recorder?.Add("dropout_backward", config, dy, mask, dx, n);
-        using var _ = device.Profile("dropout_backward", n, 12.0 * n);
-        backward(config, dy, mask, dx, n);
+        device.Recorder?.Add("dropout_backward", config, dy, mask, gate, dx, n, slope);
+        using var _ = device.Profile("dropout_backward", 2.0 * n, (gated ? 16.0 : 12.0) * n);
+        backward(config, dy, mask, gate, dx, n, slope);
     }
 
     /// <summary>One thread per Philox block of four elements, so no block is drawn twice.</summary>
@@ -126,10 +139,11 @@ public sealed class Dropout
     static float Keep(uint bits, float p, float scale) => Philox.Uniform(bits) >= p ? scale : 0f;
 
     [Kernel]
-    static void BackwardKernel(ArrayView<float> dy, ArrayView<float> mask, ArrayView<float> dx, int n)
+    static void BackwardKernel(ArrayView<float> dy, ArrayView<float> mask, ArrayView<float> gate, ArrayView<float> dx, int n,
+        float slope)
     {
         for (int i = Grid.GlobalIndex.X, step = GridStrideLoop.Step; i < n; i += step)
-            dx[i] = dy[i] * mask[i];
+            dx[i] = Activations.LeakyReluGradient(gate[i], dy[i] * mask[i], slope);
     }
 
     [Kernel(KernelVariant.CpuWorker)]
@@ -161,17 +175,27 @@ public sealed class Dropout
     }
 
     [Kernel(KernelVariant.CpuWorker)]
-    static void CpuBackwardKernel(ArrayView<float> dy, ArrayView<float> mask, ArrayView<float> dx, int n) =>
-        CpuBackwardWorker(Grid.GlobalIndex.X, GridStrideLoop.Step, dy, mask, dx, n);
+    static void CpuBackwardKernel(ArrayView<float> dy, ArrayView<float> mask, ArrayView<float> gate, ArrayView<float> dx, int n,
+        float slope) =>
+        CpuBackwardWorker(Grid.GlobalIndex.X, GridStrideLoop.Step, dy, mask, gate, dx, n, slope);
 
     [External("ilgpugan_dropout_backward_cpu_worker")]
     static unsafe void CpuBackwardWorker(int worker, int workers, ArrayView<float> dyView, ArrayView<float> maskView,
-        ArrayView<float> dxView, int n)
+        ArrayView<float> gateView, ArrayView<float> dxView, int n, float slope)
     {
-        float* dy = CpuPointer.Of(dyView), mask = CpuPointer.Of(maskView), dx = CpuPointer.Of(dxView);
+        float* dy = CpuPointer.Of(dyView), mask = CpuPointer.Of(maskView), gate = CpuPointer.Of(gateView), dx = CpuPointer.Of(dxView);
         var (begin, vectorEnd, end) = WorkerSlice.Of(worker, workers, n);
+        var slopes = new Vector<float>(slope);
         int i = begin;
-        for (; i < vectorEnd; i += Vector<float>.Count) (Vector.Load(dy + i) * Vector.Load(mask + i)).Store(dx + i);
-        for (; i < end; i++) dx[i] = dy[i] * mask[i];
+        // Without an activation (slope 1) the select is skipped: it would leave every element as it is.
+        if (slope != 1f)
+            for (; i < vectorEnd; i += Vector<float>.Count)
+            {
+                var g = Vector.Load(dy + i) * Vector.Load(mask + i);
+                Vector.ConditionalSelect(Vector.GreaterThan(Vector.Load(gate + i), Vector<float>.Zero), g, slopes * g).Store(dx + i);
+            }
+        else
+            for (; i < vectorEnd; i += Vector<float>.Count) (Vector.Load(dy + i) * Vector.Load(mask + i)).Store(dx + i);
+        for (; i < end; i++) dx[i] = Activations.LeakyReluGradient(gate[i], dy[i] * mask[i], slope);
     }
 }

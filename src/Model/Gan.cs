@@ -129,11 +129,14 @@ public sealed class Gan : IDisposable
     void DiscriminatorStep(long step, long decayFrom, long decayTo)
     {
         int b = Config.BatchSize;
-        var logits = Discriminator.ForwardLogits(discriminatorBatch.View.SubView(0, 2L * b * Config.ImagePixels), 2 * b, new(ForwardMode.Train, Config.Seed, step, Pass: 0, StepState: stepState.View));
+        var batch = discriminatorBatch.View.SubView(0, 2L * b * Config.ImagePixels);
+        var logits = Discriminator.ForwardLogits(batch, 2 * b, new(ForwardMode.Train, Config.Seed, step, Pass: 0, StepState: stepState.View));
+        // The loss's launch carries the gradient on through D's last Linear, a rank-one product.
+        var logitLayer = Discriminator.LogitLayer(batch, 2 * b);
         kernels.Bce.SigmoidLossAndGradient(logits, dScores.View, 2 * b, b, Config.RealTarget, 0f, 1f, statistics.View,
-            (int)Statistic.DiscriminatorLoss, (int)Statistic.RealScore, (int)Statistic.FakeScore);
-        Discriminator.BackwardFromLogits(discriminatorBatch.View.SubView(0, 2L * b * Config.ImagePixels), dScores.View, 2 * b,
-            parameterGradients: true);
+            (int)Statistic.DiscriminatorLoss, (int)Statistic.RealScore, (int)Statistic.FakeScore, logitLayer);
+        Discriminator.BackwardFromLogits(batch, dScores.View, 2 * b, parameterGradients: true,
+            logitLayerInputGradientWritten: logitLayer is not null);
         AdamStep(Discriminator.Store, StepState.DiscriminatorAdam, decayFrom, decayTo, commit: false);
     }
 
@@ -143,10 +146,12 @@ public sealed class Gan : IDisposable
         var fake = discriminatorBatch.View.SubView(2L * b * pixels, (long)b * pixels);
         var logits = Discriminator.ForwardLogits(fake, b, new(ForwardMode.Train, Config.Seed, step, Pass: 1, StepState: stepState.View));
         var (target, sign) = Config.Loss == GeneratorLoss.NonSaturating ? (1f, 1f) : (0f, -1f);
+        var logitLayer = Discriminator.LogitLayer(fake, b, dFake.View);
         kernels.Bce.SigmoidLossAndGradient(logits, dScores.View.SubView(0, b), b, b, target, target, sign, statistics.View,
-            (int)Statistic.GeneratorLoss, (int)Statistic.GeneratorFakeScore, (int)Statistic.GeneratorFakeScore);
+            (int)Statistic.GeneratorLoss, (int)Statistic.GeneratorFakeScore, (int)Statistic.GeneratorFakeScore, logitLayer);
         // Only dL/dG(z) is needed from D here: the seed zeroes D's gradients before its next step anyway.
-        Discriminator.BackwardFromLogits(fake, dScores.View.SubView(0, b), b, parameterGradients: false, dInput: dFake.View);
+        Discriminator.BackwardFromLogits(fake, dScores.View.SubView(0, b), b, parameterGradients: false, dInput: dFake.View,
+            logitLayerInputGradientWritten: logitLayer is not null);
         Generator.Backward(GeneratorNoise, dFake.View, b, parameterGradients: true);
         // G's Adam is the step's last launch that reads the counters the average does not: it commits them.
         AdamStep(Generator.Store, StepState.GeneratorAdam, decayFrom, decayTo, commit: true);

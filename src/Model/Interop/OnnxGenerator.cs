@@ -57,6 +57,7 @@ public static class OnnxGenerator
                     Initializer(norm.RunningVar, state);
                     Node("BatchNormalization", [norm.Gamma.Name, norm.Beta.Name, norm.RunningMean.Name, norm.RunningVar.Name],
                         Float("epsilon", Generator.BatchNormEps));
+                    if (norm.FusedLeakyReluSlope is { } normSlope) Node("LeakyRelu", [], Float("alpha", normSlope));
                     break;
                 case ElementWiseActivation activation:
                     Node(activation.Function, []);

@@ -7,7 +7,8 @@ namespace IlgpuGan.Model.Nn;
 /// nn.Dropout(p): inverted dropout in Train and BatchStatistics mode, the identity in Eval mode. Its mask is
 /// that of the forward context's seed and of <see cref="RandomStreams.DropoutStream"/>(step, pass, the layer's
 /// index among its network's dropout layers), so every pass of a step draws its own mask, reproducibly; the
-/// backward pass uses the last forward's mask.
+/// backward pass uses the last forward's mask, and runs the backward of a LeakyReLU fused into the layer before it
+/// in the same launch when it takes that over (<see cref="TryTakeOverActivationOf"/>).
 /// </summary>
 public sealed class DropoutLayer : ILayer, IDisposable
 {
@@ -30,6 +31,23 @@ public sealed class DropoutLayer : ILayer, IDisposable
 
     public int In { get; }
     public int Out { get; }
+
+    /// <summary>The slope of the LeakyReLU fused into the layer before this one whose backward this one runs; null when it runs none.</summary>
+    public float? InputLeakyReluSlope { get; private set; }
+
+    /// <summary>
+    /// Takes over the backward of the LeakyReLU fused into <paramref name="previous"/>, the layer before this one,
+    /// when no other layer took it over: dx = leaky'(x) ⊙ (dy·mask), x that activation's output, in one launch where
+    /// dropout's and the activation's backward took two. A Linear before keeps its bias gradient, which its weight
+    /// gradient's multiply then sums.
+    /// </summary>
+    public bool TryTakeOverActivationOf(IFusedLeakyRelu previous)
+    {
+        if (InputLeakyReluSlope is not null) return false;
+        InputLeakyReluSlope = IFusedLeakyRelu.TakeOverActivationBackward(previous, In);
+        return InputLeakyReluSlope is not null;
+    }
+
     public void Initialize(UniformSource source) { }
 
     public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardContext context)
@@ -45,7 +63,8 @@ public sealed class DropoutLayer : ILayer, IDisposable
     public void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
         bool parameterGradients)
     {
-        if (dx.Length > 0) kernels.Dropout.Backward(dy, mask.View, dx, rows * Out);
+        if (dx.Length > 0)
+            kernels.Dropout.Backward(dy, mask.View, dx, rows * Out, InputLeakyReluSlope is null ? default : x, InputLeakyReluSlope);
     }
 
     public void Dispose() => mask.Dispose();

@@ -40,6 +40,37 @@ public interface ILayer
 }
 
 /// <summary>
+/// A layer whose forward ends in a fused LeakyReLU (a Linear's multiply, a BatchNorm's normalising pass): its output
+/// is the activated one, and the activation's backward runs in the layer's own backward unless the layer after it
+/// takes it over, running it in a launch of its own (<see cref="Linear.TryTakeOverInputActivation"/>,
+/// <see cref="DropoutLayer.TryTakeOverActivationOf"/>).
+/// </summary>
+public interface IFusedLeakyRelu : ILayer
+{
+    /// <summary>The slope of the fused LeakyReLU, or null when the layer has none.</summary>
+    float? FusedLeakyReluSlope { get; }
+
+    /// <summary>True once the layer after this one runs the fused activation's backward: dy then arrives as the pre-activation gradient.</summary>
+    bool ActivationBackwardTakenOver { get; }
+
+    /// <summary>Hands the fused activation's backward to the layer after this one; a Linear's bias gradient goes with it when asked.</summary>
+    void HandOverActivationBackward(bool withBiasGradient);
+
+    /// <summary>
+    /// Hands <paramref name="previous"/>'s fused activation's backward (without a bias gradient) to the layer after
+    /// it, of <paramref name="features"/> inputs, and returns its slope; null, handing nothing over, when it has none
+    /// or another layer took it.
+    /// </summary>
+    static float? TakeOverActivationBackward(IFusedLeakyRelu previous, int features)
+    {
+        if (previous.FusedLeakyReluSlope is not { } slope || previous.ActivationBackwardTakenOver || previous.Out != features)
+            return null;
+        previous.HandOverActivationBackward(withBiasGradient: false);
+        return slope;
+    }
+}
+
+/// <summary>
 /// The rows of the last forward pass, as one or more equal batches: a backward differentiates all of them or the
 /// last batch alone (G's pass over both of a step's z, whose second batch alone is trained).
 /// </summary>
@@ -58,7 +89,7 @@ public readonly record struct ForwardBatches(int Rows, int Batches)
 /// activation's backward shares a launch with the bias gradient, or with the input gradient of the Linear after it
 /// (<see cref="TryTakeOverInputActivation"/>).
 /// </summary>
-public sealed class Linear : ILayer
+public sealed class Linear : IFusedLeakyRelu
 {
     readonly KernelSet kernels;
     readonly ParameterStore store;
@@ -90,29 +121,28 @@ public sealed class Linear : ILayer
     /// <summary>True once the BatchNorm after this layer writes its bias gradient.</summary>
     public bool BiasGradientTakenOver { get; private set; }
 
-    internal void HandOverActivationBackward(bool withBiasGradient)
+    public void HandOverActivationBackward(bool withBiasGradient)
     {
         ActivationBackwardTakenOver = true;
         BiasGradientTakenOver = withBiasGradient;
     }
 
     /// <summary>
-    /// The slope of the LeakyReLU fused into the Linear before this one, whose backward this layer's input gradient
+    /// The slope of the LeakyReLU fused into the layer before this one, whose backward this layer's input gradient
     /// runs in its multiply's epilogue (dX = (dY·W) ⊙ leaky'(x), x that activation's output); null when it does not.
     /// </summary>
     public float? InputLeakyReluSlope { get; private set; }
 
     /// <summary>
-    /// Takes over the backward of the LeakyReLU fused into <paramref name="previous"/>, the layer before this one,
-    /// when it has one that no other layer took over: one launch fewer wherever the input gradient is taken.
+    /// Takes over the backward of the LeakyReLU fused into <paramref name="previous"/>, the layer before this one (a
+    /// Linear, or a BatchNorm before its activation), when it has one that no other layer took over: one launch fewer
+    /// wherever the input gradient is taken.
     /// </summary>
-    public bool TryTakeOverInputActivation(Linear previous)
+    public bool TryTakeOverInputActivation(IFusedLeakyRelu previous)
     {
-        if (InputLeakyReluSlope is not null || previous.FusedLeakyReluSlope is not { } slope
-            || previous.ActivationBackwardTakenOver || previous.Out != In) return false;
-        InputLeakyReluSlope = slope;
-        previous.HandOverActivationBackward(withBiasGradient: false);
-        return true;
+        if (InputLeakyReluSlope is not null) return false;
+        InputLeakyReluSlope = IFusedLeakyRelu.TakeOverActivationBackward(previous, In);
+        return InputLeakyReluSlope is not null;
     }
 
     /// <summary>
@@ -247,14 +277,21 @@ public sealed class ElementWiseActivation : ILayer
 
 /// <summary>
 /// nn.BatchNorm1d(features, eps, momentum) with affine γ, β. PyTorch's momentum is the weight of the NEW
-/// batch statistic: the seed's 0.8 means running = 0.2·running + 0.8·batch.
+/// batch statistic: the seed's 0.8 means running = 0.2·running + 0.8·batch. A LeakyReLU that follows it can be fused
+/// (<see cref="TryFuse"/>): the normalising pass then writes the activated output, and a Linear after it runs the
+/// activation's backward in its input gradient's multiply.
 /// </summary>
-public sealed class BatchNorm1d : ILayer, IDisposable
+public sealed class BatchNorm1d : IFusedLeakyRelu, IDisposable
 {
     readonly KernelSet kernels;
     readonly ParameterStore store;
     readonly float momentum, eps;
     readonly MemoryBuffer1D<float, ILGPU.Stride1D.Dense> savedMean, savedInvStd;
+    /// <summary>
+    /// Where a backward without parameter gradients writes the γ, β and taken-over bias sums the kernel forms anyway
+    /// (dx needs them), so that the store's gradients stay as they are.
+    /// </summary>
+    readonly MemoryBuffer1D<float, ILGPU.Stride1D.Dense> discardedSums;
     Linear? activationOwner;
     ForwardBatches lastForward;
 
@@ -274,6 +311,7 @@ public sealed class BatchNorm1d : ILayer, IDisposable
         RunningVar = store.State.Add($"{name}.running_var", features);
         savedMean = kernels.Device.Accelerator.Allocate1D<float>((long)MaxBatches * features);
         savedInvStd = kernels.Device.Accelerator.Allocate1D<float>((long)MaxBatches * features);
+        discardedSums = kernels.Device.Accelerator.Allocate1D<float>(3L * features);
     }
 
     public int In { get; }
@@ -282,6 +320,22 @@ public sealed class BatchNorm1d : ILayer, IDisposable
     public TensorSlot Beta { get; }
     public TensorSlot RunningMean { get; }
     public TensorSlot RunningVar { get; }
+    public float? FusedLeakyReluSlope { get; private set; }
+    public bool ActivationBackwardTakenOver { get; private set; }
+
+    /// <summary>
+    /// Takes over the LeakyReLU that follows this layer, when it can: once, and for a slope ≥ 0, where the activated
+    /// output alone tells where the normalised value was positive.
+    /// </summary>
+    public bool TryFuse(LeakyRelu activation)
+    {
+        if (FusedLeakyReluSlope is not null || !(activation.Slope >= 0f) || activation.In != Out) return false;
+        FusedLeakyReluSlope = activation.Slope;
+        return true;
+    }
+
+    /// <summary>BatchNorm has no bias of its own to hand over: its β gradient stays its own.</summary>
+    public void HandOverActivationBackward(bool withBiasGradient) => ActivationBackwardTakenOver = true;
 
     /// <summary>nn.BatchNorm1d's reset_parameters and reset_running_stats: γ = 1, β = 0, running mean 0, running variance 1.</summary>
     public void Initialize(UniformSource source)
@@ -307,10 +361,10 @@ public sealed class BatchNorm1d : ILayer, IDisposable
             // Momentum 0 keeps the running statistics exactly as they are.
             kernels.BatchNorm.TrainForward(x, y, store.Parameter(Gamma), store.Parameter(Beta), savedMean.View,
                 savedInvStd.View, store.StateTensor(RunningMean), store.StateTensor(RunningVar), rows / batches, Out,
-                mode == ForwardMode.Train ? momentum : 0f, eps, batches);
+                mode == ForwardMode.Train ? momentum : 0f, eps, batches, FusedLeakyReluSlope);
         else
             kernels.BatchNorm.EvalForward(x, y, store.Parameter(Gamma), store.Parameter(Beta),
-                store.StateTensor(RunningMean), store.StateTensor(RunningVar), rows, Out, eps);
+                store.StateTensor(RunningMean), store.StateTensor(RunningVar), rows, Out, eps, FusedLeakyReluSlope);
     }
 
     /// <summary>
@@ -327,26 +381,31 @@ public sealed class BatchNorm1d : ILayer, IDisposable
         return true;
     }
 
-    /// <remarks>BatchNorm always computes its γ and β gradients, and the bias gradient of a Linear whose
-    /// activation backward it took over: it only runs in the generator, which is only differentiated for its
-    /// own update.</remarks>
+    /// <remarks>The backward's column sums are the γ and β gradients (and the bias gradient of a Linear whose
+    /// activation backward it took over); without parameter gradients they go to a buffer of the layer's own.</remarks>
     public void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
         bool parameterGradients)
     {
         int batch = lastForward.BackwardBatch(rows, nameof(BatchNorm1d));
         var mean = savedMean.View.SubView((long)batch * Out, Out);
         var invStd = savedInvStd.View.SubView((long)batch * Out, Out);
+        (ArrayView<float> dgamma, ArrayView<float> dbeta) = parameterGradients
+            ? (store.Gradient(Gamma), store.Gradient(Beta))
+            : (discardedSums.View.SubView(0, Out).AsContiguous(), discardedSums.View.SubView(Out, Out).AsContiguous());
+        // The fused activation's backward, when no layer after this one took it over: y > 0 where the normalised value was.
+        if (FusedLeakyReluSlope is { } ownSlope && !ActivationBackwardTakenOver)
+            kernels.Activations.LeakyReluBackward(y, dy, dy, rows * Out, ownSlope);
         if (activationOwner is { FusedLeakyReluSlope: { } slope } linear)
-            kernels.BatchNorm.BackwardThroughLeakyRelu(x, dy, store.Parameter(Gamma), mean, invStd, dx,
-                store.Gradient(Gamma), store.Gradient(Beta), store.Gradient(linear.BiasSlot), rows, Out, slope);
+            kernels.BatchNorm.BackwardThroughLeakyRelu(x, dy, store.Parameter(Gamma), mean, invStd, dx, dgamma, dbeta,
+                parameterGradients ? store.Gradient(linear.BiasSlot) : discardedSums.View.SubView(2L * Out, Out), rows, Out, slope);
         else
-            kernels.BatchNorm.Backward(x, dy, store.Parameter(Gamma), mean, invStd, dx,
-                store.Gradient(Gamma), store.Gradient(Beta), rows, Out);
+            kernels.BatchNorm.Backward(x, dy, store.Parameter(Gamma), mean, invStd, dx, dgamma, dbeta, rows, Out);
     }
 
     public void Dispose()
     {
         savedMean.Dispose();
         savedInvStd.Dispose();
+        discardedSums.Dispose();
     }
 }

@@ -7,10 +7,10 @@ namespace IlgpuGan.Model.Nn;
 /// <summary>
 /// A stack of layers run in order, as nn.Sequential, with the device memory it needs for batches of up to
 /// <see cref="MaxRows"/> rows: one parameter store, every layer's output kept for the backward pass, and
-/// two gradient buffers the backward pass alternates between. A LeakyReLU straight after a Linear is fused
-/// into it (one launch per pass fewer, and one buffer), and a BatchNorm1d straight after such a Linear runs
-/// the activation's backward and the bias gradient in its own backward launch, as a Linear straight after one runs
-/// the activation's backward in its input gradient's multiply; <see cref="Layers"/> lists the layers as they run.
+/// two gradient buffers the backward pass alternates between. A LeakyReLU straight after a Linear or a BatchNorm1d
+/// is fused into it (one launch per pass fewer, and one buffer). The activation's backward then runs in the next
+/// layer's backward launch: a BatchNorm1d's after a Linear (with the bias gradient), a Linear's input gradient's
+/// multiply, or a dropout's; <see cref="Layers"/> lists the layers as they run.
 /// </summary>
 public class Network : IDisposable
 {
@@ -94,27 +94,44 @@ public class Network : IDisposable
         ArrayView<float> dInput = default) =>
         BackwardLayers(Layers.Count, input, dOutput, rows, parameterGradients, dInput);
 
-    /// <summary><see cref="Backward"/> from the output of the first <paramref name="count"/> layers, after a <see cref="ForwardLayers"/> through them.</summary>
+    /// <summary>
+    /// <see cref="Backward"/> from the output of the first <paramref name="count"/> layers, after a <see cref="ForwardLayers"/>
+    /// through them. With <paramref name="topInputGradientWritten"/> the input gradient of the last of them is already in
+    /// <see cref="InputGradientView"/> (another launch wrote it), and that layer writes only its parameter gradients.
+    /// </summary>
     protected void BackwardLayers(int count, ArrayView<float> input, ArrayView<float> dOutput, int rows, bool parameterGradients,
-        ArrayView<float> dInput = default)
+        ArrayView<float> dInput = default, bool topInputGradientWritten = false)
     {
         CheckRows(rows);
-        // The last batch of a forward over several starts this many rows in.
-        long skipped = (long)lastForward.BackwardBatch(rows, Name) * rows;
         var dy = dOutput;
         for (int i = count - 1; i >= 0; i--)
         {
             var layer = Layers[i];
-            ArrayView<float> x = i == 0 ? input.SubView(0, (long)rows * In) : outputs[i - 1].View.SubView(skipped * layer.In, (long)rows * layer.In);
+            long skipped = SkippedRows(rows);
             ArrayView<float> y = i == count - 1 ? lastOutput.SubView(skipped * layer.Out, (long)rows * layer.Out)
                 : outputs[i].View.SubView(skipped * layer.Out, (long)rows * layer.Out);
-            var dx = i > 0
-                ? Head(i % 2 == 0 ? gradientA : gradientB, rows * layer.In)
-                : dInput.Length > 0 ? dInput.SubView(0, (long)rows * In) : default;
-            layer.Backward(x, y, dy, dx, rows, parameterGradients);
+            var dx = InputGradientView(i, rows, dInput);
+            layer.Backward(InputView(i, input, rows), y, dy, i == count - 1 && topInputGradientWritten ? default : dx, rows,
+                parameterGradients);
             dy = dx;
         }
     }
+
+    /// <summary>The rows a backward over <paramref name="rows"/> rows skips: the last batch of a forward over several starts this many rows in.</summary>
+    long SkippedRows(int rows) => (long)lastForward.BackwardBatch(rows, Name) * rows;
+
+    /// <summary>Layer <paramref name="index"/>'s input in the last forward, the rows a backward over <paramref name="rows"/> differentiates.</summary>
+    protected ArrayView<float> InputView(int index, ArrayView<float> input, int rows) =>
+        index == 0 ? input.SubView(0, (long)rows * In)
+        : outputs[index - 1].View.SubView(SkippedRows(rows) * Layers[index].In, (long)rows * Layers[index].In);
+
+    /// <summary>
+    /// Where a backward over <paramref name="rows"/> rows writes layer <paramref name="index"/>'s input gradient: one of
+    /// the two alternating buffers, or <paramref name="dInput"/> (empty when not asked for) for the first layer.
+    /// </summary>
+    protected ArrayView<float> InputGradientView(int index, int rows, ArrayView<float> dInput) =>
+        index > 0 ? Head(index % 2 == 0 ? gradientA : gradientB, rows * Layers[index].In)
+        : dInput.Length > 0 ? dInput.SubView(0, (long)rows * In) : default;
 
     /// <summary>The multiplies of a <see cref="Forward"/> over <paramref name="rows"/> rows.</summary>
     public IEnumerable<GemmProblem> ForwardGemms(int rows) => Layers.OfType<Linear>().Select(l => l.Gemms(rows).Forward);
@@ -139,16 +156,23 @@ public class Network : IDisposable
         var writerOf = new Dictionary<ILayer, int>(layers.Count);
         foreach (var layer in layers)
         {
-            if (!(layer is LeakyRelu activation && fused.Count > 0 && fused[^1] is Linear linear && linear.TryFuse(activation)))
-                fused.Add(layer);
+            bool fusedIntoPrevious = layer is LeakyRelu activation && fused.Count > 0 && fused[^1] switch
+            {
+                Linear linear => linear.TryFuse(activation),
+                BatchNorm1d norm => norm.TryFuse(activation),
+                _ => false,
+            };
+            if (!fusedIntoPrevious) fused.Add(layer);
             writerOf[layer] = fused.Count - 1;
         }
         for (int i = 1; i < fused.Count; i++)
         {
             if (fused[i] is BatchNorm1d norm && fused[i - 1] is Linear linear)
                 norm.TryTakeOverBackwardOf(linear);
-            else if (fused[i] is Linear next && fused[i - 1] is Linear previous)
+            else if (fused[i] is Linear next && fused[i - 1] is IFusedLeakyRelu previous)
                 next.TryTakeOverInputActivation(previous);
+            else if (fused[i] is DropoutLayer dropout && fused[i - 1] is IFusedLeakyRelu activated)
+                dropout.TryTakeOverActivationOf(activated);
         }
         return (fused, writerOf);
     }

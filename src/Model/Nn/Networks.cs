@@ -81,8 +81,30 @@ public sealed class Discriminator : Network
     public ArrayView<float> ForwardLogits(ArrayView<float> input, int rows, ForwardContext context) =>
         ForwardLayers(Layers.Count - 1, input, rows, context);
 
-    /// <summary><see cref="Network.Backward"/> from the gradient of the logits of the last <see cref="ForwardLogits"/>.</summary>
+    /// <summary>
+    /// <see cref="Network.Backward"/> from the gradient of the logits of the last <see cref="ForwardLogits"/>. With
+    /// <paramref name="logitLayerInputGradientWritten"/>, the loss's launch has written the input gradient of the
+    /// Linear that makes the logits, where <see cref="LogitLayer"/> said.
+    /// </summary>
     public void BackwardFromLogits(ArrayView<float> input, ArrayView<float> dLogits, int rows, bool parameterGradients,
-        ArrayView<float> dInput = default) =>
-        BackwardLayers(Layers.Count - 1, input, dLogits, rows, parameterGradients, dInput);
+        ArrayView<float> dInput = default, bool logitLayerInputGradientWritten = false) =>
+        BackwardLayers(Layers.Count - 1, input, dLogits, rows, parameterGradients, dInput, logitLayerInputGradientWritten);
+
+    /// <summary>
+    /// The Linear that makes the logits, for a loss that carries their gradient on to its input in its own launch
+    /// (<see cref="Kernels.Bce.SigmoidLossAndGradient"/>): its weight row, the view the next
+    /// <see cref="BackwardFromLogits"/> over <paramref name="rows"/> rows reads that gradient from (<paramref name="dInput"/>
+    /// when the Linear is D's first layer), and the backward of the LeakyReLU before it when the Linear runs that.
+    /// Null when no backward takes that gradient: the Linear is D's first layer and no dInput is given.
+    /// </summary>
+    public Bce.LogitLayer? LogitLayer(ArrayView<float> input, int rows, ArrayView<float> dInput = default)
+    {
+        int index = Layers.Count - 2;
+        var linear = (Linear)Layers[index];
+        var inputGradient = InputGradientView(index, rows, dInput);
+        if (inputGradient.Length == 0) return null;
+        return linear.InputLeakyReluSlope is { } slope
+            ? new(Store.Parameter(linear.Weight), linear.In, inputGradient, InputView(index, input, rows), slope)
+            : new(Store.Parameter(linear.Weight), linear.In, inputGradient);
+    }
 }
