@@ -55,6 +55,7 @@ public sealed class Adam
     public void Step(ArrayView<float> parameters, ArrayView<float> gradients, ArrayView<float> m, ArrayView<float> v,
         int n, int step, AdamSettings settings)
     {
+        Views.AtLeast(parameters, n); Views.AtLeast(gradients, n); Views.AtLeast(m, n); Views.AtLeast(v, n);
         ArgumentOutOfRangeException.ThrowIfLessThan(step, 1);
         // PyTorch forms these in Python double and rounds them to float where its CUDA kernels take them.
         float stepSize = (float)(settings.LearningRate / (1 - Math.Pow(settings.Beta1, step)));
@@ -73,6 +74,8 @@ public sealed class Adam
     public void TrainingStep(ArrayView<float> parameters, ArrayView<float> gradients, ArrayView<float> m, ArrayView<float> v,
         int n, AdamSettings settings, ArrayView<long> state, AdamSchedule schedule)
     {
+        Views.AtLeast(parameters, n); Views.AtLeast(gradients, n); Views.AtLeast(m, n); Views.AtLeast(v, n);
+        Views.AtLeast(state, StepState.Length);
         var config = device.GridStride(n);
         device.Recorder?.Add("adam", config, parameters, gradients, m, v, n, settings, state, schedule);
         using var _ = device.Profile("adam", 16.0 * n, 28.0 * n);

@@ -35,6 +35,7 @@ public sealed class Bce
     public void LossAndGradient(ArrayView<float> p, ArrayView<float> dp, int n, float target, float sign,
         ArrayView<float> sums, int lossSlot, int meanSlot)
     {
+        Views.AtLeast(p, n); Views.AtLeast(dp, n); Views.HasSlot(sums, lossSlot); Views.HasSlot(sums, meanSlot);
         using var _ = device.Profile("bce_loss_and_gradient", 16.0 * n, 8.0 * n);
         lossAndGradient(OneGroup, p, dp, n, n, target, target, sign, sums, lossSlot, meanSlot, meanSlot, 0);
     }
@@ -49,6 +50,8 @@ public sealed class Bce
     public void SigmoidLossAndGradient(ArrayView<float> logits, ArrayView<float> dLogits, int n, int split, float firstTarget,
         float secondTarget, float sign, ArrayView<float> sums, int lossSlot, int firstMeanSlot, int secondMeanSlot)
     {
+        Views.AtLeast(logits, n); Views.AtLeast(dLogits, n);
+        Views.HasSlot(sums, lossSlot); Views.HasSlot(sums, firstMeanSlot); Views.HasSlot(sums, secondMeanSlot);
         if (split < 1 || split > n) throw new ArgumentOutOfRangeException(nameof(split), split, $"the first part is 1 to {n} rows");
         using var _ = device.Profile("sigmoid_bce_loss_and_gradient", 24.0 * n, 8.0 * n);
         lossAndGradient(OneGroup, logits, dLogits, n, split, firstTarget, secondTarget, sign, sums, lossSlot, firstMeanSlot,

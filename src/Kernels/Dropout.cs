@@ -45,6 +45,7 @@ public sealed class Dropout
     public void StepForward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> mask, int n, float p, ulong seed,
         ArrayView<long> state, ulong streamBase, int stepShift)
     {
+        Views.AtLeast(x, n); Views.AtLeast(y, n); Views.AtLeast(mask, n); Views.AtLeast(state, StepState.Length);
         if (!(p >= 0f && p < 1f)) throw new ArgumentOutOfRangeException(nameof(p), p, "a dropout probability is in [0, 1)");
         float scale = (float)(1.0 / (1.0 - p));
         int blocks = (int)(((long)n + 3) / 4);
@@ -78,6 +79,7 @@ public sealed class Dropout
     /// </summary>
     public void Forward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> mask, int n, float p, ulong seed, ulong stream)
     {
+        Views.AtLeast(x, n); Views.AtLeast(y, n); Views.AtLeast(mask, n);
         if (!(p >= 0f && p < 1f)) throw new ArgumentOutOfRangeException(nameof(p), p, "a dropout probability is in [0, 1)");
         // PyTorch divides the Bernoulli mask by (1 − p) formed in double and rounded to float.
         float scale = (float)(1.0 / (1.0 - p));
@@ -91,6 +93,7 @@ public sealed class Dropout
     /// <summary>dx = dy·mask, with the mask of the forward. dx may be dy.</summary>
     public void Backward(ArrayView<float> dy, ArrayView<float> mask, ArrayView<float> dx, int n)
     {
+        Views.AtLeast(dy, n); Views.AtLeast(mask, n); Views.AtLeast(dx, n);
         var config = device.GridStride(n);
         device.Recorder?.Add("dropout_backward", config, dy, mask, dx, n);
         using var _ = device.Profile("dropout_backward", n, 12.0 * n);

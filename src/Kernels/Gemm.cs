@@ -124,9 +124,10 @@ public sealed class Gemm : IDisposable
                          ArrayView<float> rowSums = default)
     {
         if (m < 1 || n < 1 || k < 1) throw new ArgumentOutOfRangeException(nameof(m), $"m, n, k must be positive, got {m}, {n}, {k}");
-        if (a.Length < (long)m * k || b.Length < (long)k * n || c.Length < (long)m * n || (bias.Length > 0 && bias.Length < n)
-            || (leakyReluOutput.Length > 0 && leakyReluOutput.Length < (long)m * n))
-            throw new ArgumentException($"views too short for m={m}, n={n}, k={k}: a {a.Length}, b {b.Length}, c {c.Length}, bias {bias.Length}, leakyReluOutput {leakyReluOutput.Length}");
+        Views.AtLeast(a, (long)m * k); Views.AtLeast(b, (long)k * n); Views.AtLeast(c, (long)m * n);
+        if (bias.Length > 0) Views.AtLeast(bias, n);
+        if (leakyReluOutput.Length > 0) Views.AtLeast(leakyReluOutput, (long)m * n);
+        if (rowSums.Length > 0) Views.AtLeast(rowSums, m);
         bool gated = leakyReluOutput.Length > 0;
         if (gated && (bias.Length > 0 || leakyReluSlope is null))
             throw new ArgumentException("LeakyReLU's backward in the epilogue takes its slope and no bias");

@@ -28,8 +28,7 @@ public sealed class Interpolation
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(points, 2);
         ArgumentOutOfRangeException.ThrowIfLessThan(frames, 1);
-        if (anchors.Length < (long)points * width || walk.Length < (long)points * frames * width)
-            throw new ArgumentException($"views too short for {points} points of {width} and {frames} frames a leg");
+        Views.AtLeast(anchors, (long)points * width); Views.AtLeast(walk, (long)points * frames * width);
         int rows = points * frames;
         using var _ = device.Profile("slerp", 10.0 * rows * width, 4.0 * 3 * rows * width);
         slerpLoop(device.GridStride(rows), anchors, points, frames, width, walk);

@@ -25,6 +25,7 @@ public sealed class NonFinite
     /// </summary>
     public void FirstNonFiniteIndex(ArrayView<float> values, int length, ArrayView<int> first, int slot)
     {
+        Views.AtLeast(values, length); Views.HasSlot(first, slot);
         using var _ = device.Profile("first_non_finite", length, 4.0 * length);
         firstNonFinite(device.GridStride(length), values, first, slot, length);
     }

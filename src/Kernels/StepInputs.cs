@@ -36,6 +36,9 @@ public sealed class StepInputs
     public void Draw(ArrayView<float> noise, NoiseDraw draw, ArrayView<long> state, ArrayView<float> source,
         ArrayView<int> index, ArrayView<float> batch, BatchGather gather)
     {
+        // The rows the index names are on the device, unread here: source is checked for one row.
+        Views.AtLeast(noise, 2L * draw.N); Views.AtLeast(state, StepState.Length); Views.AtLeast(source, gather.Width);
+        Views.AtLeast(index, (long)gather.StepsPerEpoch * gather.Rows); Views.AtLeast(batch, (long)gather.Rows * gather.Width);
         ArgumentOutOfRangeException.ThrowIfLessThan(gather.StepsPerEpoch, 1);
         long noiseBlocks = 2 * (((long)draw.N + 3) / 4), values = (long)gather.Rows * gather.Width;
         var config = device.GridStride(Math.Max(noiseBlocks, values));
