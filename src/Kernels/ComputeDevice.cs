@@ -43,7 +43,7 @@ public sealed class ComputeDevice : IDisposable
     public KernelProfiler? Profiler { get; }
 
     /// <summary>Null unless a test records launches' arguments: see <see cref="LaunchRecorder"/>.</summary>
-    public LaunchRecorder? Recorder { get; set; }
+    internal LaunchRecorder? Recorder { get; set; }
 
     ComputeDevice(Context context, Accelerator accelerator, AcceleratorKind kind, bool profiling)
     {
@@ -253,7 +253,7 @@ public sealed class DeviceUnavailableException(string message) : Exception(messa
 /// cuBLAS binding asks for libcublas.so.10 to .12 by name, while CUDA 13 machines carry libcublas.so.13,
 /// whose cublas*_v2 entry points are the same. When the loader has found nothing, try those files instead.
 /// </summary>
-public static class NativeLibraryFallback
+internal static class NativeLibraryFallback
 {
     static readonly string[] CuBlasFiles = ["libcublas.so.13", "libcublas.so.12", "libcublas.so.11", "libcublas.so.10", "libcublas.so"];
 

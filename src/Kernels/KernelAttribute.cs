@@ -13,7 +13,7 @@ public enum KernelVariant { Auto, Portable, CpuWorker }
 /// every portable one for CUDA and assembles it with ptxas; a test fails on a kernel loaded without this mark.
 /// </summary>
 [AttributeUsage(AttributeTargets.Method)]
-public sealed class KernelAttribute(KernelVariant variant = KernelVariant.Portable) : Attribute
+internal sealed class KernelAttribute(KernelVariant variant = KernelVariant.Portable) : Attribute
 {
     public KernelVariant Variant { get; } = variant;
 }

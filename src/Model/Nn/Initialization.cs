@@ -15,7 +15,7 @@ public sealed class UniformSource(Func<int, int, double[]> uniform, int firstStr
 }
 
 /// <summary>PyTorch's default initial state, drawn from our counter-based generator.</summary>
-public static class Initialization
+internal static class Initialization
 {
     /// <summary>A network initialised from <paramref name="uniform"/>, its first tensor drawing stream <paramref name="firstStream"/>.</summary>
     public static void LikePyTorch(Network network, Func<int, int, double[]> uniform, int firstStream) =>
