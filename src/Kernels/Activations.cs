@@ -24,6 +24,7 @@ public sealed class Activations
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>? tanhBackward;
     readonly Action<KernelConfig, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>? cpuWorker;
 
+    /// <summary>Loads the activation kernels on <paramref name="device"/>; <paramref name="variant"/> as <see cref="ComputeDevice.Resolve"/> resolves it.</summary>
     public Activations(ComputeDevice device, KernelVariant variant = KernelVariant.Auto)
     {
         this.device = device;

@@ -33,6 +33,7 @@ public sealed class Adam
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, AdamSettings, float, float> stepKernel;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, AdamSettings, ArrayView<long>, AdamSchedule> trainingStepKernel;
 
+    /// <summary>Loads Adam's kernels on <paramref name="device"/>; <paramref name="variant"/> as <see cref="ComputeDevice.Resolve"/> resolves it.</summary>
     public Adam(ComputeDevice device, KernelVariant variant = KernelVariant.Auto)
     {
         this.device = device;

@@ -24,6 +24,7 @@ public sealed class BatchNorm
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
         ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, int, int> backward;
 
+    /// <summary>Loads BatchNorm's kernels on <paramref name="device"/>; <paramref name="variant"/> as <see cref="ComputeDevice.Resolve"/> resolves it.</summary>
     public BatchNorm(ComputeDevice device, KernelVariant variant = KernelVariant.Auto)
     {
         this.device = device;

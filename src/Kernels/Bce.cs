@@ -17,6 +17,7 @@ public sealed class Bce
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int, float, float, float, ArrayView<float>, int, int, int,
         int> lossAndGradient;
 
+    /// <summary>Loads the BCE kernel on <paramref name="device"/>.</summary>
     public Bce(ComputeDevice device)
     {
         this.device = device;

@@ -15,6 +15,7 @@ public sealed class Bias
     readonly ComputeDevice device;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, int, int> backward;
 
+    /// <summary>Loads the bias kernels on <paramref name="device"/>; <paramref name="variant"/> as <see cref="ComputeDevice.Resolve"/> resolves it.</summary>
     public Bias(ComputeDevice device, KernelVariant variant = KernelVariant.Auto)
     {
         this.device = device;

@@ -138,6 +138,7 @@ public sealed class DeviceRandom
     readonly Action<KernelConfig, ArrayView<float>, int, ulong, ulong, ulong, int> gaussian;
     readonly Action<KernelConfig, ArrayView<int>, int, ulong, ulong> permutation;
 
+    /// <summary>Loads the random-number kernels on <paramref name="device"/>.</summary>
     public DeviceRandom(ComputeDevice device)
     {
         this.device = device;

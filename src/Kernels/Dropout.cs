@@ -25,6 +25,7 @@ public sealed class Dropout
     /// <summary>The stream of a step s: Base | (s &lt;&lt; Shift).</summary>
     public readonly record struct StreamOfStep(ulong Base, int Shift);
 
+    /// <summary>Loads the dropout kernels on <paramref name="device"/>; <paramref name="variant"/> as <see cref="ComputeDevice.Resolve"/> resolves it.</summary>
     public Dropout(ComputeDevice device, KernelVariant variant = KernelVariant.Auto)
     {
         this.device = device;

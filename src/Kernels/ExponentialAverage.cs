@@ -17,6 +17,7 @@ public sealed class ExponentialAverage
     readonly ComputeDevice device;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, ArrayView<float>, ArrayView<float>, int, float> update;
 
+    /// <summary>Loads the average's kernels on <paramref name="device"/>; <paramref name="variant"/> as <see cref="ComputeDevice.Resolve"/> resolves it.</summary>
     public ExponentialAverage(ComputeDevice device, KernelVariant variant = KernelVariant.Auto)
     {
         this.device = device;

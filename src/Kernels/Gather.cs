@@ -14,6 +14,7 @@ public sealed class Gather
     readonly ComputeDevice device;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<int>, int, ArrayView<float>, int, int> rowsKernel;
 
+    /// <summary>Loads the gather kernel on <paramref name="device"/>; <paramref name="variant"/> as <see cref="ComputeDevice.Resolve"/> resolves it.</summary>
     public Gather(ComputeDevice device, KernelVariant variant = KernelVariant.Auto)
     {
         this.device = device;

@@ -9,7 +9,15 @@ using ILGPU.Runtime;
 namespace IlgpuGan.Kernels;
 
 /// <summary>The portable GEMM's tile of C per group on a GPU: Large is 64×64, Small 32×32; Auto chooses by shape.</summary>
-public enum GemmTile { Auto, Large, Small }
+public enum GemmTile
+{
+    /// <summary>Chosen by shape at each multiply.</summary>
+    Auto,
+    /// <summary>The large tile.</summary>
+    Large,
+    /// <summary>The small tile.</summary>
+    Small,
+}
 
 /// <summary>
 /// The matrix multiplies of a Linear layer: forward y = x·Wᵀ + b (transposeB), dX = dY·W, dW = dYᵀ·X (transposeA).
@@ -161,6 +169,7 @@ public sealed class Gemm : IDisposable
         }
     }
 
+    /// <summary>Frees the CPU worker's scratch memory.</summary>
     public void Dispose() => cpuScratch?.Dispose();
 
     /// <summary>
@@ -170,7 +179,7 @@ public sealed class Gemm : IDisposable
     /// layout is the same in .NET and on CUDA (ILGPU has had padding mismatches with narrower fields).
     /// Public only because the launcher ILGPU generates must see a kernel's parameter types.
     /// </summary>
-    public readonly struct GemmShape
+    internal readonly struct GemmShape
     {
         public readonly int M, N, K;
         public readonly int AOuterStride, ADepthStride, BOuterStride, BDepthStride;
@@ -391,8 +400,8 @@ public sealed class Gemm : IDisposable
         readonly int firstDepth, firstQuad, depthStep, onesOuter;
         readonly bool depthContiguous;
 
-        /// <param name="outerLane">The thread's index across the tile (IdxY for A, IdxX for B), and
-        /// <paramref name="depthLane"/>, <paramref name="depthLanes"/> its index and the group's extent the other way.</param>
+        // outerLane: the thread's index across the tile (IdxY for A, IdxX for B), and depthLane, depthLanes its index
+        // and the group's extent the other way.
         public SliceSource(ArrayView<float> x, int outerStride, int depthStride, int outerCount, int depthCount,
                            int outer0, int tileQuads, int rowStride, int thread, int threads, int outerLane,
                            int depthLane, int depthLanes, int onesOuter = -1)

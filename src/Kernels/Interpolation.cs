@@ -13,6 +13,7 @@ public sealed class Interpolation
     readonly ComputeDevice device;
     readonly Action<KernelConfig, ArrayView<float>, int, int, int, ArrayView<float>> slerpLoop;
 
+    /// <summary>Loads the interpolation kernel on <paramref name="device"/>.</summary>
     public Interpolation(ComputeDevice device)
     {
         this.device = device;

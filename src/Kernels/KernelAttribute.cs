@@ -6,7 +6,15 @@ namespace IlgpuGan.Kernels;
 /// as ordinary .NET code with pointers and SIMD; no GPU can run it. Auto: CpuWorker where the op has one and the
 /// device is the CPU accelerator, else Portable.
 /// </summary>
-public enum KernelVariant { Auto, Portable, CpuWorker }
+public enum KernelVariant
+{
+    /// <summary>CpuWorker where the op has one and the device is the CPU accelerator, else Portable.</summary>
+    Auto,
+    /// <summary>The kernel ILGPU compiles for every accelerator.</summary>
+    Portable,
+    /// <summary>The CPU accelerator's .NET worker, with pointers and SIMD.</summary>
+    CpuWorker,
+}
 
 /// <summary>
 /// Marks a method that this assembly loads as an ILGPU kernel, with the variant it is. The PTX check compiles

@@ -13,6 +13,7 @@ public sealed class NonFinite
     readonly ComputeDevice device;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<int>, int, int> firstNonFinite;
 
+    /// <summary>Loads the search kernel on <paramref name="device"/>.</summary>
     public NonFinite(ComputeDevice device)
     {
         this.device = device;

@@ -15,6 +15,7 @@ public sealed class SoftmaxCrossEntropy
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, ArrayView<float>, int> lossAndGradient;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int> probabilities;
 
+    /// <summary>Loads the softmax kernels on <paramref name="device"/>.</summary>
     public SoftmaxCrossEntropy(ComputeDevice device)
     {
         this.device = device;

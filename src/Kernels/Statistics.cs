@@ -16,6 +16,7 @@ public sealed class Statistics
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float> gaussianLogSumExp;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int> centerColumns;
 
+    /// <summary>Loads the statistics kernels on <paramref name="device"/>.</summary>
     public Statistics(ComputeDevice device)
     {
         this.device = device;

@@ -11,10 +11,12 @@ namespace IlgpuGan.Model.Metrics;
 /// </summary>
 public sealed class Classifier : Network
 {
+    /// <summary>The hidden widths of the MNIST classifier the measures use.</summary>
     public static readonly int[] MnistWidths = [512, 256];
     /// <summary>MNIST's ten digits: the one count of classes that the trainer's data set and the classifier share.</summary>
     public const int MnistClasses = 10;
 
+    /// <summary>An MLP of <paramref name="pixels"/> inputs, <paramref name="hiddenWidths"/> and <paramref name="classes"/> outputs, for batches of up to <paramref name="maxRows"/> rows.</summary>
     public Classifier(KernelSet kernels, int pixels, IReadOnlyList<int> hiddenWidths, int classes, int maxRows)
         : this(kernels, new ParameterStore(), pixels, hiddenWidths, classes, maxRows) { }
 
@@ -46,7 +48,9 @@ public sealed class Classifier : Network
         return layers;
     }
 
+    /// <summary>The widths of the hidden layers.</summary>
     public IReadOnlyList<int> HiddenWidths { get; }
+    /// <summary>The number of classes.</summary>
     public int Classes => Out;
     /// <summary>Width of the last hidden layer, whose activations are the features.</summary>
     public int FeatureCount => featureLayer.Out;
@@ -74,6 +78,7 @@ public sealed class ClassifierTraining : IDisposable
     readonly Classifier classifier;
     readonly MemoryBuffer1D<float, Stride1D.Dense> batch, targets, dLogits, lossSum;
 
+    /// <summary>Training of <paramref name="classifier"/> in batches of <paramref name="batchSize"/>.</summary>
     public ClassifierTraining(Classifier classifier, int batchSize)
     {
         if (batchSize > classifier.MaxRows)
@@ -88,6 +93,7 @@ public sealed class ClassifierTraining : IDisposable
         lossSum.MemSetToZero();
     }
 
+    /// <summary>Images per batch.</summary>
     public int BatchSize { get; }
 
     /// <summary>A cosine decay of the learning rate over the epochs, from <paramref name="initial"/> towards 0.</summary>
@@ -117,6 +123,7 @@ public sealed class ClassifierTraining : IDisposable
         return sum;
     }
 
+    /// <summary>Frees the device buffers.</summary>
     public void Dispose()
     {
         batch.Dispose();
@@ -134,12 +141,23 @@ public sealed class ClassifierTraining : IDisposable
 public static class ClassifierFile
 {
     const string Magic = "IGGANCL1";
+    /// <summary>The format version this code writes and reads.</summary>
     public const int Version = 1;
     const string ParametersTensor = "parameters";
 
+    /// <summary>The file's JSON part.</summary>
+    /// <param name="Version">The format version.</param>
+    /// <param name="Pixels">Input values per image.</param>
+    /// <param name="HiddenWidths">The hidden layers' widths.</param>
+    /// <param name="Classes">The number of classes.</param>
+    /// <param name="Epochs">The epochs it was trained for.</param>
+    /// <param name="Seed">The seed of its training.</param>
+    /// <param name="TestAccuracy">Its accuracy on the test split.</param>
+    /// <param name="TensorLengths">Each tensor's length.</param>
     public sealed record Header(int Version, int Pixels, int[] HiddenWidths, int Classes, int Epochs, ulong Seed,
         double TestAccuracy, Dictionary<string, int> TensorLengths);
 
+    /// <summary>Writes <paramref name="classifier"/> with its training's facts to <paramref name="path"/>.</summary>
     public static void Save(string path, Classifier classifier, int epochs, ulong seed, double testAccuracy)
     {
         (string Name, float[] Values)[] tensors = [(ParametersTensor, classifier.Store.AllParameters.GetAsArray())];

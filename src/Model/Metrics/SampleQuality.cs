@@ -5,6 +5,7 @@ namespace IlgpuGan.Model.Metrics;
 /// <summary>What a set of images scores: Parzen log-likelihood, Fréchet distance to the test set, classifier score, class shares.</summary>
 public sealed record QualityReport(int Count, ParzenResult Parzen, double Frechet, double ClassifierScore, double[] ClassShares)
 {
+    /// <summary>The least share of any class among the samples.</summary>
     public double MinClassShare => ClassShares.Min();
 }
 
@@ -24,6 +25,8 @@ public sealed class SampleQuality : IDisposable
     readonly DeviceImages validation, test;
     readonly ClassifierView testView;
 
+    /// <param name="kernels">The kernels the measures run.</param>
+    /// <param name="classifier">The classifier whose features and classes the measures use.</param>
     /// <param name="testImages">the images whose likelihood Parzen measures and whose features Fréchet compares with.</param>
     /// <param name="validationImages">the images that choose Parzen's σ.</param>
     public SampleQuality(KernelSet kernels, Classifier classifier, byte[] testImages, byte[] validationImages)
@@ -69,6 +72,7 @@ public sealed class SampleQuality : IDisposable
             probabilities.GetAsArray1D(), classes);
     }
 
+    /// <summary>Frees the device buffers.</summary>
     public void Dispose()
     {
         validation.Dispose();

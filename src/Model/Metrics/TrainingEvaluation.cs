@@ -16,6 +16,7 @@ public sealed class TrainingEvaluation : IDisposable
     readonly int count;
     readonly MnistSplit train;
 
+    /// <summary>Measures of <paramref name="count"/> samples against <paramref name="mnist"/>.</summary>
     public TrainingEvaluation(KernelSet kernels, MnistDataset mnist, int count)
     {
         this.kernels = kernels;
@@ -51,6 +52,7 @@ public sealed class TrainingEvaluation : IDisposable
         return report;
     }
 
+    /// <summary>Frees the device buffers.</summary>
     public void Dispose()
     {
         quality.Dispose();

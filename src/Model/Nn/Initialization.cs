@@ -9,8 +9,10 @@ namespace IlgpuGan.Model.Nn;
 /// </summary>
 public sealed class UniformSource(Func<int, int, double[]> uniform, int firstStream)
 {
+    /// <summary>The stream the next draw comes from.</summary>
     public int NextStream { get; private set; } = firstStream;
 
+    /// <summary>Draws <paramref name="n"/> values from the next stream.</summary>
     public double[] Next(int n) => uniform(NextStream++, n);
 }
 

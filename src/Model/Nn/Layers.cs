@@ -8,7 +8,15 @@ namespace IlgpuGan.Model.Nn;
 /// same normalisation without the update, for sample grids drawn in train mode as the seed does, which must
 /// not change a run. Eval: the running statistics.
 /// </summary>
-public enum ForwardMode { Train, BatchStatistics, Eval }
+public enum ForwardMode
+{
+    /// <summary>Training: batch statistics, running statistics updated, dropout on.</summary>
+    Train,
+    /// <summary>Batch statistics without touching the running ones, dropout off.</summary>
+    BatchStatistics,
+    /// <summary>Running statistics, dropout off.</summary>
+    Eval,
+}
 
 /// <summary>
 /// What one forward pass of a network is: its mode, and the (seed, step, pass) that name the dropout masks it
@@ -21,6 +29,7 @@ public enum ForwardMode { Train, BatchStatistics, Eval }
 public readonly record struct ForwardContext(ForwardMode Mode, ulong Seed = 0, long Step = 0, int Pass = 0, int Batches = 1,
     ArrayView<long> StepState = default)
 {
+    /// <summary>A context of <paramref name="mode"/> alone.</summary>
     public static implicit operator ForwardContext(ForwardMode mode) => new(mode);
 }
 
@@ -31,10 +40,15 @@ public readonly record struct ForwardContext(ForwardMode Mode, ulong Seed = 0, l
 /// </summary>
 public interface ILayer
 {
+    /// <summary>Input features per row.</summary>
     int In { get; }
+    /// <summary>Output features per row.</summary>
     int Out { get; }
+    /// <summary>Sets the layer's parameters and state to their initial values, drawn from <paramref name="source"/>.</summary>
     void Initialize(UniformSource source);
+    /// <summary>y [rows, Out] from x [rows, In].</summary>
     void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardContext context);
+    /// <summary>dx from dy, given the forward's x and y; with <paramref name="parameterGradients"/>, the parameters' gradients too.</summary>
     void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
         bool parameterGradients);
 }
@@ -63,6 +77,7 @@ public sealed class Linear : ILayer
     readonly KernelSet kernels;
     readonly ParameterStore store;
 
+    /// <summary>A Linear layer <paramref name="inFeatures"/> → <paramref name="outFeatures"/>, its weight and bias named after <paramref name="name"/> in <paramref name="store"/>.</summary>
     public Linear(KernelSet kernels, ParameterStore store, string name, int inFeatures, int outFeatures)
     {
         this.kernels = kernels;
@@ -73,9 +88,13 @@ public sealed class Linear : ILayer
         BiasSlot = store.Parameters.Add($"{name}.bias", outFeatures);
     }
 
+    /// <inheritdoc/>
     public int In { get; }
+    /// <inheritdoc/>
     public int Out { get; }
+    /// <summary>The weight, [Out, In].</summary>
     public TensorSlot Weight { get; }
+    /// <summary>The bias, [Out].</summary>
     public TensorSlot BiasSlot { get; }
     /// <summary>The slope of the fused LeakyReLU, or null when the layer is plain.</summary>
     public float? FusedLeakyReluSlope { get; private set; }
@@ -142,10 +161,12 @@ public sealed class Linear : ILayer
         }
     }
 
+    /// <inheritdoc/>
     public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardContext context) =>
         kernels.Gemm.Multiply(x, false, store.Parameter(Weight), true, y, rows, Out, In,
             bias: store.Parameter(BiasSlot), leakyReluSlope: FusedLeakyReluSlope);
 
+    /// <inheritdoc/>
     public void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
         bool parameterGradients)
     {
@@ -180,21 +201,28 @@ public readonly record struct GemmProblem(bool TransposeA, bool TransposeB, int 
 {
     /// <summary>nn, nt, tn or tt, as the gemm_xx kernels are named.</summary>
     public string Op => (TransposeA ? "t" : "n") + (TransposeB ? "t" : "n");
+    /// <summary>The floating-point operations of the product.</summary>
     public double Flops => 2.0 * M * N * K;
 }
 
 /// <summary>F.leaky_relu(x, slope).</summary>
 public sealed class LeakyRelu(KernelSet kernels, int features, float slope) : ILayer
 {
+    /// <inheritdoc/>
     public int In => features;
+    /// <inheritdoc/>
     public int Out => features;
+    /// <summary>The slope for negative inputs.</summary>
     public float Slope => slope;
 
+    /// <inheritdoc/>
     public void Initialize(UniformSource source) { }
 
+    /// <inheritdoc/>
     public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardContext context) =>
         kernels.Activations.LeakyReluForward(x, y, rows * features, slope);
 
+    /// <inheritdoc/>
     public void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
         bool parameterGradients)
     {
@@ -231,13 +259,18 @@ public sealed class ElementWiseActivation : ILayer
     /// <summary>The function's name as PyTorch's module and ONNX's operator both call it.</summary>
     public string Function { get; }
 
+    /// <inheritdoc/>
     public int In { get; }
+    /// <inheritdoc/>
     public int Out { get; }
 
+    /// <inheritdoc/>
     public void Initialize(UniformSource source) { }
 
+    /// <inheritdoc/>
     public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardContext context) => forward(x, y, rows * Out);
 
+    /// <inheritdoc/>
     public void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
         bool parameterGradients)
     {
@@ -261,6 +294,7 @@ public sealed class BatchNorm1d : ILayer, IDisposable
     /// <summary>The most batches one forward pass may hold: a training step's two passes of G.</summary>
     public const int MaxBatches = 2;
 
+    /// <summary>BatchNorm1d over <paramref name="features"/>, its γ, β and running statistics named after <paramref name="name"/> in <paramref name="store"/>.</summary>
     public BatchNorm1d(KernelSet kernels, ParameterStore store, string name, int features, float momentum, float eps)
     {
         this.kernels = kernels;
@@ -276,11 +310,17 @@ public sealed class BatchNorm1d : ILayer, IDisposable
         savedInvStd = kernels.Device.Accelerator.Allocate1D<float>((long)MaxBatches * features);
     }
 
+    /// <inheritdoc/>
     public int In { get; }
+    /// <inheritdoc/>
     public int Out { get; }
+    /// <summary>γ, [features].</summary>
     public TensorSlot Gamma { get; }
+    /// <summary>β, [features].</summary>
     public TensorSlot Beta { get; }
+    /// <summary>The running mean, [features].</summary>
     public TensorSlot RunningMean { get; }
+    /// <summary>The running variance, [features].</summary>
     public TensorSlot RunningVar { get; }
 
     /// <summary>nn.BatchNorm1d's reset_parameters and reset_running_stats: γ = 1, β = 0, running mean 0, running variance 1.</summary>
@@ -296,6 +336,7 @@ public sealed class BatchNorm1d : ILayer, IDisposable
         store.StateTensor(RunningVar).CopyFromCPU(ones);
     }
 
+    /// <inheritdoc/>
     public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardContext context)
     {
         var mode = context.Mode;
@@ -344,6 +385,7 @@ public sealed class BatchNorm1d : ILayer, IDisposable
                 store.Gradient(Gamma), store.Gradient(Beta), rows, Out);
     }
 
+    /// <summary>Frees the saved statistics.</summary>
     public void Dispose()
     {
         savedMean.Dispose();

@@ -11,8 +11,10 @@ namespace IlgpuGan.Model.Training;
 /// </summary>
 public sealed class MetricsLog(string path)
 {
+    /// <summary>The CSV file.</summary>
     public string Path => path;
 
+    /// <summary>The CSV's header line.</summary>
     public const string Header = "epoch,step,d_loss,g_loss,d_x,d_g_z,seconds,samples_per_s," +
         "parzen,parzen_se,parzen_sigma,frechet,classifier_score,min_class_share," +
         "share_0,share_1,share_2,share_3,share_4,share_5,share_6,share_7,share_8,share_9";

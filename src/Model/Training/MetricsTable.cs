@@ -9,7 +9,9 @@ namespace IlgpuGan.Model.Training;
 /// </summary>
 public sealed class MetricsTable(IReadOnlyList<string> header, IReadOnlyList<double[]> rows)
 {
+    /// <summary>The column names.</summary>
     public IReadOnlyList<string> Header { get; } = header;
+    /// <summary>The rows, one value per column.</summary>
     public IReadOnlyList<double[]> Rows { get; } = rows;
 
     /// <summary>What metrics.csv may hold at most: over 100,000 epochs' rows with every quality column.</summary>
@@ -19,6 +21,7 @@ public sealed class MetricsTable(IReadOnlyList<string> header, IReadOnlyList<dou
     public static string[] Lines(string path) =>
         RunFileText.Read(path, MaxBytes, "a CSV file") is { Length: > 0 } text ? text.Split('\n').Select(l => l.TrimEnd('\r')).ToArray() : [];
 
+    /// <summary>Reads a metrics CSV, refusing what does not parse with the file's name.</summary>
     public static MetricsTable Read(string path)
     {
         var lines = Lines(path);
