@@ -93,7 +93,12 @@ public sealed class PackagingTests
         var (_, printed, _) = Succeed(Limit, output, ["run", "--project", projects[0], "-c", "Release",
             "--artifacts-path", Path.Combine(output, "artifacts"), "-p:RestoreConfigFile=" + temp.File("NuGet.config"),
             "--disable-build-servers", "--", .. arguments]);
-        if (name == "GenerateImages") Assert.That(File.Exists(Path.Combine(output, "grid.png")), printed);
+        if (name == "GenerateImages")
+        {
+            // 16 samples of 28×28 in 4 columns with 2-pixel borders, doubled: (4·30 + 2)·2 pixels a side.
+            var grid = SixLabors.ImageSharp.Image.Identify(Path.Combine(output, "grid.png"));
+            Assert.That((grid.Width, grid.Height), Is.EqualTo((244, 244)), printed);
+        }
         if (name == "CallOneKernel") Assert.That(printed, Does.Contain("matches the plain product"));
     }
 
