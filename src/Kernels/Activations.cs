@@ -24,6 +24,7 @@ public sealed class Activations
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>? tanhBackward;
     readonly Action<KernelConfig, int, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>? cpuWorker;
 
+    /// <summary>Loads the activation kernels on <paramref name="device"/>; <paramref name="variant"/> as <see cref="ComputeDevice.Resolve"/> resolves it.</summary>
     public Activations(ComputeDevice device, KernelVariant variant = KernelVariant.Auto)
     {
         this.device = device;
@@ -48,6 +49,7 @@ public sealed class Activations
     /// <summary>y = x for x &gt; 0, slope·x otherwise. y may be x.</summary>
     public void LeakyReluForward(ArrayView<float> x, ArrayView<float> y, int n, float slope)
     {
+        Views.AtLeast(x, n); Views.AtLeast(y, n);
         using var _ = device.Profile("leaky_relu_forward", n, 8.0 * n);
         if (cpuWorker is not null) cpuWorker(device.CpuWorkers, (int)Operation.LeakyReluForward, x, x, y, n, slope);
         else leakyReluForward!(device.GridStride(n), x, y, n, slope);
@@ -56,6 +58,7 @@ public sealed class Activations
     /// <summary>dx = dy where the forward input x was &gt; 0, slope·dy otherwise. dx may be dy.</summary>
     public void LeakyReluBackward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int n, float slope)
     {
+        Views.AtLeast(x, n); Views.AtLeast(dy, n); Views.AtLeast(dx, n);
         using var _ = device.Profile("leaky_relu_backward", n, 12.0 * n);
         if (cpuWorker is not null) cpuWorker(device.CpuWorkers, (int)Operation.LeakyReluBackward, x, dy, dx, n, slope);
         else leakyReluBackward!(device.GridStride(n), x, dy, dx, n, slope);
@@ -64,6 +67,7 @@ public sealed class Activations
     /// <summary>y = 1 / (1 + e^−x). y may be x.</summary>
     public void SigmoidForward(ArrayView<float> x, ArrayView<float> y, int n)
     {
+        Views.AtLeast(x, n); Views.AtLeast(y, n);
         using var _ = device.Profile("sigmoid_forward", 4.0 * n, 8.0 * n);
         if (cpuWorker is not null) cpuWorker(device.CpuWorkers, (int)Operation.SigmoidForward, x, x, y, n, 0f);
         else sigmoidForward!(device.GridStride(n), x, y, n);
@@ -72,6 +76,7 @@ public sealed class Activations
     /// <summary>dx = dy·y·(1 − y), from the forward output y. dx may be dy.</summary>
     public void SigmoidBackward(ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int n)
     {
+        Views.AtLeast(y, n); Views.AtLeast(dy, n); Views.AtLeast(dx, n);
         using var _ = device.Profile("sigmoid_backward", 3.0 * n, 12.0 * n);
         if (cpuWorker is not null) cpuWorker(device.CpuWorkers, (int)Operation.SigmoidBackward, y, dy, dx, n, 0f);
         else sigmoidBackward!(device.GridStride(n), y, dy, dx, n);
@@ -80,6 +85,7 @@ public sealed class Activations
     /// <summary>y = tanh(x). y may be x.</summary>
     public void TanhForward(ArrayView<float> x, ArrayView<float> y, int n)
     {
+        Views.AtLeast(x, n); Views.AtLeast(y, n);
         using var _ = device.Profile("tanh_forward", 6.0 * n, 8.0 * n);
         if (cpuWorker is not null) cpuWorker(device.CpuWorkers, (int)Operation.TanhForward, x, x, y, n, 0f);
         else tanhForward!(device.GridStride(n), x, y, n);
@@ -88,6 +94,7 @@ public sealed class Activations
     /// <summary>dx = dy·(1 − y²), from the forward output y, as torch's tanh_backward. dx may be dy.</summary>
     public void TanhBackward(ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int n)
     {
+        Views.AtLeast(y, n); Views.AtLeast(dy, n); Views.AtLeast(dx, n);
         using var _ = device.Profile("tanh_backward", 3.0 * n, 12.0 * n);
         if (cpuWorker is not null) cpuWorker(device.CpuWorkers, (int)Operation.TanhBackward, y, dy, dx, n, 0f);
         else tanhBackward!(device.GridStride(n), y, dy, dx, n);

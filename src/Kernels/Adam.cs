@@ -33,6 +33,7 @@ public sealed class Adam
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, AdamSettings, float, float> stepKernel;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, AdamSettings, ArrayView<long>, AdamSchedule> trainingStepKernel;
 
+    /// <summary>Loads Adam's kernels on <paramref name="device"/>; <paramref name="variant"/> as <see cref="ComputeDevice.Resolve"/> resolves it.</summary>
     public Adam(ComputeDevice device, KernelVariant variant = KernelVariant.Auto)
     {
         this.device = device;
@@ -55,6 +56,7 @@ public sealed class Adam
     public void Step(ArrayView<float> parameters, ArrayView<float> gradients, ArrayView<float> m, ArrayView<float> v,
         int n, int step, AdamSettings settings)
     {
+        Views.AtLeast(parameters, n); Views.AtLeast(gradients, n); Views.AtLeast(m, n); Views.AtLeast(v, n);
         ArgumentOutOfRangeException.ThrowIfLessThan(step, 1);
         // PyTorch forms these in Python double and rounds them to float where its CUDA kernels take them.
         float stepSize = (float)(settings.LearningRate / (1 - Math.Pow(settings.Beta1, step)));
@@ -73,6 +75,8 @@ public sealed class Adam
     public void TrainingStep(ArrayView<float> parameters, ArrayView<float> gradients, ArrayView<float> m, ArrayView<float> v,
         int n, AdamSettings settings, ArrayView<long> state, AdamSchedule schedule)
     {
+        Views.AtLeast(parameters, n); Views.AtLeast(gradients, n); Views.AtLeast(m, n); Views.AtLeast(v, n);
+        Views.AtLeast(state, StepState.Length);
         var config = device.GridStride(n);
         device.Recorder?.Add("adam", config, parameters, gradients, m, v, n, settings, state, schedule);
         using var _ = device.Profile("adam", 16.0 * n, 28.0 * n);

@@ -24,6 +24,7 @@ public sealed class BatchNorm
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
         ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, int, int> backward;
 
+    /// <summary>Loads BatchNorm's kernels on <paramref name="device"/>; <paramref name="variant"/> as <see cref="ComputeDevice.Resolve"/> resolves it.</summary>
     public BatchNorm(ComputeDevice device, KernelVariant variant = KernelVariant.Auto)
     {
         this.device = device;
@@ -69,6 +70,9 @@ public sealed class BatchNorm
         ArrayView<float> savedMean, ArrayView<float> savedInvStd, ArrayView<float> runningMean, ArrayView<float> runningVar,
         int rows, int cols, float momentum, float eps, int batches = 1, float? leakyReluSlope = null)
     {
+        long n = (long)batches * rows * cols, statistics = (long)batches * cols;
+        Views.AtLeast(x, n); Views.AtLeast(y, n); Views.AtLeast(gamma, cols); Views.AtLeast(beta, cols);
+        Views.AtLeast(savedMean, statistics); Views.AtLeast(savedInvStd, statistics); Views.AtLeast(runningMean, cols); Views.AtLeast(runningVar, cols);
         if (batches < 1) throw new ArgumentOutOfRangeException(nameof(batches), batches, "at least one batch");
         // PyTorch refuses too: "Expected more than 1 value per channel when training"; the unbiased variance
         // would divide by zero.
@@ -86,6 +90,8 @@ public sealed class BatchNorm
         ArrayView<float> runningMean, ArrayView<float> runningVar, int rows, int cols, float eps, float? leakyReluSlope = null)
     {
         long n = (long)rows * cols;
+        Views.AtLeast(x, n); Views.AtLeast(y, n); Views.AtLeast(gamma, cols); Views.AtLeast(beta, cols);
+        Views.AtLeast(runningMean, cols); Views.AtLeast(runningVar, cols);
         using var _ = device.Profile("batchnorm_eval_forward", 6.0 * n, 8.0 * n + 16.0 * cols);
         evalForward(device.GridStride(n), x, y, gamma, beta, runningMean, runningVar, rows, cols, eps,
             ActivationSlope(leakyReluSlope));
@@ -108,6 +114,8 @@ public sealed class BatchNorm
     public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> gamma, ArrayView<float> savedMean,
         ArrayView<float> savedInvStd, ArrayView<float> dx, ArrayView<float> dgamma, ArrayView<float> dbeta, int rows, int cols)
     {
+        Views.AtLeast(x, (long)rows * cols); Views.AtLeast(dy, (long)rows * cols); Views.AtLeast(gamma, cols); Views.AtLeast(savedMean, cols);
+        Views.AtLeast(savedInvStd, cols); Views.AtLeast(dx, (long)rows * cols); Views.AtLeast(dgamma, cols); Views.AtLeast(dbeta, cols);
         // x and dy are read once from memory: the second walk down a column finds them in cache.
         using var _ = device.Profile("batchnorm_backward", 10.0 * rows * cols, 12.0 * rows * cols + 20.0 * cols);
         // A kernel cannot take a default view: dgamma stands in for dbias and is not written as one.
@@ -125,6 +133,9 @@ public sealed class BatchNorm
         ArrayView<float> savedMean, ArrayView<float> savedInvStd, ArrayView<float> dx, ArrayView<float> dgamma,
         ArrayView<float> dbeta, ArrayView<float> dbias, int rows, int cols, float slope)
     {
+        Views.AtLeast(x, (long)rows * cols); Views.AtLeast(dy, (long)rows * cols); Views.AtLeast(gamma, cols); Views.AtLeast(savedMean, cols);
+        Views.AtLeast(savedInvStd, cols); Views.AtLeast(dx, (long)rows * cols); Views.AtLeast(dgamma, cols); Views.AtLeast(dbeta, cols);
+        Views.AtLeast(dbias, cols);
         if (!(slope >= 0f)) throw new ArgumentOutOfRangeException(nameof(slope), slope, "x tells where the input was > 0 only for a slope ≥ 0");
         using var _ = device.Profile("batchnorm_backward_through_leaky_relu", 12.0 * rows * cols, 12.0 * rows * cols + 24.0 * cols);
         var (config, columnsPerGroup) = Launch(cols);

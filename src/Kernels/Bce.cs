@@ -17,6 +17,7 @@ public sealed class Bce
     readonly Action<KernelConfig, LossShape, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
         ArrayView<float>> lossAndGradient;
 
+    /// <summary>Loads the BCE kernel on <paramref name="device"/>.</summary>
     public Bce(ComputeDevice device)
     {
         this.device = device;
@@ -53,6 +54,7 @@ public sealed class Bce
     public void LossAndGradient(ArrayView<float> p, ArrayView<float> dp, int n, float target, float sign,
         ArrayView<float> sums, int lossSlot, int meanSlot)
     {
+        Views.AtLeast(p, n); Views.AtLeast(dp, n); Views.HasSlot(sums, lossSlot); Views.HasSlot(sums, meanSlot);
         using var _ = device.Profile("bce_loss_and_gradient", 16.0 * n, 8.0 * n);
         lossAndGradient(OneGroup, new(n, n, target, target, sign, lossSlot, meanSlot, meanSlot, 0, 0, 1f), p, dp, sums, p, p, p);
     }
@@ -70,6 +72,8 @@ public sealed class Bce
         float secondTarget, float sign, ArrayView<float> sums, int lossSlot, int firstMeanSlot, int secondMeanSlot,
         LogitLayer? logitLayer = null)
     {
+        Views.AtLeast(logits, n); Views.AtLeast(dLogits, n);
+        Views.HasSlot(sums, lossSlot); Views.HasSlot(sums, firstMeanSlot); Views.HasSlot(sums, secondMeanSlot);
         if (split < 1 || split > n) throw new ArgumentOutOfRangeException(nameof(split), split, $"the first part is 1 to {n} rows");
         // A kernel cannot take a default view: without a layer the logits stand in for its views and are not read as them.
         var (weight, width, dInput, gate, slope) = (logits, 0, logits, logits, 1f);

@@ -15,6 +15,7 @@ public sealed class Bias
     readonly ComputeDevice device;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, int, int> backward;
 
+    /// <summary>Loads the bias kernels on <paramref name="device"/>; <paramref name="variant"/> as <see cref="ComputeDevice.Resolve"/> resolves it.</summary>
     public Bias(ComputeDevice device, KernelVariant variant = KernelVariant.Auto)
     {
         this.device = device;
@@ -34,6 +35,7 @@ public sealed class Bias
     /// <summary>dbias[c] = Σ_r dy[r,c]: the bias gradient, column sums of a [rows, cols] matrix.</summary>
     public void Backward(ArrayView<float> dy, ArrayView<float> dbias, int rows, int cols)
     {
+        Views.AtLeast(dy, (long)rows * cols); Views.AtLeast(dbias, cols);
         using var _ = device.Profile("bias_backward", (double)rows * cols, 4.0 * rows * cols + 4.0 * cols);
         // A kernel cannot take a default view: dy stands in for y and is not read as one.
         var (config, columnsPerGroup) = Launch(cols);
@@ -48,6 +50,7 @@ public sealed class Bias
     public void BackwardThroughLeakyRelu(ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dbias, int rows,
         int cols, float slope)
     {
+        Views.AtLeast(y, (long)rows * cols); Views.AtLeast(dy, (long)rows * cols); Views.AtLeast(dbias, cols);
         if (!(slope >= 0f)) throw new ArgumentOutOfRangeException(nameof(slope), slope, "y tells where z > 0 only for a slope ≥ 0");
         using var _ = device.Profile("bias_backward_through_leaky_relu", 2.0 * rows * cols, 12.0 * rows * cols + 4.0 * cols);
         var (config, columnsPerGroup) = Launch(cols);

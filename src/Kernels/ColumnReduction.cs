@@ -12,7 +12,7 @@ namespace IlgpuGan.Kernels;
 /// loads per thread; on a GPU this gives 8 columns a group (a warp reads 4 rows of 32 contiguous bytes), cols/8
 /// groups, and rows/32 loads per thread.
 /// </summary>
-public static class ColumnReduction
+internal static class ColumnReduction
 {
     /// <summary>The most threads a group of these kernels has: the size of their shared partial sums.</summary>
     public const int MaxGroupSize = ComputeDevice.GpuGroupSize;

@@ -12,7 +12,17 @@ using ILGPU.Runtime.OpenCL;
 namespace IlgpuGan.Kernels;
 
 /// <summary>Which accelerator runs the kernels; Auto takes a CUDA GPU, then an OpenCL GPU, then the CPU accelerator.</summary>
-public enum AcceleratorKind { Auto, Cuda, OpenCL, Cpu }
+public enum AcceleratorKind
+{
+    /// <summary>A CUDA GPU, else an OpenCL GPU, else the CPU accelerator.</summary>
+    Auto,
+    /// <summary>An NVIDIA GPU through CUDA.</summary>
+    Cuda,
+    /// <summary>An OpenCL 2.0+ device with the generic address space.</summary>
+    OpenCL,
+    /// <summary>ILGPU's CPU accelerator, one worker per core.</summary>
+    Cpu,
+}
 
 /// <summary>
 /// One accelerator found on this machine, usable or not, and why not. IsGpu is false for the CPU accelerator and
@@ -20,6 +30,7 @@ public enum AcceleratorKind { Auto, Cuda, OpenCL, Cpu }
 /// </summary>
 public sealed record DeviceReport(AcceleratorKind Kind, string Name, long MemoryBytes, bool IsGpu, string? RejectedBecause)
 {
+    /// <summary>Whether our kernels can run on it: nothing rejected it.</summary>
     public bool Usable => RejectedBecause is null;
 }
 
@@ -33,17 +44,22 @@ public sealed class ComputeDevice : IDisposable
     /// <summary>Threads per group on a GPU for element-wise kernels.</summary>
     public const int GpuGroupSize = 256;
 
+    /// <summary>The ILGPU context the accelerator belongs to.</summary>
     public Context Context { get; }
+    /// <summary>The ILGPU accelerator: allocate buffers on it and pass their views to the kernel wrappers.</summary>
     public Accelerator Accelerator { get; }
+    /// <summary>The kind of accelerator opened, Auto resolved.</summary>
     public AcceleratorKind Kind { get; }
+    /// <summary>Whether this is ILGPU's CPU accelerator, the one that runs CpuWorker kernels.</summary>
     public bool IsCpu => Kind == AcceleratorKind.Cpu;
+    /// <summary>The accelerator's name, as its driver reports it.</summary>
     public string Name => Accelerator.Name;
 
     /// <summary>Null unless the device was created with profiling: then every launch is timed.</summary>
     public KernelProfiler? Profiler { get; }
 
     /// <summary>Null unless a test records launches' arguments: see <see cref="LaunchRecorder"/>.</summary>
-    public LaunchRecorder? Recorder { get; set; }
+    internal LaunchRecorder? Recorder { get; set; }
 
     ComputeDevice(Context context, Accelerator accelerator, AcceleratorKind kind, bool profiling)
     {
@@ -235,8 +251,10 @@ public sealed class ComputeDevice : IDisposable
     public KernelProfiler.Scope Profile(string kernel, double flops, double bytes) =>
         Profiler is null ? default : Profiler.Begin(kernel, flops, bytes);
 
+    /// <summary>Waits until every launch so far has finished.</summary>
     public void Synchronize() => Accelerator.Synchronize();
 
+    /// <summary>Releases the accelerator and its context.</summary>
     public void Dispose()
     {
         Accelerator.Dispose();
@@ -253,7 +271,7 @@ public sealed class DeviceUnavailableException(string message) : Exception(messa
 /// cuBLAS binding asks for libcublas.so.10 to .12 by name, while CUDA 13 machines carry libcublas.so.13,
 /// whose cublas*_v2 entry points are the same. When the loader has found nothing, try those files instead.
 /// </summary>
-public static class NativeLibraryFallback
+internal static class NativeLibraryFallback
 {
     static readonly string[] CuBlasFiles = ["libcublas.so.13", "libcublas.so.12", "libcublas.so.11", "libcublas.so.10", "libcublas.so"];
 

@@ -7,7 +7,7 @@ namespace IlgpuGan.Kernels;
 /// How a CPU worker gets at its memory: every CpuWorker kernel takes views, as the portable kernels do, and its
 /// <c>[External]</c> body turns them into pointers here. On the CPU accelerator a view's address is host memory.
 /// </summary>
-public static class CpuPointer
+internal static class CpuPointer
 {
     public static unsafe float* Of(ArrayView<float> view) => (float*)view.LoadEffectiveAddressAsPtr();
 
@@ -19,7 +19,7 @@ public static class CpuPointer
 /// each worker loads full vectors and no two cores write one cache line; items from VectorEnd to End are the last
 /// worker's scalar tail.
 /// </summary>
-public readonly record struct WorkerSlice(int Begin, int VectorEnd, int End)
+internal readonly record struct WorkerSlice(int Begin, int VectorEnd, int End)
 {
     public static WorkerSlice Of(int worker, int workers, int n)
     {

@@ -138,6 +138,7 @@ public sealed class DeviceRandom
     readonly Action<KernelConfig, ArrayView<float>, int, ulong, ulong, ulong, int> gaussian;
     readonly Action<KernelConfig, ArrayView<int>, int, ulong, ulong> permutation;
 
+    /// <summary>Loads the random-number kernels on <paramref name="device"/>.</summary>
     public DeviceRandom(ComputeDevice device)
     {
         this.device = device;
@@ -149,6 +150,7 @@ public sealed class DeviceRandom
     /// <summary>output[i] = <see cref="Philox.Gaussian"/>(seed, stream, i) ~ N(0, 1) for i in [0, n).</summary>
     public void Gaussian(ArrayView<float> output, int n, ulong seed, ulong stream)
     {
+        Views.AtLeast(output, n);
         int blocks = (int)(((long)n + 3) / 4);
         var config = device.GridStride(blocks);
         device.Recorder?.Add("gaussian", config, output, n, seed, stream, stream, 1);
@@ -162,6 +164,7 @@ public sealed class DeviceRandom
     /// </summary>
     public void Gaussians(ArrayView<float> output, int n, ulong seed, ulong firstStream, ulong secondStream)
     {
+        Views.AtLeast(output, 2L * n);
         int blocks = (int)(((long)n + 3) / 4);
         var config = device.GridStride(2L * blocks);
         device.Recorder?.Add("gaussian", config, output, n, seed, firstStream, secondStream, 2);
@@ -172,6 +175,7 @@ public sealed class DeviceRandom
     /// <summary>perm[i] = <see cref="Philox.PermutationElement"/>(seed, stream, n, i): a permutation of 0..n−1.</summary>
     public void Permutation(ArrayView<int> perm, int n, ulong seed, ulong stream)
     {
+        Views.AtLeast(perm, n);
         // Cycle walking takes fewer than 2 Feistel passes per element on average (n ≥ 128).
         var config = device.GridStride(n);
         device.Recorder?.Add("permutation", config, perm, n, seed, stream);

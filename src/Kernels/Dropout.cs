@@ -25,6 +25,7 @@ public sealed class Dropout
     /// <summary>The stream of a step s: Base | (s &lt;&lt; Shift).</summary>
     public readonly record struct StreamOfStep(ulong Base, int Shift);
 
+    /// <summary>Loads the dropout kernels on <paramref name="device"/>; <paramref name="variant"/> as <see cref="ComputeDevice.Resolve"/> resolves it.</summary>
     public Dropout(ComputeDevice device, KernelVariant variant = KernelVariant.Auto)
     {
         this.device = device;
@@ -46,6 +47,7 @@ public sealed class Dropout
     public void StepForward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> mask, int n, float p, ulong seed,
         ArrayView<long> state, ulong streamBase, int stepShift)
     {
+        Views.AtLeast(x, n); Views.AtLeast(y, n); Views.AtLeast(mask, n); Views.AtLeast(state, StepState.Length);
         if (!(p >= 0f && p < 1f)) throw new ArgumentOutOfRangeException(nameof(p), p, "a dropout probability is in [0, 1)");
         float scale = (float)(1.0 / (1.0 - p));
         int blocks = (int)(((long)n + 3) / 4);
@@ -79,6 +81,7 @@ public sealed class Dropout
     /// </summary>
     public void Forward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> mask, int n, float p, ulong seed, ulong stream)
     {
+        Views.AtLeast(x, n); Views.AtLeast(y, n); Views.AtLeast(mask, n);
         if (!(p >= 0f && p < 1f)) throw new ArgumentOutOfRangeException(nameof(p), p, "a dropout probability is in [0, 1)");
         // PyTorch divides the Bernoulli mask by (1 − p) formed in double and rounded to float.
         float scale = (float)(1.0 / (1.0 - p));
@@ -98,11 +101,13 @@ public sealed class Dropout
     public void Backward(ArrayView<float> dy, ArrayView<float> mask, ArrayView<float> dx, int n,
         ArrayView<float> leakyReluOutput = default, float? leakyReluSlope = null)
     {
+        Views.AtLeast(dy, n); Views.AtLeast(mask, n); Views.AtLeast(dx, n);
         bool gated = leakyReluOutput.Length > 0;
         if (gated != leakyReluSlope.HasValue || (gated && !(leakyReluSlope >= 0f)))
             throw new ArgumentException("LeakyReLU's backward takes its output and a slope ≥ 0, or neither");
         // A slope of 1 is the identity, exactly: without an activation the mask stands in for the output, never telling.
         var gate = gated ? leakyReluOutput : mask;
+        if (gated) Views.AtLeast(leakyReluOutput, n);
         float slope = leakyReluSlope ?? 1f;
         var config = device.GridStride(n);
         device.Recorder?.Add("dropout_backward", config, dy, mask, gate, dx, n, slope);

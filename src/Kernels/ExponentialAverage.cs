@@ -17,6 +17,7 @@ public sealed class ExponentialAverage
     readonly ComputeDevice device;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, ArrayView<float>, ArrayView<float>, int, float> update;
 
+    /// <summary>Loads the average's kernels on <paramref name="device"/>; <paramref name="variant"/> as <see cref="ComputeDevice.Resolve"/> resolves it.</summary>
     public ExponentialAverage(ComputeDevice device, KernelVariant variant = KernelVariant.Auto)
     {
         this.device = device;
@@ -46,9 +47,8 @@ public sealed class ExponentialAverage
     public void StepUpdate(ArrayView<float> average, ArrayView<float> value, ArrayView<float> secondAverage,
         ArrayView<float> secondValue, ArrayView<long> state, AverageSchedule schedule)
     {
+        Views.AtLeast(value, average.Length); Views.AtLeast(secondValue, secondAverage.Length); Views.AtLeast(state, StepState.Length);
         if (!(schedule.Decay >= 0 && schedule.Decay <= 1)) throw new ArgumentOutOfRangeException(nameof(schedule), schedule.Decay, "a decay is in [0, 1]");
-        if (value.Length < average.Length || secondValue.Length < secondAverage.Length)
-            throw new ArgumentException("each value tensor must be as long as its average");
         int n = (int)average.Length, secondN = (int)secondAverage.Length;
         var config = device.GridStride(n + secondN);
         device.Recorder?.Add("exponential_average", config, average, value, n, secondAverage, secondValue, secondN, state, schedule);
@@ -80,9 +80,8 @@ public sealed class ExponentialAverage
     public void Update(ArrayView<float> average, ArrayView<float> value, ArrayView<float> secondAverage,
         ArrayView<float> secondValue, double decay)
     {
+        Views.AtLeast(value, average.Length); Views.AtLeast(secondValue, secondAverage.Length);
         if (!(decay >= 0 && decay <= 1)) throw new ArgumentOutOfRangeException(nameof(decay), decay, "a decay is in [0, 1]");
-        if (value.Length < average.Length || secondValue.Length < secondAverage.Length)
-            throw new ArgumentException("each value tensor must be as long as its average");
         int n = (int)average.Length, secondN = (int)secondAverage.Length;
         // 1 − decay formed in double and rounded once, as PyTorch rounds lerp_'s Python-float weight.
         float weight = (float)(1.0 - decay);

@@ -14,6 +14,7 @@ public sealed class Gather
     readonly ComputeDevice device;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<int>, int, ArrayView<float>, int, int> rowsKernel;
 
+    /// <summary>Loads the gather kernel on <paramref name="device"/>; <paramref name="variant"/> as <see cref="ComputeDevice.Resolve"/> resolves it.</summary>
     public Gather(ComputeDevice device, KernelVariant variant = KernelVariant.Auto)
     {
         this.device = device;
@@ -31,6 +32,8 @@ public sealed class Gather
     /// </summary>
     public void Rows(ArrayView<float> source, ArrayView<int> index, int start, ArrayView<float> batch, int rows, int width)
     {
+        // The rows the index names are on the device, unread here: source is checked for one row.
+        Views.AtLeast(source, width); Views.AtLeast(index, (long)start + rows); Views.AtLeast(batch, (long)rows * width);
         int n = rows * width;
         var config = device.GridStride(n);
         device.Recorder?.Add("gather_rows", config, source, index, start, batch, rows, width);

@@ -9,7 +9,15 @@ using ILGPU.Runtime;
 namespace IlgpuGan.Kernels;
 
 /// <summary>The portable GEMM's tile of C per group on a GPU: Large is 64×64, Small 32×32; Auto chooses by shape.</summary>
-public enum GemmTile { Auto, Large, Small }
+public enum GemmTile
+{
+    /// <summary>Chosen by shape at each multiply.</summary>
+    Auto,
+    /// <summary>The large tile.</summary>
+    Large,
+    /// <summary>The small tile.</summary>
+    Small,
+}
 
 /// <summary>
 /// The matrix multiplies of a Linear layer: forward y = x·Wᵀ + b (transposeB), dX = dY·W, dW = dYᵀ·X (transposeA).
@@ -124,9 +132,10 @@ public sealed class Gemm : IDisposable
                          ArrayView<float> rowSums = default)
     {
         if (m < 1 || n < 1 || k < 1) throw new ArgumentOutOfRangeException(nameof(m), $"m, n, k must be positive, got {m}, {n}, {k}");
-        if (a.Length < (long)m * k || b.Length < (long)k * n || c.Length < (long)m * n || (bias.Length > 0 && bias.Length < n)
-            || (leakyReluOutput.Length > 0 && leakyReluOutput.Length < (long)m * n))
-            throw new ArgumentException($"views too short for m={m}, n={n}, k={k}: a {a.Length}, b {b.Length}, c {c.Length}, bias {bias.Length}, leakyReluOutput {leakyReluOutput.Length}");
+        Views.AtLeast(a, (long)m * k); Views.AtLeast(b, (long)k * n); Views.AtLeast(c, (long)m * n);
+        if (bias.Length > 0) Views.AtLeast(bias, n);
+        if (leakyReluOutput.Length > 0) Views.AtLeast(leakyReluOutput, (long)m * n);
+        if (rowSums.Length > 0) Views.AtLeast(rowSums, m);
         bool gated = leakyReluOutput.Length > 0;
         if (gated && (bias.Length > 0 || leakyReluSlope is null))
             throw new ArgumentException("LeakyReLU's backward in the epilogue takes its slope and no bias");
@@ -160,6 +169,7 @@ public sealed class Gemm : IDisposable
         }
     }
 
+    /// <summary>Frees the CPU worker's scratch memory.</summary>
     public void Dispose() => cpuScratch?.Dispose();
 
     /// <summary>
@@ -169,7 +179,7 @@ public sealed class Gemm : IDisposable
     /// layout is the same in .NET and on CUDA (ILGPU has had padding mismatches with narrower fields).
     /// Public only because the launcher ILGPU generates must see a kernel's parameter types.
     /// </summary>
-    public readonly struct GemmShape
+    internal readonly struct GemmShape
     {
         public readonly int M, N, K;
         public readonly int AOuterStride, ADepthStride, BOuterStride, BDepthStride;
@@ -390,8 +400,8 @@ public sealed class Gemm : IDisposable
         readonly int firstDepth, firstQuad, depthStep, onesOuter;
         readonly bool depthContiguous;
 
-        /// <param name="outerLane">The thread's index across the tile (IdxY for A, IdxX for B), and
-        /// <paramref name="depthLane"/>, <paramref name="depthLanes"/> its index and the group's extent the other way.</param>
+        // outerLane: the thread's index across the tile (IdxY for A, IdxX for B), and depthLane, depthLanes its index
+        // and the group's extent the other way.
         public SliceSource(ArrayView<float> x, int outerStride, int depthStride, int outerCount, int depthCount,
                            int outer0, int tileQuads, int rowStride, int thread, int threads, int outerLane,
                            int depthLane, int depthLanes, int onesOuter = -1)

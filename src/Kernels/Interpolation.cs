@@ -13,6 +13,7 @@ public sealed class Interpolation
     readonly ComputeDevice device;
     readonly Action<KernelConfig, ArrayView<float>, int, int, int, ArrayView<float>> slerpLoop;
 
+    /// <summary>Loads the interpolation kernel on <paramref name="device"/>.</summary>
     public Interpolation(ComputeDevice device)
     {
         this.device = device;
@@ -28,8 +29,7 @@ public sealed class Interpolation
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(points, 2);
         ArgumentOutOfRangeException.ThrowIfLessThan(frames, 1);
-        if (anchors.Length < (long)points * width || walk.Length < (long)points * frames * width)
-            throw new ArgumentException($"views too short for {points} points of {width} and {frames} frames a leg");
+        Views.AtLeast(anchors, (long)points * width); Views.AtLeast(walk, (long)points * frames * width);
         int rows = points * frames;
         using var _ = device.Profile("slerp", 10.0 * rows * width, 4.0 * 3 * rows * width);
         slerpLoop(device.GridStride(rows), anchors, points, frames, width, walk);

@@ -13,8 +13,10 @@ public sealed class KernelProfiler(Accelerator accelerator)
 
     readonly List<Launch> launches = [];
 
+    /// <summary>The launches recorded since the last <see cref="Clear"/>.</summary>
     public IReadOnlyList<Launch> Launches => launches;
 
+    /// <summary>Starts timing a launch of <paramref name="kernel"/> doing <paramref name="flops"/> and moving <paramref name="bytes"/>; disposing the scope ends it.</summary>
     public Scope Begin(string kernel, double flops, double bytes) =>
         new(this, kernel, flops, bytes, accelerator.AddProfilingMarker());
 
@@ -36,6 +38,7 @@ public sealed class KernelProfiler(Accelerator accelerator)
     public readonly struct Scope(KernelProfiler? profiler, string kernel, double flops, double bytes, ProfilingMarker start)
         : IDisposable
     {
+        /// <summary>Ends the launch's timing.</summary>
         public void Dispose() => profiler?.End(kernel, flops, bytes, start);
     }
 }

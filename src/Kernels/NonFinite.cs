@@ -13,6 +13,7 @@ public sealed class NonFinite
     readonly ComputeDevice device;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<int>, int, int> firstNonFinite;
 
+    /// <summary>Loads the search kernel on <paramref name="device"/>.</summary>
     public NonFinite(ComputeDevice device)
     {
         this.device = device;
@@ -25,6 +26,7 @@ public sealed class NonFinite
     /// </summary>
     public void FirstNonFiniteIndex(ArrayView<float> values, int length, ArrayView<int> first, int slot)
     {
+        Views.AtLeast(values, length); Views.HasSlot(first, slot);
         using var _ = device.Profile("first_non_finite", length, 4.0 * length);
         firstNonFinite(device.GridStride(length), values, first, slot, length);
     }

@@ -15,6 +15,7 @@ public sealed class SoftmaxCrossEntropy
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, ArrayView<float>, int> lossAndGradient;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int> probabilities;
 
+    /// <summary>Loads the softmax kernels on <paramref name="device"/>.</summary>
     public SoftmaxCrossEntropy(ComputeDevice device)
     {
         this.device = device;
@@ -33,6 +34,7 @@ public sealed class SoftmaxCrossEntropy
         int classes, ArrayView<float> sums, int lossSlot)
     {
         long n = (long)rows * classes;
+        Views.AtLeast(logits, n); Views.AtLeast(targets, n); Views.AtLeast(dLogits, n); Views.HasSlot(sums, lossSlot);
         using var _ = device.Profile("softmax_cross_entropy", 8.0 * n, 12.0 * n);
         lossAndGradient(device.GridStride(rows), logits, targets, dLogits, rows, classes, sums, lossSlot);
     }
@@ -41,6 +43,7 @@ public sealed class SoftmaxCrossEntropy
     public void Probabilities(ArrayView<float> logits, ArrayView<float> probabilities, int rows, int classes)
     {
         long n = (long)rows * classes;
+        Views.AtLeast(logits, n); Views.AtLeast(probabilities, n);
         using var _ = device.Profile("softmax", 4.0 * n, 8.0 * n);
         this.probabilities(device.GridStride(rows), logits, probabilities, rows, classes);
     }

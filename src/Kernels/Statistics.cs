@@ -16,6 +16,7 @@ public sealed class Statistics
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float> gaussianLogSumExp;
     readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int> centerColumns;
 
+    /// <summary>Loads the statistics kernels on <paramref name="device"/>.</summary>
     public Statistics(ComputeDevice device)
     {
         this.device = device;
@@ -30,6 +31,7 @@ public sealed class Statistics
     public void RowSquaredNorms(ArrayView<float> x, ArrayView<float> norms, int rows, int cols)
     {
         long n = (long)rows * cols;
+        Views.AtLeast(x, n); Views.AtLeast(norms, rows);
         using var _ = device.Profile("row_squared_norms", 2.0 * n, 4.0 * n + 4.0 * rows);
         rowSquaredNorms(device.GridStride(rows), x, norms, rows, cols);
     }
@@ -44,6 +46,7 @@ public sealed class Statistics
         ArrayView<float> output, int rows, int cols, float scale)
     {
         long n = (long)rows * cols;
+        Views.AtLeast(dots, n); Views.AtLeast(queryNorms, rows); Views.AtLeast(sampleNorms, cols); Views.AtLeast(output, rows);
         using var _ = device.Profile("gaussian_log_sum_exp", 8.0 * n, 4.0 * n + 8.0 * rows + 4.0 * cols);
         gaussianLogSumExp(device.GridStride(rows), dots, queryNorms, sampleNorms, output, rows, cols, scale);
     }
@@ -55,6 +58,7 @@ public sealed class Statistics
     public void CenterColumns(ArrayView<float> x, ArrayView<float> means, int rows, int cols)
     {
         long n = (long)rows * cols;
+        Views.AtLeast(x, n); Views.AtLeast(means, cols);
         using var _ = device.Profile("center_columns", 2.0 * n, 8.0 * n + 4.0 * cols);
         centerColumns(device.GridStride(cols), x, means, rows, cols);
     }

@@ -11,8 +11,8 @@ public readonly record struct NoiseDraw(int N, ulong Seed, ulong StreamBase, int
 public readonly record struct BatchGather(int StepsPerEpoch, int Rows, int Width);
 
 /// <summary>
-/// A training step's first launch: its noise (<see cref="DeviceRandom.StepGaussians"/>, which advances the step state)
-/// and its real batch (<see cref="Gather.StepRows"/>) in one, each thread doing its share of both, so a step
+/// A training step's first launch: its noise (<see cref="DeviceRandom.Gaussians"/> with the step state's streams, which advances the step state)
+/// and its real batch (<see cref="Gather.Rows"/>) in one, each thread doing its share of both, so a step
 /// launches one kernel fewer. The gather takes the step as committed + 1, as the noise does, since the step's own slot
 /// is written by thread 0 of this very launch.
 /// </summary>
@@ -21,6 +21,7 @@ public sealed class StepInputs
     readonly ComputeDevice device;
     readonly Action<KernelConfig, ArrayView<float>, NoiseDraw, ArrayView<long>, ArrayView<float>, ArrayView<int>, ArrayView<float>, BatchGather> kernel;
 
+    /// <summary>Loads the kernel on <paramref name="device"/>; <paramref name="variant"/> as <see cref="ComputeDevice.Resolve"/> resolves it.</summary>
     public StepInputs(ComputeDevice device, KernelVariant variant = KernelVariant.Auto)
     {
         this.device = device;
@@ -36,6 +37,9 @@ public sealed class StepInputs
     public void Draw(ArrayView<float> noise, NoiseDraw draw, ArrayView<long> state, ArrayView<float> source,
         ArrayView<int> index, ArrayView<float> batch, BatchGather gather)
     {
+        // The rows the index names are on the device, unread here: source is checked for one row.
+        Views.AtLeast(noise, 2L * draw.N); Views.AtLeast(state, StepState.Length); Views.AtLeast(source, gather.Width);
+        Views.AtLeast(index, (long)gather.StepsPerEpoch * gather.Rows); Views.AtLeast(batch, (long)gather.Rows * gather.Width);
         ArgumentOutOfRangeException.ThrowIfLessThan(gather.StepsPerEpoch, 1);
         long noiseBlocks = 2 * (((long)draw.N + 3) / 4), values = (long)gather.Rows * gather.Width;
         var config = device.GridStride(Math.Max(noiseBlocks, values));

@@ -37,7 +37,7 @@ public static class StepState
 /// it costs one null test per launch: callers write <c>device.Recorder?.Add(...)</c>, whose arguments are then
 /// never evaluated.
 /// </summary>
-public sealed class LaunchRecorder
+internal sealed class LaunchRecorder
 {
     readonly List<string> launches = [];
 

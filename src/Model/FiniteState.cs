@@ -15,6 +15,7 @@ public sealed class FiniteState : IDisposable
     readonly MemoryBuffer1D<int, Stride1D.Dense> first;
     readonly int[] unset;
 
+    /// <summary>Watches <paramref name="gan"/>'s parameters on <paramref name="kernels"/>' device.</summary>
     public FiniteState(KernelSet kernels, Gan gan)
     {
         kernel = new NonFinite(kernels.Device);
@@ -53,5 +54,6 @@ public sealed class FiniteState : IDisposable
         return null;
     }
 
+    /// <summary>Frees the device buffer.</summary>
     public void Dispose() => first.Dispose();
 }

@@ -15,7 +15,21 @@ namespace IlgpuGan.Model;
 public sealed class Gan : IDisposable
 {
     /// <summary>Slots of the device statistics: sums over the steps since the last reset.</summary>
-    public enum Statistic { DiscriminatorLoss, GeneratorLoss, RealScore, FakeScore, GeneratorFakeScore, Count }
+    public enum Statistic
+    {
+        /// <summary>D's loss.</summary>
+        DiscriminatorLoss,
+        /// <summary>G's loss.</summary>
+        GeneratorLoss,
+        /// <summary>D's mean output on real images, D(x).</summary>
+        RealScore,
+        /// <summary>D's mean output on G's images in D's step, D(G(z)).</summary>
+        FakeScore,
+        /// <summary>D's mean output on G's images in G's step.</summary>
+        GeneratorFakeScore,
+        /// <summary>The number of statistics.</summary>
+        Count,
+    }
 
     readonly KernelSet kernels;
     readonly MemoryBuffer1D<float, Stride1D.Dense> discriminatorBatch, noise, dScores, dFake, statistics;
@@ -29,6 +43,7 @@ public sealed class Gan : IDisposable
     /// <summary>The committed counters the device holds after the last step enqueued; null before the first.</summary>
     (long Step, int GeneratorAdam, int DiscriminatorAdam)? committed;
 
+    /// <summary>Both networks of <paramref name="config"/> on <paramref name="kernels"/>' device, initialised from its seed.</summary>
     public Gan(KernelSet kernels, GanConfig config)
     {
         this.kernels = kernels;
@@ -55,8 +70,11 @@ public sealed class Gan : IDisposable
         stepState = accelerator.Allocate1D<long>(StepState.Length);
     }
 
+    /// <summary>The configuration the GAN was built with.</summary>
     public GanConfig Config { get; }
+    /// <summary>The generator, G.</summary>
     public Generator Generator { get; }
+    /// <summary>The discriminator, D.</summary>
     public Discriminator Discriminator { get; }
 
     /// <summary>
@@ -194,6 +212,7 @@ public sealed class Gan : IDisposable
         return sums;
     }
 
+    /// <summary>Frees the networks and the step's buffers.</summary>
     public void Dispose()
     {
         Generator.Dispose();

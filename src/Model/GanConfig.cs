@@ -8,22 +8,35 @@ namespace IlgpuGan.Model;
 /// practical choice. Saturating: minimise −BCE(D(G(z)), 0) = log(1 − D(G(z))), the paper's minimax loss,
 /// whose gradient vanishes while D wins, which is why the seed notes it does not learn.
 /// </summary>
-public enum GeneratorLoss { NonSaturating, Saturating }
+public enum GeneratorLoss
+{
+    /// <summary>BCE(D(G(z)), 1), the usual choice.</summary>
+    NonSaturating,
+    /// <summary>The paper's −BCE(D(G(z)), 0).</summary>
+    Saturating,
+}
 
 /// <summary>Everything that fixes a GAN's shape and training: the seed's recipe by default.</summary>
 public sealed record GanConfig
 {
+    /// <summary>Images per training batch.</summary>
     public int BatchSize { get; init; } = 128;
+    /// <summary>The size of the noise z.</summary>
     public int ZDim { get; init; } = 100;
     /// <summary>The images' shape. A checkpoint written before the shape was recorded holds MNIST's and reads as it.</summary>
     public ImageShape Image { get; init; } = ImageShape.Mnist;
     /// <summary>C·H·W of <see cref="Image"/>: the length of G's output and of D's input.</summary>
     [JsonIgnore]
     public int ImagePixels => Image.Pixels;
+    /// <summary>The widths of G's hidden layers.</summary>
     public IReadOnlyList<int> GeneratorWidths { get; init; } = Generator.ReferenceWidths;
+    /// <summary>The widths of D's hidden layers.</summary>
     public IReadOnlyList<int> DiscriminatorWidths { get; init; } = Discriminator.ReferenceWidths;
+    /// <summary>G's loss.</summary>
     public GeneratorLoss Loss { get; init; } = GeneratorLoss.NonSaturating;
+    /// <summary>Both networks' Adam settings.</summary>
     public AdamSettings Adam { get; init; } = AdamSettings.Reference;
+    /// <summary>The seed of every random draw: initialisation, noise, shuffling and dropout.</summary>
     public ulong Seed { get; init; }
 
     // The recipe knobs. Their defaults are the seed's, so a checkpoint written before they existed reads as the seed.
@@ -56,6 +69,7 @@ public sealed record GanConfig
     /// LearningRateDecayTo (counted from 0, step by step); when To is not after From they stay constant, as the seed's.
     /// </summary>
     public int LearningRateDecayFrom { get; init; }
+    /// <summary>The epoch at which the learning rates reach 0; see <see cref="LearningRateDecayFrom"/>.</summary>
     public int LearningRateDecayTo { get; init; }
 
     /// <summary>The factor on the learning rates for the step with index <paramref name="step"/>: 1 before the decay, 0 after it.</summary>

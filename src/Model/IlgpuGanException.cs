@@ -13,7 +13,9 @@ public abstract class IlgpuGanException(string message) : Exception(message);
 public sealed class InvalidSettingsException(string? setting, string problem)
     : IlgpuGanException(setting is null ? problem : $"{setting}: {problem}")
 {
+    /// <summary>The knob at fault as the command line spells it, or null when no one knob is.</summary>
     public string? Setting { get; } = setting;
+    /// <summary>What is wrong, as a sentence without the knob's name.</summary>
     public string Problem { get; } = problem;
 }
 

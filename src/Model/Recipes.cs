@@ -11,8 +11,15 @@ namespace IlgpuGan.Model;
 /// its D of 512-256 and G's average of decay 0.9999 after a warm-up came from 300-epoch runs of our trainer, where they
 /// beat D 256-128 with decay 0.999 on Parzen, Fréchet distance and classifier score (docs/quality.md, "Alternatives at 300 epochs").
 /// </summary>
-public enum Recipe { [JsonStringEnumMemberName("seed")] Reference, Stable }
+public enum Recipe
+{
+    /// <summary>The seed: the PyTorch reference's exact recipe.</summary>
+    [JsonStringEnumMemberName("seed")] Reference,
+    /// <summary>The default: the seed with the changes that keep all ten digits.</summary>
+    Stable,
+}
 
+/// <summary>The recipes' configurations and their names.</summary>
 public static class Recipes
 {
     /// <summary>

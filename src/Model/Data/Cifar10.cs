@@ -7,10 +7,13 @@ namespace IlgpuGan.Model.Data;
 /// </summary>
 public static class Cifar10
 {
+    /// <summary>CIFAR-10's images: 3×32×32, planes R, G, B.</summary>
     public static ImageShape Shape { get; } = new(3, 32, 32);
     const int RecordBytes = 1 + 3 * 32 * 32;
 
+    /// <summary>The five training batches, in the order their records are read.</summary>
     public static IReadOnlyList<string> TrainFiles { get; } = [.. Enumerable.Range(1, 5).Select(n => $"data_batch_{n}.bin")];
+    /// <summary>The test batch, read when present.</summary>
     public const string TestFile = "test_batch.bin";
 
     /// <summary>batches.meta.txt's names, by label.</summary>

@@ -17,7 +17,9 @@ public sealed class DeviceDataset : IDisposable
     readonly MemoryBuffer1D<int, Stride1D.Dense> order;
     long shuffledEpoch = -1;
 
+    /// <param name="kernels">The kernels, on the device the data is copied to.</param>
     /// <param name="images">count × pixels values, already scaled as the model takes them.</param>
+    /// <param name="pixels">The values per image.</param>
     /// <param name="targets">null, or count × TargetWidth values: one row per image.</param>
     public DeviceDataset(KernelSet kernels, float[] images, int pixels, float[]? targets = null)
     {
@@ -37,7 +39,9 @@ public sealed class DeviceDataset : IDisposable
         order = kernels.Device.Accelerator.Allocate1D<int>(Count);
     }
 
+    /// <summary>The number of images.</summary>
     public int Count { get; }
+    /// <summary>The values per image.</summary>
     public int Pixels { get; }
     /// <summary>Values per target row; 0 without targets.</summary>
     public int TargetWidth { get; }
@@ -89,6 +93,7 @@ public sealed class DeviceDataset : IDisposable
         return steps;
     }
 
+    /// <summary>Frees the device buffers.</summary>
     public void Dispose()
     {
         images.Dispose();

@@ -9,6 +9,8 @@ public sealed class DeviceImages : IDisposable
 {
     readonly MemoryBuffer1D<float, Stride1D.Dense> pixels, norms;
 
+    /// <param name="kernels">The kernels, on the device the images are copied to.</param>
+    /// <param name="pixelsPerImage">The pixels of an image.</param>
     /// <param name="bytes">count × pixelsPerImage bytes, 0–255, as IDX files and saved images hold them.</param>
     public DeviceImages(KernelSet kernels, ReadOnlySpan<byte> bytes, int pixelsPerImage)
     {
@@ -30,11 +32,16 @@ public sealed class DeviceImages : IDisposable
         return unit;
     }
 
+    /// <summary>The number of images.</summary>
     public int Count { get; }
+    /// <summary>The pixels per image.</summary>
     public int PixelsPerImage { get; }
+    /// <summary>The images as floats, [Count, PixelsPerImage].</summary>
     public ArrayView<float> Pixels => pixels.View;
+    /// <summary>Each image's squared norm, [Count].</summary>
     public ArrayView<float> Norms => norms.View;
 
+    /// <summary>Frees the device buffers.</summary>
     public void Dispose()
     {
         pixels.Dispose();

@@ -7,7 +7,9 @@ namespace IlgpuGan.Model.Data;
 /// <summary>A data file that is not what it should be; the message names the file and the problem.</summary>
 public sealed class DataFormatException(string path, string problem) : IlgpuGanException($"{path}: {problem}")
 {
+    /// <summary>The file at fault.</summary>
     public string Path { get; } = path;
+    /// <summary>What is wrong with it.</summary>
     public string Problem { get; } = problem;
 }
 

@@ -1,7 +1,15 @@
 namespace IlgpuGan.Model.Data;
 
 /// <summary>The layouts <see cref="ImageDataset.Open"/> recognises in a folder.</summary>
-public enum DataFormat { Idx, Cifar10, ImageFolder }
+public enum DataFormat
+{
+    /// <summary>MNIST's IDX files, of any image size.</summary>
+    Idx,
+    /// <summary>CIFAR-10's binary batches.</summary>
+    Cifar10,
+    /// <summary>A folder of pictures, one subfolder per class when labelled.</summary>
+    ImageFolder,
+}
 
 /// <summary>
 /// One split of a data set: <see cref="Count"/> images of the set's shape, C·H·W bytes each (planes R, G, B for
@@ -18,15 +26,20 @@ public sealed record ImageFolderOptions(int? Size = null, int Channels = 3);
 /// </summary>
 public sealed class ImageDataset
 {
+    /// <summary>The folder the data set was read from.</summary>
     public string Folder { get; }
+    /// <summary>The layout recognised in the folder.</summary>
     public DataFormat Format { get; }
+    /// <summary>The images' shape, the same for both splits.</summary>
     public ImageShape Shape { get; }
+    /// <summary>The training split.</summary>
     public ImageSplit Train { get; }
     /// <summary>The test split; null when the folder has none (an image folder, an IDX set without its t10k files).</summary>
     public ImageSplit? Test { get; }
     /// <summary>The classes by index; null when the set has no labels.</summary>
     public IReadOnlyList<string>? ClassNames { get; }
 
+    /// <summary>Whether the images have classes.</summary>
     public bool IsLabelled => ClassNames is not null;
 
     ImageDataset(string folder, DataFormat format, ImageShape shape, ImageSplit train, ImageSplit? test, IReadOnlyList<string>? classNames)

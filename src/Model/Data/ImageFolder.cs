@@ -16,6 +16,7 @@ namespace IlgpuGan.Model.Data;
 /// </summary>
 public static class ImageFolder
 {
+    /// <summary>The file endings read as pictures: PNG, JPEG and BMP.</summary>
     public static IReadOnlyList<string> Extensions { get; } = [".png", ".jpg", ".jpeg", ".bmp"];
 
     /// <summary>
@@ -23,6 +24,7 @@ public static class ImageFolder
     /// whose header claims a huge picture) is refused from its header, before anything of that size is allocated.
     /// </summary>
     public const long MaxFileBytes = 256L << 20, MaxPicturePixels = 1L << 26;
+    /// <summary>The largest side a picture may be resized to.</summary>
     public const int MaxSide = 1 << 15;
 
     /// <summary>PNG, JPEG and BMP only, whatever a file's name says, and no allocation above 1 GiB as a second guard.</summary>

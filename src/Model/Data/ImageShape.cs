@@ -15,6 +15,7 @@ public sealed record ImageShape(int Channels, int Height, int Width)
     /// <summary>C·H·W; use only on a shape whose <see cref="Problem"/> is null.</summary>
     public int Pixels => checked(Channels * Height * Width);
 
+    /// <summary>Whether the images have three channels, R, G and B.</summary>
     public bool IsColour => Channels == 3;
 
     /// <summary>Why this shape cannot be a run's, as a sentence; null when it can: C·H·W within <paramref name="maxPixels"/>.</summary>
@@ -25,5 +26,6 @@ public sealed record ImageShape(int Channels, int Height, int Width)
             ? $"images of {this} have {(long)Channels * Height * Width} values, more than {maxPixels}"
         : null;
 
+    /// <summary>C×H×W, as messages write a shape.</summary>
     public override string ToString() => $"{Channels}×{Height}×{Width}";
 }

@@ -3,6 +3,7 @@ namespace IlgpuGan.Model.Data;
 /// <summary>One split of MNIST: Count images of 28×28 bytes (row-major, image after image) and their labels.</summary>
 public sealed record MnistSplit(byte[] Images, byte[] Labels)
 {
+    /// <summary>The number of images.</summary>
     public int Count => Labels.Length;
 }
 
@@ -12,17 +13,27 @@ public sealed record MnistSplit(byte[] Images, byte[] Labels)
 /// </summary>
 public sealed class MnistDataset
 {
+    /// <summary>An image's side in pixels.</summary>
     public const int Side = 28;
+    /// <summary>The pixels of an image.</summary>
     public const int PixelsPerImage = Side * Side;
+    /// <summary>The number of classes (digits).</summary>
     public const int Classes = Metrics.Classifier.MnistClasses;
 
+    /// <summary>The training images' IDX file name.</summary>
     public const string TrainImagesFile = "train-images-idx3-ubyte";
+    /// <summary>The training labels' IDX file name.</summary>
     public const string TrainLabelsFile = "train-labels-idx1-ubyte";
+    /// <summary>The test images' IDX file name.</summary>
     public const string TestImagesFile = "t10k-images-idx3-ubyte";
+    /// <summary>The test labels' IDX file name.</summary>
     public const string TestLabelsFile = "t10k-labels-idx1-ubyte";
+    /// <summary>The four IDX files a data folder holds.</summary>
     public static IReadOnlyList<string> FileNames { get; } = [TrainImagesFile, TrainLabelsFile, TestImagesFile, TestLabelsFile];
 
+    /// <summary>The training split.</summary>
     public MnistSplit Train { get; }
+    /// <summary>The test split.</summary>
     public MnistSplit Test { get; }
 
     MnistDataset(MnistSplit train, MnistSplit test) => (Train, Test) = (train, test);

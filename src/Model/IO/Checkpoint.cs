@@ -14,6 +14,7 @@ public sealed class CheckpointException(string message) : IlgpuGanException(mess
 public static class Checkpoint
 {
     const string Magic = "IGGANCK1";
+    /// <summary>The format version this code writes and reads.</summary>
     public const int Version = 1;
 
     /// <summary>The JSON part. RunOptions is the trainer's own settings, kept verbatim.</summary>
@@ -47,6 +48,7 @@ public static class Checkpoint
     /// <summary>A checkpoint read and verified, not yet on a device.</summary>
     public sealed record Contents(Header Header, Dictionary<string, float[]> Tensors);
 
+    /// <summary>Reads and verifies the checkpoint at <paramref name="path"/>; throws <see cref="CheckpointException"/> naming the problem.</summary>
     public static Contents Read(string path)
     {
         var (header, tensors) = TensorFile.Read<Header>(path, Magic, Version, "checkpoint", Invalid, h => h.TensorLengths);

@@ -4,7 +4,7 @@ using IlgpuGan.Model;
 namespace IlgpuGan.Model.IO;
 
 /// <summary>The JSON files the program writes (config.json, eval's, profile's and bench's reports): indented, atomically.</summary>
-public static class JsonFile
+internal static class JsonFile
 {
     static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 

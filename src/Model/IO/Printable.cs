@@ -8,7 +8,7 @@ namespace IlgpuGan.Model.IO;
 /// clear the screen with an escape sequence, or forge a line of its own with a newline. Every message that quotes
 /// what a file holds goes through <see cref="Escape"/>, and the command line escapes each message it prints.
 /// </summary>
-public static class Printable
+internal static class Printable
 {
     /// <summary>
     /// <paramref name="text"/> with each control or formatting character (C0, DEL, C1, bidirectional overrides, line and

@@ -5,7 +5,7 @@ namespace IlgpuGan.Model.IO;
 /// least. Opening a FIFO blocks until something writes to it, and a device such as /dev/zero never ends; .NET
 /// reports neither kind, but both have a length of 0, so the length check refuses them before any open.
 /// </summary>
-public static class RegularFile
+internal static class RegularFile
 {
     /// <summary>
     /// The file's length, links followed; throws <see cref="IOException"/> naming the file and the problem.

@@ -9,7 +9,7 @@ namespace IlgpuGan.Model.IO;
 /// than its kind may legally be is refused before it is read, and the read stops at that bound however the file
 /// grows meanwhile.
 /// </summary>
-public static class RunFileText
+internal static class RunFileText
 {
     /// <summary>
     /// The file's text, "" for an empty one, null when there is none; <paramref name="kind"/> names what it should be,

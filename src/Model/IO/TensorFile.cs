@@ -11,7 +11,7 @@ namespace IlgpuGan.Model.IO;
 /// the order the header lists them, and a SHA-256 of all that precedes it. Written by <see cref="AtomicFile"/>,
 /// so an interrupted save never destroys the previous file. Both directions stream: neither holds the file whole.
 /// </summary>
-public static class TensorFile
+internal static class TensorFile
 {
     static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
 

@@ -11,6 +11,7 @@ public sealed class SampleGrid : IDisposable
     readonly MemoryBuffer1D<float, Stride1D.Dense> noise, pixels;
     readonly int count;
 
+    /// <summary>Draws <paramref name="count"/> fixed noise vectors for <paramref name="gan"/>'s generator.</summary>
     public SampleGrid(KernelSet kernels, Gan gan, int count)
     {
         this.gan = gan;
@@ -79,6 +80,7 @@ public sealed class SampleGrid : IDisposable
         }
     }
 
+    /// <summary>Frees the device buffers.</summary>
     public void Dispose()
     {
         noise.Dispose();

@@ -4,7 +4,13 @@ using IlgpuGan.Model;
 namespace IlgpuGan.Model.Imaging;
 
 /// <summary>How BatchNorm normalises while sampling: by each batch's statistics (the reference) or the running ones.</summary>
-public enum SampleMode { Train, Eval }
+public enum SampleMode
+{
+    /// <summary>Each batch normalised by its own statistics, as the reference samples.</summary>
+    Train,
+    /// <summary>Normalised by the running statistics.</summary>
+    Eval,
+}
 
 /// <summary>Drawing a trained generator's digits, as `sample`, `eval` and `train --eval-every` do.</summary>
 public static class Sampling

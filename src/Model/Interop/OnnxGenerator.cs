@@ -13,8 +13,11 @@ namespace IlgpuGan.Model.Interop;
 /// </summary>
 public static class OnnxGenerator
 {
+    /// <summary>The ONNX opset the export uses.</summary>
     public const int Opset = 15;
+    /// <summary>The ONNX IR version of the export.</summary>
     public const long IrVersion = 8;
+    /// <summary>The names of the graph's input (noise) and output (images).</summary>
     public const string Input = "z", Output = "images";
 
     /// <summary>The model of <paramref name="generator"/>'s layers holding <paramref name="parameters"/> and <paramref name="state"/>.</summary>
@@ -78,6 +81,7 @@ public static class OnnxGenerator
         return model;
     }
 
+    /// <summary>Writes <paramref name="model"/> to <paramref name="path"/>.</summary>
     public static void Write(string path, ModelProto model) => AtomicFile.Write(path, model.WriteTo);
 
     /// <summary>A float tensor [N, features] whose batch dimension N is free.</summary>

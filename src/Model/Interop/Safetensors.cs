@@ -8,13 +8,17 @@ namespace IlgpuGan.Model.Interop;
 /// <summary>One tensor of a safetensors file: its dtype as the format spells it ("F32", "I64"), shape and little-endian bytes.</summary>
 public sealed record SafeTensor(string Dtype, long[] Shape, byte[] Data)
 {
+    /// <summary>A float32 tensor of <paramref name="values"/> with <paramref name="shape"/>.</summary>
     public static SafeTensor Float32(ReadOnlySpan<float> values, IEnumerable<int> shape) =>
         new("F32", shape.Select(d => (long)d).ToArray(), MemoryMarshal.AsBytes(values).ToArray());
 
+    /// <summary>A scalar int64 tensor, as PyTorch's num_batches_tracked.</summary>
     public static SafeTensor Int64Scalar(long value) => new("I64", [], BitConverter.GetBytes(value));
 
+    /// <summary>A float32 tensor's values.</summary>
     public float[] ToFloats() => MemoryMarshal.Cast<byte, float>(Data).ToArray();
 
+    /// <summary>The shape as text, [a, b].</summary>
     public string ShapeText => $"[{string.Join(", ", Shape)}]";
 }
 
@@ -34,6 +38,7 @@ public static class Safetensors
         ["BF16"] = 2, ["I32"] = 4, ["U32"] = 4, ["F32"] = 4, ["I64"] = 8, ["U64"] = 8, ["F64"] = 8,
     };
 
+    /// <summary>Writes <paramref name="tensors"/> and <paramref name="metadata"/> to <paramref name="path"/> in the safetensors format.</summary>
     public static void Write(string path, IReadOnlyList<(string Name, SafeTensor Tensor)> tensors,
         IReadOnlyDictionary<string, string> metadata)
     {

@@ -77,6 +77,7 @@ public static class StateDict
         GeneratorWidthsKey = "generator_widths", DiscriminatorWidthsKey = "discriminator_widths", TanhKey = "tanh_output",
         BatchNormKey = "batchnorm", WeightsKey = "weights", StepKey = "step", ConfigKey = "ilgpugan_config";
 
+    /// <summary>The metadata values of G's BatchNorm placement.</summary>
     public const string BatchNormAfter = "after_activation", BatchNormBefore = "before_activation";
 
     /// <summary>

@@ -18,6 +18,7 @@ public sealed class Classifier : Network
     /// <summary>MNIST's ten digits (and Fashion-MNIST's ten kinds of item): the classes of MNIST-format data.</summary>
     public const int MnistClasses = 10;
 
+    /// <summary>An MLP of <paramref name="pixels"/> inputs, <paramref name="hiddenWidths"/> and <paramref name="classes"/> outputs, for batches of up to <paramref name="maxRows"/> rows.</summary>
     public Classifier(KernelSet kernels, int pixels, IReadOnlyList<int> hiddenWidths, int classes, int maxRows)
         : this(kernels, new ParameterStore(), pixels, hiddenWidths, classes, maxRows) { }
 
@@ -49,7 +50,9 @@ public sealed class Classifier : Network
         return layers;
     }
 
+    /// <summary>The widths of the hidden layers.</summary>
     public IReadOnlyList<int> HiddenWidths { get; }
+    /// <summary>The number of classes.</summary>
     public int Classes => Out;
     /// <summary>Width of the last hidden layer, whose activations are the features.</summary>
     public int FeatureCount => featureLayer.Out;
@@ -77,6 +80,7 @@ public sealed class ClassifierTraining : IDisposable
     readonly Classifier classifier;
     readonly MemoryBuffer1D<float, Stride1D.Dense> batch, targets, dLogits, lossSum;
 
+    /// <summary>Training of <paramref name="classifier"/> in batches of <paramref name="batchSize"/>.</summary>
     public ClassifierTraining(Classifier classifier, int batchSize)
     {
         if (batchSize > classifier.MaxRows)
@@ -91,6 +95,7 @@ public sealed class ClassifierTraining : IDisposable
         lossSum.MemSetToZero();
     }
 
+    /// <summary>Images per batch.</summary>
     public int BatchSize { get; }
 
     /// <summary>A cosine decay of the learning rate over the epochs, from <paramref name="initial"/> towards 0.</summary>
@@ -120,6 +125,7 @@ public sealed class ClassifierTraining : IDisposable
         return sum;
     }
 
+    /// <summary>Frees the device buffers.</summary>
     public void Dispose()
     {
         batch.Dispose();
@@ -137,10 +143,20 @@ public sealed class ClassifierTraining : IDisposable
 public static class ClassifierFile
 {
     const string Magic = "IGGANCL1";
+    /// <summary>The format version this code writes and reads.</summary>
     public const int Version = 1;
     const string ParametersTensor = "parameters";
 
-    /// <param name="Data">the training data's fingerprint; absent from files written before there was one.</param>
+    /// <summary>The file's JSON part.</summary>
+    /// <param name="Version">The format version.</param>
+    /// <param name="Pixels">Input values per image.</param>
+    /// <param name="HiddenWidths">The hidden layers' widths.</param>
+    /// <param name="Classes">The number of classes.</param>
+    /// <param name="Epochs">The epochs it was trained for.</param>
+    /// <param name="Seed">The seed of its training.</param>
+    /// <param name="TestAccuracy">Its accuracy on the test split.</param>
+    /// <param name="TensorLengths">Each tensor's length.</param>
+    /// <param name="Data">The training data's fingerprint; absent from files written before there was one.</param>
     public sealed record Header(int Version, int Pixels, int[] HiddenWidths, int Classes, int Epochs, ulong Seed,
         double TestAccuracy, Dictionary<string, int> TensorLengths, DatasetFingerprint? Data = null)
     {
@@ -149,6 +165,7 @@ public static class ClassifierFile
         public DatasetFingerprint Learned => Data ?? DatasetFingerprint.Mnist;
     }
 
+    /// <summary>Writes <paramref name="classifier"/> with the data it learned and its training's facts to <paramref name="path"/>.</summary>
     public static void Save(string path, Classifier classifier, DatasetFingerprint data, int epochs, ulong seed, double testAccuracy)
     {
         (string Name, float[] Values)[] tensors = [(ParametersTensor, classifier.Store.AllParameters.GetAsArray())];

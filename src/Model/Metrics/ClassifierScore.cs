@@ -4,6 +4,7 @@ namespace IlgpuGan.Model.Metrics;
 public static class ClassifierScore
 {
     /// <param name="probabilities">[count, classes], rows summing to 1.</param>
+    /// <param name="classes">The number of classes.</param>
     public static (double Score, double[] Shares) Compute(ReadOnlySpan<float> probabilities, int classes)
     {
         int count = probabilities.Length / classes;

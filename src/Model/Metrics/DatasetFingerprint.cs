@@ -21,6 +21,7 @@ public sealed record DatasetFingerprint(string Name, int Count, int Channels, in
     /// <summary>The most characters a name may have in a file: a folder's name, not a document.</summary>
     public const int MaxNameLength = 256;
 
+    /// <summary>The fingerprint of labelled images: their count, shape and classes, and the SHA-256 of the images then the labels.</summary>
     public static DatasetFingerprint Of(string name, int channels, int height, int width, int classes, byte[] images, byte[] labels)
     {
         if ((long)images.Length != (long)labels.Length * channels * height * width)
@@ -32,9 +33,11 @@ public sealed record DatasetFingerprint(string Name, int Count, int Channels, in
             Convert.ToHexStringLower(hash.GetHashAndReset()));
     }
 
+    /// <summary>Whether <paramref name="other"/> is the same data: everything but the name agrees.</summary>
     public bool SameData(DatasetFingerprint other) =>
         (Count, Channels, Height, Width, Classes, Sha256) == (other.Count, other.Channels, other.Height, other.Width, other.Classes, other.Sha256);
 
+    /// <summary>C·H·W of an image.</summary>
     [JsonIgnore]
     public long Pixels => (long)Channels * Height * Width;
 

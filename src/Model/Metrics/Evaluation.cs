@@ -9,6 +9,7 @@ namespace IlgpuGan.Model.Metrics;
 /// </summary>
 public static class Evaluation
 {
+    /// <summary>The samples a measure draws by default.</summary>
     public const int DefaultCount = 10_000;
     /// <summary>Goodfellow et al.'s parzen_ll.py chooses σ on the first 1,000 digits of train[50000:60000].</summary>
     const int ValidationCount = 1_000, ValidationTail = 10_000;

@@ -7,6 +7,7 @@ namespace IlgpuGan.Model.Metrics;
 /// </summary>
 public static class FrechetDistance
 {
+    /// <summary>The Fréchet distance between the Gaussians (<paramref name="mean1"/>, <paramref name="covariance1"/>) and (<paramref name="mean2"/>, <paramref name="covariance2"/>).</summary>
     public static double Compute(double[] mean1, double[,] covariance1, double[] mean2, double[,] covariance2)
     {
         int n = mean1.Length;

@@ -6,6 +6,7 @@ namespace IlgpuGan.Model.Metrics;
 /// </summary>
 public sealed class MeasuredData
 {
+    /// <summary>Data to measure against: its name, image shape, classes (0 for none) and both splits, C·H·W bytes an image.</summary>
     public MeasuredData(string name, int channels, int height, int width, int classes,
         byte[] trainImages, byte[]? trainLabels, byte[] testImages, byte[]? testLabels)
     {
@@ -39,20 +40,32 @@ public sealed class MeasuredData
     /// <summary>What people call a data set in a folder: the folder's own name.</summary>
     public static string NameOf(string folder) => Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)));
 
+    /// <summary>What people call the data: its folder's name.</summary>
     public string Name { get; }
+    /// <summary>The images' channels, 1 or 3.</summary>
     public int Channels { get; }
+    /// <summary>The images' height.</summary>
     public int Height { get; }
+    /// <summary>The images' width.</summary>
     public int Width { get; }
     /// <summary>The number of classes the labels name; 0 for unlabelled data.</summary>
     public int Classes { get; }
+    /// <summary>The training images, C·H·W bytes each.</summary>
     public byte[] TrainImages { get; }
+    /// <summary>The training images' classes; null for unlabelled data.</summary>
     public byte[]? TrainLabels { get; }
+    /// <summary>The images measured against, C·H·W bytes each.</summary>
     public byte[] TestImages { get; }
+    /// <summary>The test images' classes; null for unlabelled data.</summary>
     public byte[]? TestLabels { get; }
 
+    /// <summary>C·H·W of an image.</summary>
     public int Pixels => Channels * Height * Width;
+    /// <summary>The training images' count.</summary>
     public int TrainCount => TrainImages.Length / Pixels;
+    /// <summary>The test images' count.</summary>
     public int TestCount => TestImages.Length / Pixels;
+    /// <summary>Whether the data has classes.</summary>
     public bool Labelled => TrainLabels is not null;
 
     readonly Lazy<DatasetFingerprint>? fingerprint;

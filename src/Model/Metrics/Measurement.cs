@@ -48,6 +48,7 @@ public static class Measurement
         return clock.Elapsed.TotalSeconds;
     }
 
+    /// <summary>The median of <paramref name="values"/>.</summary>
     public static double Median(IReadOnlyList<double> values)
     {
         if (values.Count == 0) throw new ArgumentException("the median of no values");

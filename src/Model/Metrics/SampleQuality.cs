@@ -8,6 +8,7 @@ namespace IlgpuGan.Model.Metrics;
 /// </summary>
 public sealed record QualityReport(int Count, ParzenResult Parzen, double? Frechet, double? ClassifierScore, double[] ClassShares)
 {
+    /// <summary>The least share of any class among the samples; null without classes.</summary>
     public double? MinClassShare => ClassShares.Length > 0 ? ClassShares.Min() : null;
 }
 
@@ -28,7 +29,9 @@ public sealed class SampleQuality : IDisposable
     readonly DeviceImages validation, test;
     readonly ClassifierView? testView;
 
-    /// <param name="classifier">the classifier of the data; null for data without labels: Parzen only.</param>
+    /// <param name="kernels">The kernels the measures run.</param>
+    /// <param name="classifier">The classifier of the data; null for data without labels: Parzen only.</param>
+    /// <param name="pixels">The values of an image.</param>
     /// <param name="testImages">the images whose likelihood Parzen measures and whose features Fréchet compares with.</param>
     /// <param name="validationImages">the images that choose Parzen's σ.</param>
     public SampleQuality(KernelSet kernels, Classifier? classifier, int pixels, byte[] testImages, byte[] validationImages)
@@ -78,6 +81,7 @@ public sealed class SampleQuality : IDisposable
             probabilities.GetAsArray1D(), classes);
     }
 
+    /// <summary>Frees the device buffers.</summary>
     public void Dispose()
     {
         validation.Dispose();

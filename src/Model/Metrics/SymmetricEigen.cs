@@ -1,7 +1,7 @@
 namespace IlgpuGan.Model.Metrics;
 
 /// <summary>The eigendecomposition of a symmetric matrix, in float64 on the host.</summary>
-public static class SymmetricEigen
+internal static class SymmetricEigen
 {
     /// <summary>
     /// Eigenvalues and eigenvectors (the columns of Vectors) of a symmetric matrix by cyclic Jacobi rotations:

@@ -16,6 +16,11 @@ public sealed class TrainingEvaluation : IDisposable
     readonly int count;
     readonly MeasuredData data;
 
+    /// <summary>Measures of <paramref name="count"/> samples against <paramref name="data"/>.</summary>
+    /// <param name="kernels">The kernels the measures run.</param>
+    /// <param name="data">The data measured against.</param>
+    /// <param name="count">The samples drawn for each measure.</param>
+    /// <param name="output">Where the measures' lines go.</param>
     /// <param name="classifierPath">a classifier of <paramref name="data"/>, refused when it learned other data; unused for unlabelled data.</param>
     public TrainingEvaluation(KernelSet kernels, MeasuredData data, string classifierPath, int count, TextWriter output)
     {
@@ -61,6 +66,7 @@ public sealed class TrainingEvaluation : IDisposable
             : text;
     }
 
+    /// <summary>Frees the device buffers.</summary>
     public void Dispose()
     {
         quality.Dispose();

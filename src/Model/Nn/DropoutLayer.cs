@@ -18,6 +18,7 @@ public sealed class DropoutLayer : ILayer, IDisposable
     readonly int index;
     readonly MemoryBuffer1D<float, ILGPU.Stride1D.Dense> mask;
 
+    /// <summary>Dropout with <paramref name="probability"/> over <paramref name="features"/>, the <paramref name="index"/>th of its network.</summary>
     public DropoutLayer(KernelSet kernels, int features, float probability, int maxRows, int index)
     {
         if (!(probability >= 0f && probability < 1f))
@@ -29,7 +30,9 @@ public sealed class DropoutLayer : ILayer, IDisposable
         mask = kernels.Device.Accelerator.Allocate1D<float>((long)maxRows * features);
     }
 
+    /// <inheritdoc/>
     public int In { get; }
+    /// <inheritdoc/>
     public int Out { get; }
 
     /// <summary>The slope of the LeakyReLU fused into the layer before this one whose backward this one runs; null when it runs none.</summary>
@@ -48,8 +51,10 @@ public sealed class DropoutLayer : ILayer, IDisposable
         return InputLeakyReluSlope is not null;
     }
 
+    /// <inheritdoc/>
     public void Initialize(UniformSource source) { }
 
+    /// <inheritdoc/>
     public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardContext context)
     {
         float p = context.Mode == ForwardMode.Eval ? 0f : probability;
@@ -60,6 +65,7 @@ public sealed class DropoutLayer : ILayer, IDisposable
             kernels.Dropout.Forward(x, y, mask.View, rows * Out, p, context.Seed, RandomStreams.DropoutStream(context.Step, context.Pass, index));
     }
 
+    /// <inheritdoc/>
     public void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
         bool parameterGradients)
     {
@@ -67,5 +73,6 @@ public sealed class DropoutLayer : ILayer, IDisposable
             kernels.Dropout.Backward(dy, mask.View, dx, rows * Out, InputLeakyReluSlope is null ? default : x, InputLeakyReluSlope);
     }
 
+    /// <summary>Frees the mask.</summary>
     public void Dispose() => mask.Dispose();
 }

@@ -9,13 +9,15 @@ namespace IlgpuGan.Model.Nn;
 /// </summary>
 public sealed class UniformSource(Func<int, int, double[]> uniform, int firstStream)
 {
+    /// <summary>The stream the next draw comes from.</summary>
     public int NextStream { get; private set; } = firstStream;
 
+    /// <summary>Draws <paramref name="n"/> values from the next stream.</summary>
     public double[] Next(int n) => uniform(NextStream++, n);
 }
 
 /// <summary>PyTorch's default initial state, drawn from our counter-based generator.</summary>
-public static class Initialization
+internal static class Initialization
 {
     /// <summary>A network initialised from <paramref name="uniform"/>, its first tensor drawing stream <paramref name="firstStream"/>.</summary>
     public static void LikePyTorch(Network network, Func<int, int, double[]> uniform, int firstStream) =>

@@ -8,7 +8,15 @@ namespace IlgpuGan.Model.Nn;
 /// same normalisation without the update, for sample grids drawn in train mode as the seed does, which must
 /// not change a run. Eval: the running statistics.
 /// </summary>
-public enum ForwardMode { Train, BatchStatistics, Eval }
+public enum ForwardMode
+{
+    /// <summary>Training: batch statistics, running statistics updated, dropout on.</summary>
+    Train,
+    /// <summary>Batch statistics without touching the running ones, dropout off.</summary>
+    BatchStatistics,
+    /// <summary>Running statistics, dropout off.</summary>
+    Eval,
+}
 
 /// <summary>
 /// What one forward pass of a network is: its mode, and the (seed, step, pass) that name the dropout masks it
@@ -21,6 +29,7 @@ public enum ForwardMode { Train, BatchStatistics, Eval }
 public readonly record struct ForwardContext(ForwardMode Mode, ulong Seed = 0, long Step = 0, int Pass = 0, int Batches = 1,
     ArrayView<long> StepState = default)
 {
+    /// <summary>A context of <paramref name="mode"/> alone.</summary>
     public static implicit operator ForwardContext(ForwardMode mode) => new(mode);
 }
 
@@ -31,10 +40,15 @@ public readonly record struct ForwardContext(ForwardMode Mode, ulong Seed = 0, l
 /// </summary>
 public interface ILayer
 {
+    /// <summary>Input features per row.</summary>
     int In { get; }
+    /// <summary>Output features per row.</summary>
     int Out { get; }
+    /// <summary>Sets the layer's parameters and state to their initial values, drawn from <paramref name="source"/>.</summary>
     void Initialize(UniformSource source);
+    /// <summary>y [rows, Out] from x [rows, In].</summary>
     void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardContext context);
+    /// <summary>dx from dy, given the forward's x and y; with <paramref name="parameterGradients"/>, the parameters' gradients too.</summary>
     void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
         bool parameterGradients);
 }
@@ -94,6 +108,7 @@ public sealed class Linear : IFusedLeakyRelu
     readonly KernelSet kernels;
     readonly ParameterStore store;
 
+    /// <summary>A Linear layer <paramref name="inFeatures"/> → <paramref name="outFeatures"/>, its weight and bias named after <paramref name="name"/> in <paramref name="store"/>.</summary>
     public Linear(KernelSet kernels, ParameterStore store, string name, int inFeatures, int outFeatures)
     {
         this.kernels = kernels;
@@ -104,9 +119,13 @@ public sealed class Linear : IFusedLeakyRelu
         BiasSlot = store.Parameters.Add($"{name}.bias", outFeatures);
     }
 
+    /// <inheritdoc/>
     public int In { get; }
+    /// <inheritdoc/>
     public int Out { get; }
+    /// <summary>The weight, [Out, In].</summary>
     public TensorSlot Weight { get; }
+    /// <summary>The bias, [Out].</summary>
     public TensorSlot BiasSlot { get; }
     /// <summary>The slope of the fused LeakyReLU, or null when the layer is plain.</summary>
     public float? FusedLeakyReluSlope { get; private set; }
@@ -121,6 +140,7 @@ public sealed class Linear : IFusedLeakyRelu
     /// <summary>True once the BatchNorm after this layer writes its bias gradient.</summary>
     public bool BiasGradientTakenOver { get; private set; }
 
+    /// <inheritdoc/>
     public void HandOverActivationBackward(bool withBiasGradient)
     {
         ActivationBackwardTakenOver = true;
@@ -172,10 +192,12 @@ public sealed class Linear : IFusedLeakyRelu
         }
     }
 
+    /// <inheritdoc/>
     public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardContext context) =>
         kernels.Gemm.Multiply(x, false, store.Parameter(Weight), true, y, rows, Out, In,
             bias: store.Parameter(BiasSlot), leakyReluSlope: FusedLeakyReluSlope);
 
+    /// <inheritdoc/>
     public void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
         bool parameterGradients)
     {
@@ -210,21 +232,28 @@ public readonly record struct GemmProblem(bool TransposeA, bool TransposeB, int 
 {
     /// <summary>nn, nt, tn or tt, as the gemm_xx kernels are named.</summary>
     public string Op => (TransposeA ? "t" : "n") + (TransposeB ? "t" : "n");
+    /// <summary>The floating-point operations of the product.</summary>
     public double Flops => 2.0 * M * N * K;
 }
 
 /// <summary>F.leaky_relu(x, slope).</summary>
 public sealed class LeakyRelu(KernelSet kernels, int features, float slope) : ILayer
 {
+    /// <inheritdoc/>
     public int In => features;
+    /// <inheritdoc/>
     public int Out => features;
+    /// <summary>The slope for negative inputs.</summary>
     public float Slope => slope;
 
+    /// <inheritdoc/>
     public void Initialize(UniformSource source) { }
 
+    /// <inheritdoc/>
     public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardContext context) =>
         kernels.Activations.LeakyReluForward(x, y, rows * features, slope);
 
+    /// <inheritdoc/>
     public void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
         bool parameterGradients)
     {
@@ -261,13 +290,18 @@ public sealed class ElementWiseActivation : ILayer
     /// <summary>The function's name as PyTorch's module and ONNX's operator both call it.</summary>
     public string Function { get; }
 
+    /// <inheritdoc/>
     public int In { get; }
+    /// <inheritdoc/>
     public int Out { get; }
 
+    /// <inheritdoc/>
     public void Initialize(UniformSource source) { }
 
+    /// <inheritdoc/>
     public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardContext context) => forward(x, y, rows * Out);
 
+    /// <inheritdoc/>
     public void Backward(ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, ArrayView<float> dx, int rows,
         bool parameterGradients)
     {
@@ -298,6 +332,7 @@ public sealed class BatchNorm1d : IFusedLeakyRelu, IDisposable
     /// <summary>The most batches one forward pass may hold: a training step's two passes of G.</summary>
     public const int MaxBatches = 2;
 
+    /// <summary>BatchNorm1d over <paramref name="features"/>, its γ, β and running statistics named after <paramref name="name"/> in <paramref name="store"/>.</summary>
     public BatchNorm1d(KernelSet kernels, ParameterStore store, string name, int features, float momentum, float eps)
     {
         this.kernels = kernels;
@@ -314,13 +349,21 @@ public sealed class BatchNorm1d : IFusedLeakyRelu, IDisposable
         discardedSums = kernels.Device.Accelerator.Allocate1D<float>(3L * features);
     }
 
+    /// <inheritdoc/>
     public int In { get; }
+    /// <inheritdoc/>
     public int Out { get; }
+    /// <summary>γ, [features].</summary>
     public TensorSlot Gamma { get; }
+    /// <summary>β, [features].</summary>
     public TensorSlot Beta { get; }
+    /// <summary>The running mean, [features].</summary>
     public TensorSlot RunningMean { get; }
+    /// <summary>The running variance, [features].</summary>
     public TensorSlot RunningVar { get; }
+    /// <inheritdoc/>
     public float? FusedLeakyReluSlope { get; private set; }
+    /// <inheritdoc/>
     public bool ActivationBackwardTakenOver { get; private set; }
 
     /// <summary>
@@ -350,6 +393,7 @@ public sealed class BatchNorm1d : IFusedLeakyRelu, IDisposable
         store.StateTensor(RunningVar).CopyFromCPU(ones);
     }
 
+    /// <inheritdoc/>
     public void Forward(ArrayView<float> x, ArrayView<float> y, int rows, ForwardContext context)
     {
         var mode = context.Mode;
@@ -402,6 +446,7 @@ public sealed class BatchNorm1d : IFusedLeakyRelu, IDisposable
             kernels.BatchNorm.Backward(x, dy, store.Parameter(Gamma), mean, invStd, dx, dgamma, dbeta, rows, Out);
     }
 
+    /// <summary>Frees the saved statistics.</summary>
     public void Dispose()
     {
         savedMean.Dispose();

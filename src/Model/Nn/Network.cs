@@ -21,6 +21,7 @@ public class Network : IDisposable
     ArrayView<float> lastOutput;
     ForwardBatches lastForward;
 
+    /// <summary>A network of <paramref name="layers"/> whose tensors live in <paramref name="store"/>, for batches of up to <paramref name="maxRows"/> rows.</summary>
     protected Network(KernelSet kernels, string name, int maxRows, ParameterStore store, IReadOnlyList<ILayer> layers)
     {
         Kernels = kernels;
@@ -39,12 +40,19 @@ public class Network : IDisposable
         gradientB = accelerator.Allocate1D<float>((long)maxRows * widest);
     }
 
+    /// <summary>The kernels the network runs.</summary>
     public KernelSet Kernels { get; }
+    /// <summary>The network's name, the prefix of its tensors.</summary>
     public string Name { get; }
+    /// <summary>The most rows a batch may have.</summary>
     public int MaxRows { get; }
+    /// <summary>The parameters, gradients, Adam moments and state.</summary>
     public ParameterStore Store { get; }
+    /// <summary>The layers in order.</summary>
     public IReadOnlyList<ILayer> Layers { get; }
+    /// <summary>Input features per row.</summary>
     public int In => Layers[0].In;
+    /// <summary>Output features per row.</summary>
     public int Out => Layers[^1].Out;
 
     /// <summary>
@@ -192,6 +200,7 @@ public class Network : IDisposable
             throw new ArgumentOutOfRangeException(nameof(rows), $"{Name}: {rows} rows, buffers hold 1 to {MaxRows}");
     }
 
+    /// <summary>Frees the store and the activations.</summary>
     public void Dispose()
     {
         foreach (var layer in Layers.OfType<IDisposable>()) layer.Dispose();

@@ -10,9 +10,12 @@ namespace IlgpuGan.Model.Nn;
 /// </summary>
 public sealed class Generator : Network
 {
+    /// <summary>The reference's hidden widths.</summary>
     public static readonly int[] ReferenceWidths = [128, 256, 512, 1024];
+    /// <summary>The reference's LeakyReLU slope and BatchNorm eps and momentum.</summary>
     public const float Slope = 0.2f, BatchNormEps = 1e-5f, BatchNormMomentum = 0.8f;
 
+    /// <summary>G: <paramref name="zDim"/> → <paramref name="hiddenWidths"/> → <paramref name="imagePixels"/>, for batches of up to <paramref name="maxRows"/> rows.</summary>
     public Generator(KernelSet kernels, int zDim, IReadOnlyList<int> hiddenWidths, int imagePixels, int maxRows,
         bool batchNormBeforeActivation = false, bool tanhOutput = false)
         : this(kernels, new ParameterStore(), zDim, hiddenWidths, imagePixels, maxRows, batchNormBeforeActivation, tanhOutput) { }
@@ -48,9 +51,12 @@ public sealed class Generator : Network
 /// </summary>
 public sealed class Discriminator : Network
 {
+    /// <summary>The reference's hidden widths.</summary>
     public static readonly int[] ReferenceWidths = [256, 128];
+    /// <summary>The reference's LeakyReLU slope.</summary>
     public const float Slope = 0.2f;
 
+    /// <summary>D: <paramref name="imagePixels"/> → <paramref name="hiddenWidths"/> → 1, with <paramref name="dropout"/> after each hidden layer, for batches of up to <paramref name="maxRows"/> rows.</summary>
     public Discriminator(KernelSet kernels, int imagePixels, IReadOnlyList<int> hiddenWidths, int maxRows, float dropout = 0f)
         : this(kernels, new ParameterStore(), imagePixels, hiddenWidths, maxRows, dropout) { }
 

@@ -4,7 +4,7 @@ namespace IlgpuGan.Model.Nn;
 /// The counter-based generator's streams, one per purpose in the top byte, so that no two uses of a seed
 /// ever draw the same numbers. A run's randomness is then (seed, step) alone: resuming needs no RNG state.
 /// </summary>
-public static class RandomStreams
+internal static class RandomStreams
 {
     const ulong Noise = 1UL << 56, Shuffle = 2UL << 56, FixedSamples = 3UL << 56, Initialization = 4UL << 56,
         Dropout = 5UL << 56, LatentWalk = 6UL << 56;

@@ -18,6 +18,7 @@ public sealed class MetricsLog
     readonly string path;
     readonly int classes;
 
+    /// <summary>The metrics.csv at <paramref name="path"/> of a run on data of <paramref name="classes"/> classes.</summary>
     public MetricsLog(string path, int classes)
     {
         (this.path, this.classes) = (path, classes);
@@ -25,6 +26,7 @@ public sealed class MetricsLog
         Header = HeaderFor(classes, FirstEpoch);
     }
 
+    /// <summary>The CSV file.</summary>
     public string Path => path;
 
     /// <summary>The number the run folder's files give its first epoch: 1, or 0 in a folder an earlier version started.</summary>
@@ -36,6 +38,7 @@ public sealed class MetricsLog
     /// </summary>
     public long Number(long epoch) => epoch + FirstEpoch;
 
+    /// <summary>The CSV's header line.</summary>
     public string Header { get; }
 
     /// <summary>The columns of a run on data of <paramref name="classes"/> classes (0: unlabelled) whose epochs count from <paramref name="firstEpoch"/>.</summary>

@@ -10,7 +10,9 @@ namespace IlgpuGan.Model.Training;
 /// </summary>
 public sealed class MetricsTable(IReadOnlyList<string> header, IReadOnlyList<double[]> rows)
 {
+    /// <summary>The column names.</summary>
     public IReadOnlyList<string> Header { get; } = header;
+    /// <summary>The rows, one value per column.</summary>
     public IReadOnlyList<double[]> Rows { get; } = rows;
 
     /// <summary>The first column: the epoch of the row, counted from 1.</summary>
@@ -36,6 +38,7 @@ public sealed class MetricsTable(IReadOnlyList<string> header, IReadOnlyList<dou
     public static string[] Lines(string path) =>
         RunFileText.Read(path, MaxBytes, "a CSV file") is { Length: > 0 } text ? text.Split('\n').Select(l => l.TrimEnd('\r')).ToArray() : [];
 
+    /// <summary>Reads a metrics CSV, refusing what does not parse with the file's name.</summary>
     public static MetricsTable Read(string path)
     {
         var lines = Lines(path);

@@ -14,7 +14,9 @@ namespace IlgpuGan.Model.Training;
 /// </summary>
 public sealed class RunFolder : IDisposable
 {
+    /// <summary>The run's latest checkpoint, which --resume continues.</summary>
     public const string CheckpointFile = "checkpoint.ckpt";
+    /// <summary>The file held locked while a run trains in the folder.</summary>
     public const string LockFile = "train.lock";
     /// <summary>Where --keep-every's snapshots and --eval-every's best checkpoint go.</summary>
     public const string SnapshotFolder = "checkpoints", BestCheckpointFile = "best.ckpt";
@@ -23,18 +25,29 @@ public sealed class RunFolder : IDisposable
     public static string CheckpointOf(string checkpointOrRunFolder) =>
         Directory.Exists(checkpointOrRunFolder) ? System.IO.Path.Combine(checkpointOrRunFolder, CheckpointFile) : checkpointOrRunFolder;
 
+    /// <summary>The run folder.</summary>
     public string Path { get; }
+    /// <summary>The run's latest checkpoint.</summary>
     public string Checkpoint => File(CheckpointFile);
+    /// <summary>metrics.csv: a row per epoch.</summary>
     public string Metrics => File("metrics.csv");
+    /// <summary>config.json: the run's settings and model, by name.</summary>
     public string Config => File("config.json");
+    /// <summary>report.html.</summary>
     public string Report => File(RunReport.FileName);
+    /// <summary>The real images' measures, the ceiling of the report's quality plots.</summary>
     public string EvalCeiling => File(RunReport.CeilingFile);
+    /// <summary>progress.gif: the sample grids in epoch order.</summary>
     public string ProgressGif => File("progress.gif");
+    /// <summary>The folder of the sample grids.</summary>
     public string Samples => File("samples");
+    /// <summary>The folder of kept snapshots and the best checkpoint.</summary>
     public string Snapshots => File(SnapshotFolder);
+    /// <summary>The checkpoint of the lowest Fréchet distance so far.</summary>
     public string BestCheckpoint => System.IO.Path.Combine(Snapshots, BestCheckpointFile);
     /// <summary>The files of the epoch <paramref name="number"/>, as <see cref="MetricsLog.Number"/> gives it.</summary>
     public string Snapshot(long number) => System.IO.Path.Combine(Snapshots, $"epoch_{number:000}.ckpt");
+    /// <summary>The sample grid of the epoch <paramref name="number"/>, as <see cref="MetricsLog.Number"/> gives it.</summary>
     public string Grid(long number) => System.IO.Path.Combine(Samples, $"epoch_{number:000}.png");
 
     /// <summary>Whether the folder holds a run that a new one would destroy.</summary>

@@ -15,7 +15,9 @@ namespace IlgpuGan.Model.Training;
 /// </summary>
 public static class RunReport
 {
+    /// <summary>The report's file name in a run folder.</summary>
     public const string FileName = "report.html";
+    /// <summary>The file of the real data's measures, the report's ceiling.</summary>
     public const string CeilingFile = "eval_ceiling.json";
 
     /// <summary>The quality measures metrics.csv may hold (eval's columns), each with its title and axis label.</summary>
@@ -37,6 +39,7 @@ public static class RunReport
         return path;
     }
 
+    /// <summary>The HTML report of the run in <paramref name="runFolder"/>.</summary>
     public static string Build(string runFolder)
     {
         if (!Directory.Exists(runFolder)) throw new DirectoryNotFoundException($"{runFolder}: no such run folder");

@@ -5,17 +5,17 @@ using System.Text;
 namespace IlgpuGan.Model.Training;
 
 /// <summary>One line of a plot: its name in the legend, its points (NaN values are gaps) and its colour.</summary>
-public sealed record PlotSeries(string Name, IReadOnlyList<(double X, double Y)> Points, string Colour);
+internal sealed record PlotSeries(string Name, IReadOnlyList<(double X, double Y)> Points, string Colour);
 
 /// <summary>A horizontal line at a known value, such as the real-data ceiling of a quality measure.</summary>
-public sealed record PlotLevel(string Name, double Y, string Colour);
+internal sealed record PlotLevel(string Name, double Y, string Colour);
 
 /// <summary>
 /// A line plot as inline SVG, with axes, tick values at round numbers, axis labels and a legend. SVG carries
 /// its text as text, so the plot needs no font on disk and reads at any zoom. Axis ranges are widened to the
 /// ticks around the data, so the first and last tick frame every point.
 /// </summary>
-public sealed class SvgPlot
+internal sealed class SvgPlot
 {
     public const int Width = 560, Height = 316;
     /// <summary>The margins hold the tick values and labels; the top one the title and, under it, the legend.</summary>

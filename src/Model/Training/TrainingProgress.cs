@@ -30,6 +30,7 @@ public sealed record TrainingProgress(
 {
     /// <summary>D's and G's losses: d_loss and g_loss.</summary>
     public float DiscriminatorLoss => Means.DiscriminatorLoss;
+    /// <summary>g_loss, G's mean loss.</summary>
     public float GeneratorLoss => Means.GeneratorLoss;
     /// <summary>D(x): D's mean score of real images.</summary>
     public float RealScore => Means.RealScore;

@@ -16,13 +16,19 @@ public sealed record TrainingSettings
     public GanConfig Model { get; init; } = Recipes.Config(Recipes.Default);
     /// <summary>The recipe <see cref="Model"/> was made from; null in the saved settings of runs that predate it.</summary>
     public Recipe? Recipe { get; init; } = Recipes.Default;
+    /// <summary>The data set's folder, in any format <see cref="ImageDataset.Open"/> reads.</summary>
     public string DataDir { get; init; } = DefaultDataDir;
     /// <summary>How a folder of pictures becomes the training images; unused by the other formats.</summary>
     public ImageFolderOptions ImageFolder { get; init; } = new();
+    /// <summary>The run folder.</summary>
     public string OutDir { get; init; } = Recipes.RunFolder(Recipes.Default);
+    /// <summary>The epochs the run trains, counting those a resumed run has done.</summary>
     public int Epochs { get; init; } = 300;
+    /// <summary>Where the kernels run.</summary>
     public AcceleratorKind Accelerator { get; init; } = AcceleratorKind.Auto;
+    /// <summary>Epochs between sample grids; the first and last epoch always get one.</summary>
     public int SampleEvery { get; init; } = 20;
+    /// <summary>Epochs between checkpoints; the run's end always gets one.</summary>
     public int CheckpointEvery { get; init; } = 10;
     /// <summary>Epochs between kept snapshots, checkpoints/epoch_NNN.ckpt; 0: none.</summary>
     public int KeepEvery { get; init; }
@@ -45,6 +51,7 @@ public sealed record TrainingSettings
     public IReadOnlySet<string> Given { get; init; } = new HashSet<string>();
     /// <summary>Epochs between quality measures in metrics.csv; 0: none.</summary>
     public int EvalEvery { get; init; }
+    /// <summary>Samples drawn for each quality measure.</summary>
     public int EvalSamples { get; init; } = Evaluation.DefaultCount;
     /// <summary>The classifier <see cref="EvalEvery"/> measures with; null: MNIST's, <see cref="Evaluation.DefaultClassifierPath"/>.</summary>
     public string? Classifier { get; init; }

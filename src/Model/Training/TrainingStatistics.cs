@@ -17,6 +17,7 @@ public readonly record struct TrainingStatistics(float DiscriminatorLoss, float 
             sums[(int)Gan.Statistic.RealScore], sums[(int)Gan.Statistic.FakeScore], sums[(int)Gan.Statistic.GeneratorFakeScore]);
     }
 
+    /// <summary>The sums of the two statistics' fields.</summary>
     public static TrainingStatistics operator +(TrainingStatistics a, TrainingStatistics b) =>
         new(a.DiscriminatorLoss + b.DiscriminatorLoss, a.GeneratorLoss + b.GeneratorLoss, a.RealScore + b.RealScore,
             a.FakeScore + b.FakeScore, a.GeneratorFakeScore + b.GeneratorFakeScore);
