@@ -103,11 +103,11 @@ public sealed class Dropout
     {
         Views.AtLeast(dy, n); Views.AtLeast(mask, n); Views.AtLeast(dx, n);
         bool gated = leakyReluOutput.Length > 0;
+        if (gated) Views.AtLeast(leakyReluOutput, n);
         if (gated != leakyReluSlope.HasValue || (gated && !(leakyReluSlope >= 0f)))
             throw new ArgumentException("LeakyReLU's backward takes its output and a slope ≥ 0, or neither");
         // A slope of 1 is the identity, exactly: without an activation the mask stands in for the output, never telling.
         var gate = gated ? leakyReluOutput : mask;
-        if (gated) Views.AtLeast(leakyReluOutput, n);
         float slope = leakyReluSlope ?? 1f;
         var config = device.GridStride(n);
         device.Recorder?.Add("dropout_backward", config, dy, mask, gate, dx, n, slope);
