@@ -49,7 +49,7 @@ public sealed class ProgressReporterTests
         clock.Advance(5);
         progress.Compiled(1);
         clock.Advance(0.7);
-        progress.EpochEnd(0, 2, new TrainingStatistics(), 5.7);
+        progress.EpochEnd(1, 2, new TrainingStatistics(), 5.7);
         progress.Done(2, "run");
 
         Assert.That(output.ToString(), Does.Not.Contain("expected time"));

@@ -302,7 +302,7 @@ public sealed partial class RunFolderTests : ProgramTests
         progress.Compiled(1);
         Thread.Sleep(50);
         progress.Progress(2, new TrainingStatistics());
-        progress.EpochEnd(0, 3, new TrainingStatistics(), 1);
+        progress.EpochEnd(1, 3, new TrainingStatistics(), 1);
         var text = output.ToString();
         var eta = text[(text.IndexOf("ETA ", StringComparison.Ordinal) + 4)..].Split(' ')[0];
         Assert.That(int.Parse(eta.Split(':')[0]), Is.GreaterThan(24), $"ETA {eta}");

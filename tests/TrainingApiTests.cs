@@ -144,7 +144,7 @@ public sealed class TrainingApiTests : ProgramTests
 
         var result = TrainingRun.Run(Tiny("run") with { ProgressInterval = TimeSpan.Zero }, recorder, cancellation.Token);
 
-        Assert.That(result, Is.EqualTo(new TrainingResult(9, 1, Cancelled: true, Folder.File("run"))), "the step under way when cancelled is the last");
+        Assert.That(result, Is.EqualTo(new TrainingResult(9, 2, Cancelled: true, Folder.File("run"))), "the step under way when cancelled is the last");
         Assert.That(Checkpoint.Read(Path.Combine(result.RunFolder, RunFolder.CheckpointFile)).Header.Step, Is.EqualTo(9));
         var reports = recorder.Reports;
         Assert.That(reports.Select(r => (r.Kind, r.Step)), Is.EqualTo(new[]
@@ -154,7 +154,7 @@ public sealed class TrainingApiTests : ProgramTests
             (TrainingProgressKind.Epoch, 6L), (TrainingProgressKind.Step, 7L), (TrainingProgressKind.Step, 8L),
             (TrainingProgressKind.Epoch, 9L),
         }));
-        Assert.That(reports.Select(r => r.Epoch), Is.EqualTo(new long[] { 0, 0, 0, 0, 0, 0, 0, 1, 1, 1 }));
+        Assert.That(reports.Select(r => r.Epoch), Is.EqualTo(new long[] { 1, 1, 1, 1, 1, 1, 1, 2, 2, 2 }));
         Assert.That(reports, Has.All.Matches<TrainingProgress>(r => r.TotalSteps == 12 && r.StepsPerEpoch == 6));
         var epoch = reports[6];
         Assert.That(new[] { epoch.DiscriminatorLoss, epoch.GeneratorLoss }, Has.All.Matches<float>(l => float.IsFinite(l) && l > 0));

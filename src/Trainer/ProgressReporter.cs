@@ -62,13 +62,13 @@ public sealed class ProgressReporter
         else output.WriteLine(text);
     }
 
-    /// <summary>The line of an epoch that has ended (0-based <paramref name="epoch"/>, shown from 1): its means and how long its steps took.</summary>
-    public void EpochEnd(long epoch, long step, TrainingStatistics means, double seconds)
+    /// <summary>The line of the epoch <paramref name="epochNumber"/> (counted from 1) that has ended: its means and how long its steps took.</summary>
+    public void EpochEnd(long epochNumber, long step, TrainingStatistics means, double seconds)
     {
         Measured(step);
         ClearBar();
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"epoch {epoch + 1} step {step}/{lastStep}: d_loss {means.DiscriminatorLoss:F4} g_loss {means.GeneratorLoss:F4} D(x) {means.RealScore:F3} D(G(z)) {means.FakeScore:F3}/{means.GeneratorFakeScore:F3} ({seconds:F1} s)"));
+            $"epoch {epochNumber} step {step}/{lastStep}: d_loss {means.DiscriminatorLoss:F4} g_loss {means.GeneratorLoss:F4} D(x) {means.RealScore:F3} D(G(z)) {means.FakeScore:F3}/{means.GeneratorFakeScore:F3} ({seconds:F1} s)"));
     }
 
     /// <summary>Wipes the progress bar on screen, so that a line can take its place.</summary>

@@ -15,8 +15,9 @@ public enum TrainingProgressKind
 }
 
 /// <summary>
-/// A progress report of <see cref="TrainingRun.Run"/>: the figures `train` prints. Epochs are counted from 0, as
-/// the schedule counts them; <see cref="Means"/> are over the epoch's steps so far.
+/// A progress report of <see cref="TrainingRun.Run"/>: the figures `train` prints. <see cref="Epoch"/> is the number
+/// of the epoch the step belongs to, counted from 1 as every line and file a person reads counts it (at the start,
+/// the epoch the run goes on with); <see cref="Means"/> are over the epoch's steps so far.
 /// </summary>
 public sealed record TrainingProgress(
     TrainingProgressKind Kind,
@@ -38,5 +39,8 @@ public sealed record TrainingProgress(
     public float FakeScore => Means.FakeScore;
 }
 
-/// <summary>How a run ended: at its last step, or cancelled at <see cref="Step"/> with that step's checkpoint written.</summary>
+/// <summary>
+/// How a run ended: at its last step, or cancelled at <see cref="Step"/> with that step's checkpoint written;
+/// <see cref="Epoch"/> is the number, from 1, of the epoch that step belongs to (0 for a run that took none).
+/// </summary>
 public sealed record TrainingResult(long Step, long Epoch, bool Cancelled, string RunFolder);

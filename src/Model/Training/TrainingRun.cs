@@ -246,17 +246,17 @@ public sealed class TrainingRun
             // Checked before anything of the epoch is saved, so that the last checkpoint is a finite one.
             if (finite.FirstNonFinite() is { } tensor) throw Diverged(step, tensor, folder);
             epochEnd.Write(step, step - epochStartStep, means, epochClock.Elapsed.TotalSeconds, cancelled);
-            if (cancelled) return new TrainingResult(step, schedule.Epoch(step), Cancelled: true, folder.Path);
+            if (cancelled) return new TrainingResult(step, schedule.Epoch(step) + 1, Cancelled: true, folder.Path);
 
             epochSums = new TrainingStatistics();
             epochStartStep = step;
             epochClock.Restart();
         }
-        return new TrainingResult(step, step == 0 ? 0 : schedule.Epoch(step), Cancelled: false, folder.Path);
+        return new TrainingResult(step, step == 0 ? 0 : schedule.Epoch(step) + 1, Cancelled: false, folder.Path);
     }
 
     void Report(TrainingProgressKind kind, long step, RunSchedule schedule, TrainingStatistics means, double seconds, QualityReport? quality = null) =>
-        progress?.Report(new TrainingProgress(kind, kind == TrainingProgressKind.Started ? step / schedule.StepsPerEpoch : schedule.Epoch(step), step, schedule.LastStep, schedule.StepsPerEpoch,
+        progress?.Report(new TrainingProgress(kind, (kind == TrainingProgressKind.Started ? step / schedule.StepsPerEpoch : schedule.Epoch(step)) + 1, step, schedule.LastStep, schedule.StepsPerEpoch,
             means, seconds, quality));
 
     /// <summary>

@@ -32,7 +32,7 @@ public static class TrainCommand
         }
         if (result.Cancelled && signals.Received is { } signal)
         {
-            output.WriteLine($"stopped by {signal} at step {result.Step} (epoch {result.Epoch + 1}); the checkpoint of step {result.Step} is written. " +
+            output.WriteLine($"stopped by {signal} at step {result.Step} (epoch {result.Epoch}); the checkpoint of step {result.Step} is written. " +
                 $"Continue with: {Invocation.Command("train", "--resume", result.RunFolder)}");
             return StopSignals.ExitCode(signal);
         }
