@@ -26,7 +26,7 @@ public sealed record EvalOptions
 public static class EvalCommand
 {
     public static Command Create(TextWriter output) =>
-        Command.Of("eval", "measures samples (from a checkpoint or an IDX file): Parzen log-likelihood, Fréchet distance, classifier score, class shares, beside real digits",
+        Command.Of("eval", "measures samples (from a checkpoint or an IDX file): Parzen log-likelihood, Fréchet distance, classifier score, class shares, beside real images of the data",
             Read, options => Run(options, output));
 
     static EvalOptions Read(CommandArgs args)
@@ -34,9 +34,9 @@ public static class EvalCommand
         var defaults = new EvalOptions();
         return new EvalOptions
         {
-            DataDir = args.Path("data", defaults.DataDir, "folder of the data measured against (MNIST-format IDX files)"),
+            DataDir = args.Path("data", defaults.DataDir, "folder of the data measured against (IDX files, CIFAR-10 batches or a folder of pictures, as train reads; pictures converted to the checkpoint's images)"),
             Checkpoint = args.Path("checkpoint", null, "checkpoint, or a run folder, to draw the samples from"),
-            Samples = args.Path("samples", null, "IDX file of samples (N×28×28 bytes) instead of a checkpoint"),
+            Samples = args.Path("samples", null, "IDX file of greyscale samples (N×H×W bytes) instead of a checkpoint"),
             Count = args.Int("count", defaults.Count, "samples to draw from the checkpoint", min: 2, max: 1_000_000),
             Mode = args.Choice("bn", defaults.Mode, "BatchNorm statistics when drawing: train (batch statistics, as the seed samples) or eval (running statistics)"),
             Seed = (ulong)args.Int("seed", (int)defaults.Seed, "seed of the samples' noise", min: 0),
