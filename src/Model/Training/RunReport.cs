@@ -9,7 +9,7 @@ namespace IlgpuGan.Model.Training;
 
 /// <summary>
 /// report.html: one page that shows a run folder, made from the files the run already writes (config.json,
-/// metrics.csv, samples/, progress.gif, and eval_ceiling.json when --eval-every measured real digits). It opens
+/// metrics.csv, samples/, progress.gif, and eval_ceiling.json when --eval-every measured real images). It opens
 /// from disk with no server and no network: styles and plots are inline, and the images it shows are the run
 /// folder's own files, linked by relative path.
 /// </summary>
@@ -106,7 +106,7 @@ public static class RunReport
         };
         foreach (var (column, title, axis) in QualityPlots)
         {
-            var levels = ceiling.TryGetValue(column, out var real) ? new[] { new PlotLevel("real digits", real, CeilingColour) } : [];
+            var levels = ceiling.TryGetValue(column, out var real) ? new[] { new PlotLevel("real images", real, CeilingColour) } : [];
             plots.Add(new SvgPlot(title, "epoch", axis, [Series(column, "samples", FakeColour)], levels));
         }
         foreach (var plot in plots.Where(p => p.HasData)) html.Append(plot.ToSvg());
