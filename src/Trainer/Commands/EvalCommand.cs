@@ -51,18 +51,23 @@ public static class EvalCommand
         if ((options.Checkpoint is null) == (options.Samples is null))
             throw new UsageException("give either --checkpoint or --samples");
         var clock = Stopwatch.StartNew();
+        options = options with { Checkpoint = options.Checkpoint is { } given ? RunFolder.CheckpointOf(given) : null };
+        var checkpoint = options.Checkpoint is { } checkpointPath ? Checkpoint.Read(checkpointPath) : null;
         // A folder of pictures is converted to the checkpoint's images, as its run converted them.
-        var shape = options.Checkpoint is { } given ? Checkpoint.Read(RunFolder.CheckpointOf(given)).Header.Config.Image : null;
+        var shape = checkpoint?.Header.Config.Image;
         var pictures = shape is null ? null : new ImageFolderOptions(shape.Height == shape.Width ? shape.Height : null, shape.Channels);
-        Measure(options, MeasuredData.Load(options.DataDir, pictures, output), output, clock);
+        Measure(options, MeasuredData.Load(options.DataDir, pictures, output), output, clock, checkpoint);
     }
 
-    /// <summary>The measures against data already read (<see cref="EvalOptions.DataDir"/> names it in no message).</summary>
-    public static void Measure(EvalOptions options, MeasuredData data, TextWriter output, Stopwatch clock)
+    /// <summary>
+    /// The measures against data already read (<see cref="EvalOptions.DataDir"/> names it in no message), of the
+    /// samples file or of <paramref name="checkpoint"/>, read from <see cref="EvalOptions.Checkpoint"/> when not given.
+    /// </summary>
+    public static void Measure(EvalOptions options, MeasuredData data, TextWriter output, Stopwatch clock, Checkpoint.Contents? checkpoint = null)
     {
         options = options with { Checkpoint = options.Checkpoint is { } given ? RunFolder.CheckpointOf(given) : null };
         var samplesFromFile = options.Samples is { } idxPath ? ReadSamples(idxPath, data) : null;
-        var checkpoint = options.Checkpoint is { } checkpointPath ? Checkpoint.Read(checkpointPath) : null;
+        checkpoint ??= options.Checkpoint is { } checkpointPath ? Checkpoint.Read(checkpointPath) : null;
         if (checkpoint is not null && checkpoint.Header.Config.ImagePixels != data.Pixels)
             throw new CheckpointException($"{options.Checkpoint}: a generator of {checkpoint.Header.Config.ImagePixels}-pixel images, " +
                 $"{Printable.Escape(data.Name)}'s have {data.Pixels}");
